@@ -1,0 +1,3 @@
+from streamcli.entry import main
+
+main()

@@ -1,0 +1,157 @@
+"""Settings from flags, environment and the config file, in that order of precedence.
+
+The config file is `$XDG_CONFIG_HOME/streamcli/config.toml` (or `$STREAMCLI_CONFIG`):
+
+    model = "claude-sonnet-4-5"        # default model
+    provider = "anthropic"             # default provider when the model does not tell
+    max_tokens = 4096
+
+    [providers.local]                  # a named provider: -m local:llama3.2
+    kind = "openai"                    # wire protocol: openai or anthropic
+    base_url = "http://localhost:11434/v1"
+    api_key_env = "LOCAL_API_KEY"      # or api_key_cmd = "pass show local-llm"
+    model = "llama3.2"                 # its default model
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from streamcli.errors import UsageError
+from streamcli.providers import KINDS
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+_OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4)")
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("STREAMCLI_CONFIG")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "streamcli" / "config.toml"
+
+
+def load_config(path: Path | None = None) -> dict:
+    path = path or config_path()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise UsageError(f"cannot read the config file {path}: {exc.strerror}") from None
+    import tomllib  # only when there is a file: start-up stays lean without one
+    try:
+        config = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"config file {path}: {exc}") from None
+    providers = config.get("providers", {})
+    if not isinstance(providers, dict) or not all(isinstance(p, dict) for p in providers.values()):
+        raise UsageError(f"config file {path}: [providers.NAME] must be tables")
+    for name, entry in providers.items():
+        kind = entry.get("kind", "openai")
+        if kind not in KINDS:
+            raise UsageError(f"config file {path}: providers.{name}.kind must be one of "
+                             f"{', '.join(KINDS)}, not {kind!r}")
+    return config
+
+
+def provider_names(config: dict) -> list[str]:
+    return [*KINDS, *sorted(n for n in config.get("providers", {}) if n not in KINDS)]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a request goes: wire protocol, model, URL and key."""
+
+    kind: str
+    name: str  # "anthropic", "openai" or the config's provider name
+    model: str
+    base_url: str
+    api_key: str | None
+
+
+def resolve(config: dict, *, model: str | None, provider: str | None, base_url: str | None,
+            env=None) -> Target:
+    env = os.environ if env is None else env
+    named = config.get("providers", {})
+    model = model or env.get("STREAMCLI_MODEL") or None
+    # "-m local:llama3.2" picks a named provider, but only when the part before the
+    # first colon names one: Ollama model names such as "llama3.2:3b" contain colons.
+    if model and ":" in model and not provider:
+        prefix, rest = model.split(":", 1)
+        if prefix in named or prefix in KINDS:
+            provider, model = prefix, rest
+    name = (provider or _infer(model) or env.get("STREAMCLI_PROVIDER")
+            or config.get("provider") or ("openai" if base_url else None))
+    if name is None and not model:
+        name = "anthropic"
+    if name is None:
+        raise UsageError(f"cannot tell the provider of model {model!r}: pass --provider "
+                         f"({', '.join(provider_names(config))}) or set STREAMCLI_PROVIDER")
+    entry = named.get(name, {})
+    if name not in KINDS and name not in named:
+        raise UsageError(f"unknown provider {name!r}: choose one of "
+                         f"{', '.join(provider_names(config))}, or define [providers.{name}] "
+                         f"in {config_path()}")
+    kind = entry.get("kind", name if name in KINDS else "openai")
+    model = model or entry.get("model") or config.get("model") or _default_model(kind)
+    if model is None:
+        raise UsageError(f"no model: pass -m MODEL (or set STREAMCLI_MODEL)")
+    from streamcli.providers import load
+    prov = load(kind)
+    url = (base_url or (env.get(prov.URL_ENV) if name in KINDS else None)
+           or entry.get("base_url") or prov.DEFAULT_BASE_URL)
+    return Target(kind, name, model, url, _api_key(name, kind, entry, url, env, prov))
+
+
+def _infer(model: str | None) -> str | None:
+    if not model:
+        return None
+    if model.startswith("claude-"):
+        return "anthropic"
+    if _OPENAI_MODEL.match(model):
+        return "openai"
+    return None
+
+
+def _default_model(kind: str) -> str | None:
+    return DEFAULT_MODEL if kind == "anthropic" else None
+
+
+def _api_key(name: str, kind: str, entry: dict, url: str, env, prov) -> str | None:
+    # Environment before config file. A named provider never falls back to
+    # OPENAI_API_KEY/ANTHROPIC_API_KEY: that key must not travel to a third-party server.
+    if name in KINDS and env.get(prov.KEY_ENV):
+        return env[prov.KEY_ENV]
+    if entry.get("api_key_env") and env.get(entry["api_key_env"]):
+        return env[entry["api_key_env"]]
+    if entry.get("api_key_cmd"):
+        return _key_from_command(name, entry["api_key_cmd"])
+    # Anthropic and OpenAI's own URL always need a key; a compatible server (a local
+    # vLLM, llama.cpp or Ollama) often has none.
+    if kind == "anthropic" or (kind == "openai" and "://api.openai.com" in url):
+        key_var = entry.get("api_key_env") or prov.KEY_ENV
+        raise UsageError(f"no API key: set {key_var} (or configure api_key_cmd for "
+                         f"provider {name!r} in {config_path()})")
+    return None
+
+
+def _key_from_command(name: str, command: str) -> str:
+    try:
+        argv = shlex.split(command)
+        result = subprocess.run(argv, capture_output=True, timeout=30)
+    except (ValueError, OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"api_key_cmd of provider {name!r} failed: {exc}") from None
+    if result.returncode != 0:
+        raise UsageError(f"api_key_cmd of provider {name!r} exited with status "
+                         f"{result.returncode}")
+    key = result.stdout.decode("utf-8", "replace").strip().splitlines()
+    if not key or not key[0].strip():
+        raise UsageError(f"api_key_cmd of provider {name!r} printed no key")
+    return key[0].strip()

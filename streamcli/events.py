@@ -1,0 +1,92 @@
+"""The normalized, provider-neutral events that providers emit and sinks consume.
+
+NamedTuples: immutable like frozen dataclasses but several times cheaper to build, and
+one is built per delta on the hot path.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class Start(NamedTuple):
+    provider: str
+    model: str | None
+    id: str | None
+
+
+class Text(NamedTuple):
+    text: str
+
+
+class Thinking(NamedTuple):
+    text: str
+
+
+class Refusal(NamedTuple):
+    text: str
+
+
+class ToolCall(NamedTuple):
+    id: str | None
+    name: str | None
+    arguments: Any  # the parsed JSON, or None when raw_arguments is not valid JSON
+    raw_arguments: str
+    invalid: bool
+
+
+class Stop(NamedTuple):
+    raw: str  # the provider's own stop/finish reason; normalize_stop() maps it
+
+
+class Usage(NamedTuple):
+    input_tokens: int | None
+    output_tokens: int | None
+    raw: dict
+
+
+class Done(NamedTuple):
+    """The provider's terminal event (Anthropic message_stop, OpenAI [DONE])."""
+
+
+DONE = Done()
+
+
+class Retry(NamedTuple):
+    attempt: int  # 1 for the first retry
+    delay_s: float
+    reason: str
+    status: int | None
+
+
+# Stop reasons normalized across providers; the provider's own value is kept beside it.
+STOP_REASONS = {
+    # Anthropic
+    "end_turn": "end",
+    "stop_sequence": "stop_sequence",
+    "max_tokens": "max_tokens",
+    "model_context_window_exceeded": "max_tokens",
+    "tool_use": "tool_use",
+    "pause_turn": "pause",
+    "refusal": "refusal",
+    # OpenAI and compatible servers
+    "stop": "end",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "content_filter",
+}
+
+
+def normalize_stop(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    return STOP_REASONS.get(raw, "other")
+
+
+def usage_dict(usage: Usage | None) -> dict | None:
+    """The provider-neutral usage object of --jsonl and --no-stream."""
+    if usage is None:
+        return None
+    return {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+            "raw": usage.raw}

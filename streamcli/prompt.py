@@ -1,0 +1,109 @@
+"""Assembling the prompt from arguments, stdin and $EDITOR. Never hangs silently, never
+changes the text: no truncation, no re-indentation."""
+
+from __future__ import annotations
+
+import os
+import select
+import shlex
+import subprocess
+import sys
+import tempfile
+
+from streamcli.errors import UsageError
+
+SILENT_STDIN_HINT_AFTER = 3.0  # seconds
+
+
+def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin=None, ui=None) -> str:
+    """Arguments joined by spaces; piped stdin first, then a blank line, then the question
+    ("long context first, question last"). `-` alone means: stdin only."""
+    stdin = stdin or sys.stdin
+    stdin_only = args == ("-",)
+    question = "" if stdin_only else " ".join(args)
+    context = ""
+    if stdin_only or (use_stdin and not _isatty(stdin)):
+        if stdin_only and _isatty(stdin):
+            raise UsageError("'-' reads the prompt from stdin, but stdin is a terminal; "
+                             "pipe or redirect the prompt in")
+        context = read_stdin(stdin, ui)
+    if context and question:
+        # Trailing newlines of stdin are dropped at the join, so that
+        # `echo CTX | streamcli Q` sends exactly "CTX\n\nQ".
+        return context.rstrip("\r\n") + "\n\n" + question
+    prompt = context or question
+    if not prompt.strip():
+        raise UsageError("no prompt: pass it as arguments, pipe it on stdin, or use -e to "
+                         "write it in $EDITOR")
+    return prompt
+
+
+def read_stdin(stdin, ui=None) -> str:
+    buffer = getattr(stdin, "buffer", stdin)
+    _hint_if_silent(buffer, ui)
+    try:
+        data = buffer.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read stdin: {exc.strerror or exc}") from None
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"stdin is not valid UTF-8 (byte {exc.start}: "
+                         f"{data[exc.start:exc.start + 4]!r}); convert it first, "
+                         "e.g. with iconv") from None
+
+
+def _hint_if_silent(buffer, ui) -> None:
+    """A pipe that stays silent is usually a forgotten `</dev/null` in a script: say so on
+    stderr after a few seconds, and keep waiting."""
+    if ui is None:
+        return
+    try:
+        fd = buffer.fileno()
+        ready, _, _ = select.select([fd], [], [], SILENT_STDIN_HINT_AFTER)
+    except (AttributeError, OSError, ValueError):
+        return
+    if not ready:
+        ui.notice("waiting for stdin... (pass --no-stdin or redirect </dev/null if no input "
+                  "is coming)")
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def from_editor(initial: str = "") -> str:
+    """Compose the prompt in $VISUAL or $EDITOR (split like a shell would)."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        command = shlex.split(editor)
+    except ValueError as exc:
+        raise UsageError(f"cannot parse $EDITOR {editor!r}: {exc}") from None
+    fd, path = tempfile.mkstemp(prefix="streamcli-", suffix=".md")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(initial)
+        try:
+            status = subprocess.call([*command, path])
+        except OSError as exc:
+            raise UsageError(f"cannot run the editor {command[0]!r}: {exc.strerror}") from None
+        if status != 0:
+            raise UsageError(f"the editor exited with status {status}; nothing sent")
+        with open(path, encoding="utf-8", errors="strict") as f:
+            try:
+                text = f.read()
+            except UnicodeDecodeError:
+                raise UsageError("the edited prompt is not valid UTF-8") from None
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    if not text.strip():
+        raise UsageError("empty prompt from the editor; nothing sent")
+    return text

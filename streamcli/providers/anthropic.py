@@ -1,0 +1,190 @@
+"""Anthropic Messages API: request building and stream event mapping."""
+
+from __future__ import annotations
+
+import json
+
+from streamcli.errors import MalformedStream
+from streamcli.events import Start, Stop, Text, Thinking, ToolCall, Usage, DONE
+from streamcli.providers.errors import error_from_body, error_from_event
+from streamcli.request import HttpRequest, Request
+
+NAME = "anthropic"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+KEY_ENV = "ANTHROPIC_API_KEY"
+URL_ENV = "ANTHROPIC_BASE_URL"
+REQUEST_ID_HEADER = "request-id"
+DEFAULT_MAX_TOKENS = 8192  # the API requires max_tokens; current models allow far more
+
+
+def build_request(req: Request) -> HttpRequest:
+    body: dict = {
+        "model": req.model,
+        "max_tokens": req.max_tokens or DEFAULT_MAX_TOKENS,
+        "messages": [{"role": "user", "content": req.prompt}],
+    }
+    if req.system:
+        body["system"] = req.system
+    if req.temperature is not None:
+        body["temperature"] = req.temperature
+    if req.stop:
+        body["stop_sequences"] = list(req.stop)
+    if req.tools:
+        body["tools"] = [_tool(t) for t in req.tools]
+    if req.stream:
+        body["stream"] = True
+    body.update(req.extra)
+    headers = {
+        "anthropic-version": API_VERSION,
+        "content-type": "application/json",
+        "accept": "text/event-stream" if req.stream else "application/json",
+    }
+    if req.api_key:
+        headers["x-api-key"] = req.api_key
+    return HttpRequest(req.base_url.rstrip("/") + "/v1/messages", headers,
+                       json.dumps(body, ensure_ascii=False).encode())
+
+
+def _tool(tool: dict) -> dict:
+    out = {"name": tool["name"], "input_schema": tool.get("input_schema") or {"type": "object"}}
+    if tool.get("description"):
+        out["description"] = tool["description"]
+    return out
+
+
+def error_from_response(status: int, body: bytes, headers):
+    return error_from_body(status, body, headers, REQUEST_ID_HEADER)
+
+
+def _tool_call(block_id, name, raw: str) -> ToolCall:
+    # An empty input means a tool without arguments ({}), as the SDK's accumulator reads it.
+    if not raw.strip():
+        return ToolCall(block_id, name, {}, raw, False)
+    try:
+        return ToolCall(block_id, name, json.loads(raw), raw, False)
+    except ValueError:  # cut off by max_tokens: report the raw string, flagged
+        return ToolCall(block_id, name, None, raw, True)
+
+
+class StreamMapper:
+    """Turns Anthropic SSE events into normalized events; remembers what the end needs."""
+
+    provider = NAME
+
+    def __init__(self) -> None:
+        self.complete = False  # message_stop seen
+        self.id: str | None = None
+        self.model: str | None = None
+        self.stop_raw: str | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self.raw_usage: dict = {}
+        self._tools: dict[int, list] = {}  # block index -> [id, name, [json parts]]
+
+    def feed(self, ev, out: list) -> None:
+        """Map one SSE event, appending normalized events to `out`."""
+        data = ev.data
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            raise MalformedStream(f"invalid JSON in a {ev.event!r} event: {data[:120]!r}") from None
+        if not isinstance(obj, dict):
+            raise MalformedStream(f"unexpected data in a {ev.event!r} event: {data[:120]!r}")
+        kind = obj.get("type") or ev.event
+        if kind == "content_block_delta":
+            delta = obj.get("delta") or {}
+            dtype = delta.get("type")
+            if dtype == "text_delta":
+                out.append(Text(delta.get("text", "")))
+            elif dtype == "thinking_delta":
+                out.append(Thinking(delta.get("thinking", "")))
+            elif dtype == "input_json_delta":
+                tool = self._tools.get(obj.get("index"))
+                if tool is not None:
+                    tool[2].append(delta.get("partial_json", ""))
+        elif kind == "message_start":
+            self._message_start(obj.get("message") or {}, out)
+        elif kind == "content_block_start":
+            self._block_start(obj.get("index"), obj.get("content_block") or {}, out)
+        elif kind == "content_block_stop":
+            tool = self._tools.pop(obj.get("index"), None)
+            if tool is not None:
+                out.append(_tool_call(tool[0], tool[1], "".join(tool[2])))
+        elif kind == "message_delta":
+            reason = (obj.get("delta") or {}).get("stop_reason")
+            if reason:
+                self.stop_raw = reason
+                out.append(Stop(reason))
+            self._usage(obj.get("usage"))
+        elif kind == "message_stop":
+            self.complete = True
+            out.append(DONE)
+        elif kind == "error":
+            raise error_from_event(obj, request_id=obj.get("request_id"))
+        # ping and unknown event types are ignored: the API may add new ones at any time.
+
+    def _message_start(self, message: dict, out: list) -> None:
+        self.id = message.get("id")
+        self.model = message.get("model")
+        out.append(Start(NAME, self.model, self.id))
+        self._usage(message.get("usage"))
+
+    def _block_start(self, index, block: dict, out: list) -> None:
+        btype = block.get("type")
+        if btype == "text":
+            if block.get("text"):
+                out.append(Text(block["text"]))
+        elif btype == "thinking":
+            if block.get("thinking"):
+                out.append(Thinking(block["thinking"]))
+        elif btype == "tool_use":
+            initial = block.get("input")
+            parts = [json.dumps(initial)] if initial and isinstance(initial, dict) else []
+            self._tools[index] = [block.get("id"), block.get("name"), parts]
+
+    def _usage(self, usage) -> None:
+        if not isinstance(usage, dict):
+            return
+        self.raw_usage.update(usage)
+        inp = usage.get("input_tokens")
+        if isinstance(inp, int):
+            # The API bills cache reads and writes as input too; count them in.
+            self.input_tokens = inp + sum(
+                usage.get(k) or 0 for k in ("cache_creation_input_tokens", "cache_read_input_tokens")
+                if isinstance(usage.get(k), int))
+        if isinstance(usage.get("output_tokens"), int):
+            self.output_tokens = usage["output_tokens"]
+
+    def usage(self) -> Usage | None:
+        if self.input_tokens is None and self.output_tokens is None:
+            return None
+        return Usage(self.input_tokens, self.output_tokens, dict(self.raw_usage))
+
+    def check_end(self, stray_error: bytes | None = None) -> None:
+        """Called at a clean end of the body."""
+        if not self.complete:
+            raise MalformedStream("the stream ended before message_stop: the answer is incomplete")
+
+
+def parse_message(obj: dict, out: list) -> StreamMapper:
+    """A non-streaming response, mapped to the same events a stream would give."""
+    if obj.get("type") == "error":
+        raise error_from_event(obj)
+    mapper = StreamMapper()
+    mapper._message_start(obj, out)
+    for block in obj.get("content") or []:
+        btype = block.get("type")
+        if btype == "text":
+            out.append(Text(block.get("text", "")))
+        elif btype == "thinking":
+            out.append(Thinking(block.get("thinking", "")))
+        elif btype == "tool_use":
+            inp = block.get("input")
+            out.append(ToolCall(block.get("id"), block.get("name"), inp, json.dumps(inp), False))
+    if obj.get("stop_reason"):
+        mapper.stop_raw = obj["stop_reason"]
+        out.append(Stop(obj["stop_reason"]))
+    mapper.complete = True
+    out.append(DONE)
+    return mapper

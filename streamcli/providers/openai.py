@@ -1,0 +1,220 @@
+"""OpenAI Chat Completions (and compatible servers): request building and chunk mapping."""
+
+from __future__ import annotations
+
+import json
+
+from streamcli.errors import MalformedStream
+from streamcli.events import DONE, Refusal, Start, Stop, Text, Thinking, ToolCall, Usage
+from streamcli.providers.errors import error_from_body, error_from_event
+from streamcli.request import HttpRequest, Request
+
+NAME = "openai"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+KEY_ENV = "OPENAI_API_KEY"
+URL_ENV = "OPENAI_BASE_URL"
+REQUEST_ID_HEADER = "x-request-id"
+
+
+def is_official(base_url: str) -> bool:
+    return "://api.openai.com" in base_url
+
+
+def build_request(req: Request) -> HttpRequest:
+    messages = []
+    if req.system:
+        messages.append({"role": "system", "content": req.system})
+    messages.append({"role": "user", "content": req.prompt})
+    body: dict = {"model": req.model, "messages": messages}
+    if req.max_tokens is not None:
+        # OpenAI's own API wants max_completion_tokens (reasoning models reject
+        # max_tokens); compatible servers (llama.cpp, older vLLM) know only max_tokens.
+        key = "max_completion_tokens" if is_official(req.base_url) else "max_tokens"
+        body[key] = req.max_tokens
+    if req.temperature is not None:
+        body["temperature"] = req.temperature
+    if req.stop:
+        body["stop"] = list(req.stop)
+    if req.tools:
+        body["tools"] = [_tool(t) for t in req.tools]
+    if req.stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    body.update(req.extra)
+    headers = {
+        "content-type": "application/json",
+        "accept": "text/event-stream" if req.stream else "application/json",
+    }
+    if req.api_key:
+        headers["authorization"] = f"Bearer {req.api_key}"
+    return HttpRequest(req.base_url.rstrip("/") + "/chat/completions", headers,
+                       json.dumps(body, ensure_ascii=False).encode())
+
+
+def _tool(tool: dict) -> dict:
+    function = {"name": tool["name"],
+                "parameters": tool.get("input_schema") or {"type": "object", "properties": {}}}
+    if tool.get("description"):
+        function["description"] = tool["description"]
+    return {"type": "function", "function": function}
+
+
+def error_from_response(status: int, body: bytes, headers):
+    return error_from_body(status, body, headers, REQUEST_ID_HEADER)
+
+
+def tool_call(call_id, name, raw: str) -> ToolCall:
+    if not raw.strip():
+        return ToolCall(call_id, name, {}, raw, False)
+    try:
+        return ToolCall(call_id, name, json.loads(raw), raw, False)
+    except ValueError:  # cut off by a length stop: the raw string, flagged
+        return ToolCall(call_id, name, None, raw, True)
+
+
+class StreamMapper:
+    """Turns chat.completion.chunk objects into normalized events.
+
+    One answer is requested; if a server sends several choices anyway, index 0 is the
+    answer and the others only count for the "finish_reason on every choice" end rule.
+    """
+
+    provider = NAME
+
+    def __init__(self) -> None:
+        self.complete = False  # [DONE] seen
+        self.id: str | None = None
+        self.model: str | None = None
+        self.stop_raw: str | None = None
+        self.finished: dict[int, str | None] = {}  # choice index -> finish_reason
+        self._usage: Usage | None = None
+        self._tools: dict[int, list] = {}  # tool_calls index -> [id, name, [argument parts]]
+
+    def feed(self, ev, out: list) -> None:
+        data = ev.data
+        if data == "[DONE]":
+            self.complete = True
+            self._flush_tools(out)
+            out.append(DONE)
+            return
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            raise MalformedStream(f"invalid JSON in a data line: {data[:120]!r}") from None
+        if not isinstance(obj, dict):
+            raise MalformedStream(f"unexpected data line: {data[:120]!r}")
+        if obj.get("error") or ev.event == "error":
+            raise error_from_event(obj)
+        if self.id is None and not self.finished:
+            self.id = obj.get("id")
+            self.model = obj.get("model")
+            out.append(Start(NAME, self.model, self.id))
+        choices = obj.get("choices")
+        if choices:
+            for choice in choices:
+                self._choice(choice, out)
+        usage = obj.get("usage")
+        if usage:
+            self._usage = _usage(usage)
+
+    def _choice(self, choice: dict, out: list) -> None:
+        index = choice.get("index") or 0
+        delta = choice.get("delta")
+        if index == 0 and delta:
+            content = delta.get("content")
+            if content:
+                out.append(Text(content))
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if reasoning:
+                out.append(Thinking(reasoning))
+            refusal = delta.get("refusal")
+            if refusal:
+                out.append(Refusal(refusal))
+            calls = delta.get("tool_calls")
+            if calls:
+                self._tool_deltas(calls)
+        reason = choice.get("finish_reason")
+        if reason:
+            self.finished[index] = reason
+            if index == 0:
+                self._flush_tools(out)
+                self.stop_raw = reason
+                out.append(Stop(reason))
+        elif index not in self.finished:
+            self.finished[index] = None
+
+    def _tool_deltas(self, calls: list) -> None:
+        for call in calls:
+            slot = self._tools.get(call.get("index", 0))
+            if slot is None:
+                slot = self._tools[call.get("index", 0)] = [None, None, []]
+            if call.get("id"):
+                slot[0] = call["id"]
+            function = call.get("function") or {}
+            if function.get("name"):
+                slot[1] = function["name"]
+            if function.get("arguments"):
+                slot[2].append(function["arguments"])
+
+    def _flush_tools(self, out: list) -> None:
+        for index in sorted(self._tools):
+            call_id, name, parts = self._tools[index]
+            out.append(tool_call(call_id, name, "".join(parts)))
+        self._tools.clear()
+
+    def usage(self) -> Usage | None:
+        return self._usage
+
+    def check_end(self, stray_error: bytes | None = None) -> None:
+        """Called at a clean end of the body: was the answer complete?"""
+        if self.complete and any(self.finished.values()):
+            return
+        if stray_error:
+            # Old llama.cpp sent mid-stream errors as a non-standard `error:` SSE field,
+            # which SSE parsers ignore; surface it instead of calling the answer complete.
+            try:
+                obj = json.loads(stray_error)
+            except ValueError:
+                obj = {"message": stray_error.decode("utf-8", "replace")}
+            if isinstance(obj, dict):
+                raise error_from_event(obj)
+        if self.complete:
+            return
+        if self.finished and all(self.finished.values()):
+            return
+        raise MalformedStream("the stream ended without [DONE] or a finish_reason: "
+                              "the answer is incomplete")
+
+
+def _usage(usage: dict) -> Usage:
+    return Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"), usage)
+
+
+def parse_message(obj: dict, out: list) -> StreamMapper:
+    """A non-streaming chat.completion, mapped to the same events a stream would give."""
+    if obj.get("error"):
+        raise error_from_event(obj)
+    mapper = StreamMapper()
+    mapper.id, mapper.model = obj.get("id"), obj.get("model")
+    out.append(Start(NAME, mapper.model, mapper.id))
+    choices = obj.get("choices") or [{}]
+    choice = next((c for c in choices if (c.get("index") or 0) == 0), choices[0])
+    message = choice.get("message") or {}
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if reasoning:
+        out.append(Thinking(reasoning))
+    if message.get("content"):
+        out.append(Text(message["content"]))
+    if message.get("refusal"):
+        out.append(Refusal(message["refusal"]))
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        out.append(tool_call(call.get("id"), function.get("name"), function.get("arguments") or ""))
+    if choice.get("finish_reason"):
+        mapper.stop_raw = choice["finish_reason"]
+        out.append(Stop(choice["finish_reason"]))
+    if obj.get("usage"):
+        mapper._usage = _usage(obj["usage"])
+    mapper.complete = True
+    out.append(DONE)
+    return mapper

@@ -1,0 +1,31 @@
+"""The provider-neutral description of one request, built by `cli` from options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Request:
+    provider: str  # "anthropic" or "openai" (the wire protocol)
+    model: str
+    prompt: str
+    base_url: str
+    api_key: str | None
+    system: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    stop: tuple[str, ...] = ()
+    tools: tuple[dict, ...] = ()  # {"name", "description", "input_schema"} each
+    extra: dict[str, Any] = field(default_factory=dict)  # -o KEY=VALUE, merged last
+    stream: bool = True
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """What a provider asks the transport to send."""
+
+    url: str
+    headers: dict[str, str]
+    body: bytes

@@ -1,0 +1,68 @@
+"""Signal handling: SIGINT/SIGTERM become a Cancelled exception, --timeout an alarm, and
+the process ends by re-raising the signal so a parent sees death by signal.
+
+Only `entry` and `session` use this module; nothing else touches signals.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from streamcli.errors import Cancelled, TimeoutExpired
+
+
+def _on_signal(signum, frame):
+    # A second Ctrl-C during cleanup must end the process at once: from now on the
+    # default action applies.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise Cancelled(signum)
+
+
+def install() -> None:
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    # SIGPIPE stays ignored (Python's default): the process also writes to a socket, and
+    # a broken stdout is handled where it surfaces, as BrokenPipeError.
+
+
+def arm_total_timeout(seconds: float | None) -> None:
+    if not seconds:
+        return
+
+    def expired(signum, frame):
+        raise TimeoutExpired(f"the request took longer than {seconds:g} s (--timeout)",
+                             retryable=False)
+
+    signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def disarm_total_timeout() -> None:
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def die_by(signum: int) -> None:
+    """Exit the way the signal would have ended us (status 128+N in the shell)."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    _quiet_stdout()
+    signal.signal(signum, signal.SIG_DFL)
+    if signum == signal.SIGPIPE:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})
+    os.kill(os.getpid(), signum)
+    os._exit(128 + signum)  # not reached unless the signal was blocked
+
+
+def _quiet_stdout() -> None:
+    """The Python docs' "Note on SIGPIPE": point stdout at devnull so the interpreter's
+    final flush cannot print "Exception ignored ... BrokenPipeError"."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

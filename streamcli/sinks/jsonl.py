@@ -1,0 +1,92 @@
+"""--jsonl: one provider-neutral JSON object per line (schema: streamcli/jsonl.schema.json).
+
+The first line is always `start`, the last always `end`, whatever happened (only a closed
+stdout can prevent that).
+"""
+
+from __future__ import annotations
+
+import json
+from json.encoder import encode_basestring  # the C string encoder json.dumps uses
+
+from streamcli.events import Refusal, Start, Text, Thinking, ToolCall, normalize_stop, usage_dict
+from streamcli.sinks import encode_text
+
+SCHEMA_VERSION = 1
+
+
+def _dumps(obj: dict) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def tool_call_fields(ev: ToolCall) -> dict:
+    return {"id": ev.id, "name": ev.name, "arguments": ev.arguments,
+            "raw_arguments": ev.raw_arguments, "invalid": ev.invalid}
+
+
+class JsonlSink:
+    def __init__(self, out, *, provider: str | None, model: str | None, show_thinking: bool) -> None:
+        self.out = out
+        self.provider = provider
+        self.model = model
+        self.show_thinking = show_thinking
+        self.committed = False
+        self._started = False
+
+    def _start_line(self, provider, model, msg_id) -> str:
+        self._started = True
+        return _dumps({"type": "start", "v": SCHEMA_VERSION, "provider": provider,
+                       "model": model, "id": msg_id})
+
+    def write(self, events: list) -> None:
+        lines = []
+        for ev in events:
+            kind = type(ev)
+            if kind is Text:
+                # Hand-built: this line is written once per delta, on the hot path.
+                lines.append('{"type":"text","text":' + encode_basestring(ev.text) + "}")
+                continue
+            if not self._started:
+                lines.append(self._start_line(*(ev if kind is Start else
+                                                 (self.provider, self.model, None))))
+            if kind is Thinking:
+                if self.show_thinking:
+                    lines.append(_dumps({"type": "thinking", "text": ev.text}))
+            elif kind is ToolCall:
+                lines.append(_dumps({"type": "tool_call", **tool_call_fields(ev)}))
+            elif kind is Refusal:
+                lines.append(_dumps({"type": "refusal", "text": ev.text}))
+        if lines:
+            # Any line but `start` is answer output: a retry now would duplicate it.
+            self.committed = self.committed or len(lines) > 1 or not lines[0].startswith('{"type":"start"')
+            self._emit(lines)
+
+    def _emit(self, lines: list) -> None:
+        if not self._started:
+            lines.insert(0, self._start_line(self.provider, self.model, None))
+        self.out.write(encode_text("\n".join(lines) + "\n"))
+        self.out.flush()
+
+    def raw(self, chunk: bytes) -> None:
+        pass
+
+    def retry(self, r) -> None:
+        self._emit([_dumps({"type": "retry", "attempt": r.attempt, "delay_s": round(r.delay_s, 3),
+                            "reason": r.reason, "status": r.status})])
+
+    def finish(self, outcome) -> None:
+        lines = []
+        if outcome.error is not None:
+            err = outcome.error.as_dict()
+            err["error_type"] = err.pop("type")
+            lines.append(_dumps({"type": "error", **err}))
+        usage = usage_dict(outcome.usage)
+        if usage is not None:
+            lines.append(_dumps({"type": "usage", **usage}))
+        lines.append(_dumps({
+            "type": "end", "status": outcome.status,
+            "stop_reason": normalize_stop(outcome.stop_raw), "stop_reason_raw": outcome.stop_raw,
+            "id": outcome.id, "usage": usage, "ttft_ms": outcome.ttft_ms,
+            "duration_ms": outcome.duration_ms, "exit_code": outcome.exit_code,
+        }))
+        self._emit(lines)

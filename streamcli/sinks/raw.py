@@ -1,0 +1,24 @@
+"""--raw-sse: the upstream body byte for byte, flushed per read. Parsing happens on the
+side (for the exit status); nothing parsed is written here."""
+
+from __future__ import annotations
+
+
+class RawSink:
+    def __init__(self, out) -> None:
+        self.out = out
+        self.committed = False
+
+    def raw(self, chunk: bytes) -> None:
+        self.out.write(chunk)
+        self.out.flush()
+        self.committed = True
+
+    def write(self, events: list) -> None:
+        pass
+
+    def retry(self, r) -> None:
+        pass
+
+    def finish(self, outcome) -> None:
+        self.out.flush()

@@ -1,0 +1,81 @@
+"""Text mode: only the answer text on stdout; thinking, refusals and tool calls on stderr."""
+
+from __future__ import annotations
+
+from streamcli.events import Refusal, Text, Thinking, ToolCall
+from streamcli.sinks import encode_text
+
+
+class TextSink:
+    def __init__(self, out, ui, *, show_thinking: bool, newline: bool) -> None:
+        self.out = out
+        self.ui = ui
+        self.show_thinking = show_thinking
+        self.newline = newline
+        self.committed = False
+        self._last = b""  # the last byte written, to end the output with a newline
+        self._side = None  # the stderr stream (thinking/refusal) whose line is still open
+
+    def write(self, events: list) -> None:
+        parts = []
+        for ev in events:
+            kind = type(ev)
+            if kind is Text:
+                if self._side:
+                    self._close_side()
+                parts.append(ev.text)
+            elif kind is Thinking:
+                if self.show_thinking:
+                    self._side_text(parts, "thinking", ev.text)
+            elif kind is Refusal:
+                self._side_text(parts, "refusal", ev.text)
+            elif kind is ToolCall:
+                self._emit(parts)
+                self._close_side()
+                flag = " (invalid JSON, cut off?)" if ev.invalid else ""
+                self.ui.line(f"tool call: {ev.name} {ev.raw_arguments or '{}'}{flag}")
+                self.committed = True
+        if parts:
+            self._emit(parts)
+
+    def _emit(self, parts: list) -> None:
+        if not parts:
+            return
+        if not self.committed:
+            self.ui.stop_spinner()
+            self.committed = True
+        data = encode_text("".join(parts) if len(parts) > 1 else parts[0])
+        parts.clear()
+        if data:
+            self.out.write(data)
+            self.out.flush()
+            self._last = data[-1:]
+
+    def _side_text(self, parts: list, name: str, text: str) -> None:
+        """Thinking and refusals stream to stderr; keep their order relative to text."""
+        self._emit(parts)
+        if self._side != name:
+            self._close_side()
+            self._side = name
+            if name == "refusal":
+                self.ui.thinking("refusal: ")
+        self.committed = True
+        self.ui.thinking(text)
+
+    def _close_side(self) -> None:
+        if self._side:
+            self._side = None
+            self.ui.thinking("\n")
+
+    def raw(self, chunk: bytes) -> None:
+        pass
+
+    def retry(self, r) -> None:
+        pass
+
+    def finish(self, outcome) -> None:
+        self._close_side()
+        if self.newline and self._last and self._last != b"\n":
+            self.out.write(b"\n")
+            self._last = b"\n"
+        self.out.flush()

@@ -1,0 +1,96 @@
+"""HTTP through httpx2: timeouts, and httpx2's exceptions translated where they enter.
+
+Imported only when a request goes to the network (--replay never loads httpx2).
+Proxies come from HTTPS_PROXY/NO_PROXY through httpx2's own trust_env handling.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import httpx2
+
+from streamcli import __version__
+from streamcli.errors import (ConnectionFailed, MalformedStream, StreamcliError,
+                              TimeoutExpired, UsageError)
+from streamcli.request import HttpRequest
+
+ERROR_BODY_LIMIT = 1024 * 1024  # an error body larger than this is not worth reading
+
+
+class Transport:
+    def __init__(self, *, connect_timeout: float, idle_timeout: float) -> None:
+        self.connect_timeout = connect_timeout
+        self.idle_timeout = idle_timeout
+        # The read timeout is the idle limit: a socket silent that long is stalled for sure.
+        # (Pings keep a socket busy; the session checks for content-free stretches.)
+        timeout = httpx2.Timeout(connect=connect_timeout, read=idle_timeout,
+                                 write=idle_timeout, pool=connect_timeout)
+        self.client = httpx2.Client(timeout=timeout, follow_redirects=True,
+                                    headers={"user-agent": f"streamcli/{__version__}"})
+
+    def close(self) -> None:
+        self.client.close()
+
+    @contextmanager
+    def stream(self, req: HttpRequest) -> Iterator["httpx2.Response"]:
+        """POST and yield the response with headers read and the body not yet read."""
+        request = self.client.build_request("POST", req.url, headers=req.headers, content=req.body)
+        try:
+            response = self.client.send(request, stream=True)
+        except httpx2.HTTPError as exc:
+            raise self.translate(exc, started=False) from None
+        try:
+            yield response
+        finally:
+            response.close()
+
+    def post(self, req: HttpRequest) -> tuple[int, "httpx2.Headers", bytes]:
+        """A non-streaming request: status, headers, whole body."""
+        with self.stream(req) as response:
+            return response.status_code, response.headers, self.read_all(response)
+
+    def read_all(self, response, limit: int | None = None) -> bytes:
+        parts, size = [], 0
+        for chunk in self.chunks(response):
+            parts.append(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit:
+                break
+        return b"".join(parts)
+
+    def chunks(self, response) -> Iterator[bytes]:
+        """The body as it arrives, one item per network read."""
+        # iter_raw() skips httpx2's decoder and re-chunking layers; only a compressed
+        # body needs iter_bytes(). Both are public API.
+        encoding = response.headers.get("content-encoding", "identity").lower()
+        reader = response.iter_raw() if encoding in ("identity", "") else response.iter_bytes()
+        try:
+            yield from reader
+        except httpx2.HTTPError as exc:
+            raise self.translate(exc, started=True) from None
+
+    def translate(self, exc: Exception, *, started: bool) -> StreamcliError:
+        """httpx2's exceptions, as the error tree (and so the exit status) sees them."""
+        reason = _reason(exc)
+        if isinstance(exc, httpx2.ConnectTimeout):
+            return TimeoutExpired(f"could not connect within {self.connect_timeout:g} s "
+                                  f"(--connect-timeout): {reason}")
+        if isinstance(exc, (httpx2.ReadTimeout, httpx2.WriteTimeout, httpx2.PoolTimeout)):
+            return TimeoutExpired(f"no data from the server for {self.idle_timeout:g} s "
+                                  f"(--idle-timeout)")
+        if isinstance(exc, (httpx2.UnsupportedProtocol, httpx2.InvalidURL)):
+            return UsageError(f"bad URL: {reason}")
+        if isinstance(exc, httpx2.DecodingError):
+            return MalformedStream(f"could not decode the response body: {reason}")
+        if isinstance(exc, httpx2.ConnectError):
+            return ConnectionFailed(f"cannot connect to the server: {reason}")
+        if started:
+            return ConnectionFailed(f"connection dropped mid-stream: {reason}")
+        return ConnectionFailed(f"connection failed: {reason}")
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__

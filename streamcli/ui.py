@@ -1,0 +1,97 @@
+"""Everything streamcli says on stderr: notices, warnings, errors, thinking, the spinner.
+
+stderr is decorated (colour, spinner) only when it is a terminal and NO_COLOR is unset.
+A closed stderr is never a reason to fail: writes to it swallow OSError.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+PROG = "streamcli"
+
+
+class Stderr:
+    def __init__(self, stream=None, *, quiet: bool = False, force_plain: bool = False) -> None:
+        self.stream = stream or sys.stderr
+        self.quiet = quiet
+        try:
+            tty = self.stream.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        self.decorated = tty and not force_plain and "NO_COLOR" not in os.environ
+        self._spinner: _Spinner | None = None
+
+    def _write(self, text: str) -> None:
+        self.stop_spinner()
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def _style(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.decorated else text
+
+    def error(self, message: str) -> None:
+        self._write(f"{PROG}: {self._style('error', '1;31')}: {message}\n")
+
+    def warn(self, message: str) -> None:
+        self._write(f"{PROG}: {self._style('warning', '33')}: {message}\n")
+
+    def notice(self, message: str) -> None:
+        """Progress the user may want (retries, cancellation); hidden by --quiet."""
+        if not self.quiet:
+            self._write(f"{PROG}: {message}\n")
+
+    def line(self, message: str) -> None:
+        """A plain line of information that was asked for (usage, tool calls)."""
+        self._write(message + "\n")
+
+    def thinking(self, text: str) -> None:
+        self._write(self._style(text, "2") if self.decorated else text)
+
+    def start_spinner(self) -> None:
+        if self.decorated and not self.quiet and self._spinner is None:
+            self._spinner = _Spinner(self.stream)
+            self._spinner.start()
+
+    def stop_spinner(self) -> None:
+        spinner = self._spinner
+        if spinner is not None:
+            self._spinner = None
+            spinner.stop()
+
+
+class _Spinner(threading.Thread):
+    """A small animation on a terminal stderr while waiting for the first token."""
+
+    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+    def __init__(self, stream) -> None:
+        super().__init__(daemon=True)
+        self.stream = stream
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        i = 0
+        # Wait a little before drawing anything: a fast answer should not flicker.
+        while not self._stopped.wait(0.25 if i == 0 else 0.08):
+            try:
+                self.stream.write(f"\r{self.FRAMES[i % len(self.FRAMES)]} ")
+                self.stream.flush()
+            except (OSError, ValueError):
+                return
+            i += 1
+        if i:
+            try:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            except (OSError, ValueError):
+                pass
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.join(1.0)
