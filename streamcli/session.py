@@ -111,12 +111,13 @@ class Session:
 
     def _with_retries(self, attempt_once) -> None:
         from streamcli.transport import Transport
-        transport = Transport(connect_timeout=self.opts.connect_timeout,
+        transport = Transport(url=self.request.base_url, connect_timeout=self.opts.connect_timeout,
                               idle_timeout=self.opts.idle_timeout)
         try:
             attempt = 0
             while True:
-                self.ui.start_spinner()
+                if self.opts.mode == "text":  # other modes have no first-token moment to end it
+                    self.ui.start_spinner()
                 try:
                     attempt_once(transport)
                     return

@@ -16,18 +16,42 @@ from streamcli.errors import (ConnectionFailed, MalformedStream, StreamcliError,
                               TimeoutExpired, UsageError)
 from streamcli.request import HttpRequest
 
-ERROR_BODY_LIMIT = 1024 * 1024  # an error body larger than this is not worth reading
+# The in-process tests put an httpx2.MockTransport here. None keeps httpx2's own
+# transport, which honours HTTPS_PROXY/NO_PROXY: never replace it with one that does not.
+TEST_TRANSPORT = None
+
+
+_PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
+
+
+def _client_settings(url: str) -> dict:
+    """trust_env and verify for one target URL, without paying for what cannot apply.
+
+    httpx2's defaults (trust_env=True, verify=True) cost ~60 ms at start-up to load the
+    certificate store, and a filter run in a shell loop pays that every time. A plain
+    http:// URL (a local server) reached without a proxy never does TLS, since
+    redirects are not followed: it needs neither the store nor the environment.
+    Everything else keeps httpx2's defaults, so HTTPS_PROXY/NO_PROXY/SSL_CERT_FILE apply.
+    """
+    from os import environ
+    proxied = any(k.lower() in _PROXY_VARS for k in environ)
+    if url.startswith("https:") or proxied:
+        return {"trust_env": True, "verify": True}
+    return {"trust_env": False, "verify": False}
 
 
 class Transport:
-    def __init__(self, *, connect_timeout: float, idle_timeout: float) -> None:
+    def __init__(self, *, url: str, connect_timeout: float, idle_timeout: float) -> None:
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
         # The read timeout is the idle limit: a socket silent that long is stalled for sure.
         # (Pings keep a socket busy; the session checks for content-free stretches.)
         timeout = httpx2.Timeout(connect=connect_timeout, read=idle_timeout,
                                  write=idle_timeout, pool=connect_timeout)
-        self.client = httpx2.Client(timeout=timeout, follow_redirects=True,
+        # Redirects are not followed: an API endpoint that redirects a POST is misconfigured,
+        # and following one could carry the key elsewhere.
+        self.client = httpx2.Client(timeout=timeout, follow_redirects=False,
+                                    transport=TEST_TRANSPORT, **_client_settings(url),
                                     headers={"user-agent": f"streamcli/{__version__}"})
 
     def close(self) -> None:

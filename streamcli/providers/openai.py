@@ -83,6 +83,7 @@ class StreamMapper:
 
     def __init__(self) -> None:
         self.complete = False  # [DONE] seen
+        self.started = False
         self.id: str | None = None
         self.model: str | None = None
         self.stop_raw: str | None = None
@@ -105,7 +106,8 @@ class StreamMapper:
             raise MalformedStream(f"unexpected data line: {data[:120]!r}")
         if obj.get("error") or ev.event == "error":
             raise error_from_event(obj)
-        if self.id is None and not self.finished:
+        if not self.started:
+            self.started = True
             self.id = obj.get("id")
             self.model = obj.get("model")
             out.append(Start(NAME, self.model, self.id))
