@@ -251,7 +251,7 @@ class Session:
                 if content:
                     last_content = monotonic()
                     if mapper.complete and not raw_mode:
-                        return  # terminal event: nothing after it matters in these modes
+                        break  # terminal event: nothing after it matters in these modes
                     continue
             # Pings and comments keep the socket busy but are not progress.
             if monotonic() - last_content > idle:

@@ -112,12 +112,15 @@ class StreamMapper:
             if tool is not None:
                 out.append(_tool_call(tool[0], tool[1], "".join(tool[2])))
         elif kind == "message_delta":
+            # A tool block cut off by max_tokens gets no content_block_stop: report it now.
+            self._flush_tools(out)
             reason = (obj.get("delta") or {}).get("stop_reason")
             if reason:
                 self.stop_raw = reason
                 out.append(Stop(reason))
             self._usage(obj.get("usage"))
         elif kind == "message_stop":
+            self._flush_tools(out)
             self.complete = True
             out.append(DONE)
         elif kind == "error":
@@ -143,16 +146,23 @@ class StreamMapper:
             parts = [json.dumps(initial)] if initial and isinstance(initial, dict) else []
             self._tools[index] = [block.get("id"), block.get("name"), parts]
 
+    def _flush_tools(self, out: list) -> None:
+        for index in sorted(self._tools):
+            tool_id, name, parts = self._tools[index]
+            out.append(_tool_call(tool_id, name, "".join(parts)))
+        self._tools.clear()
+
     def _usage(self, usage) -> None:
         if not isinstance(usage, dict):
             return
+        # Later events repeat some counts (cumulative) and may leave others out: merge.
         self.raw_usage.update(usage)
-        inp = usage.get("input_tokens")
-        if isinstance(inp, int):
+        raw = self.raw_usage
+        if isinstance(raw.get("input_tokens"), int):
             # The API bills cache reads and writes as input too; count them in.
-            self.input_tokens = inp + sum(
-                usage.get(k) or 0 for k in ("cache_creation_input_tokens", "cache_read_input_tokens")
-                if isinstance(usage.get(k), int))
+            self.input_tokens = raw["input_tokens"] + sum(
+                raw[k] for k in ("cache_creation_input_tokens", "cache_read_input_tokens")
+                if isinstance(raw.get(k), int))
         if isinstance(usage.get("output_tokens"), int):
             self.output_tokens = usage["output_tokens"]
 
