@@ -8,7 +8,7 @@
 Generated files (never edit them by hand; they are checked in, and tests/test_completions.py
 and tests/test_manpage.py fail when they are stale):
 
-    completions/streamcli.bash   bash   click's script, file names completed with compgen
+    completions/streamcli.bash   bash   click's script; file names listed by compgen
     completions/_streamcli       zsh    click's script, fixed for $fpath autoloading
     completions/streamcli.fish   fish   click's script, as `_STREAMCLI_COMPLETE=fish_source`
     man/streamcli.1              roff   man/streamcli.1.in with its @PLACEHOLDERS@ filled in
@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import click  # noqa: E402
-from click.shell_completion import FishComplete, ZshComplete  # noqa: E402
+from click.shell_completion import BashComplete, FishComplete, ZshComplete  # noqa: E402
 
 import streamcli  # noqa: E402
 import streamcli.config  # noqa: E402
@@ -127,9 +127,10 @@ def _fix_zsh_autoload(source: str) -> str:
 
 
 def completions() -> dict[str, str]:
+    # BashComplete.source() would also check the local bash version: only its names are used.
+    bash = _SOURCE_BASH % BashComplete(command, {}, PROG, COMPLETE_VAR).source_vars()
     zsh = ZshComplete(command, {}, PROG, COMPLETE_VAR)
     fish = FishComplete(command, {}, PROG, COMPLETE_VAR)
-    bash = _SOURCE_BASH % zsh.source_vars()  # same function and variable names
     zsh_source = _zsh_no_space_after_colon(_fix_zsh_autoload(zsh.source()))
     first, _, rest = zsh_source.partition("\n")
     assert first.startswith("#compdef"), first  # must stay the first line for compinit

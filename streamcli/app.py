@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from streamcli.errors import UsageError
+from streamcli.errors import StdoutClosed, UsageError
 from streamcli.request import Request
 from streamcli.session import RunOptions, Session
 from streamcli.sinks import make_sink
@@ -30,7 +30,11 @@ def run_command(prompt_args: tuple[str, ...], opts: dict) -> int:
     def prepare():
         return prepare_request(prompt_args, opts, mode, ui)
 
-    return Session(prepare, sink, ui).run().exit_code
+    try:
+        return Session(prepare, sink, ui).run().exit_code
+    except BrokenPipeError:
+        # Not as an OSError: click's main() would turn EPIPE into a plain exit 1.
+        raise StdoutClosed() from None
 
 
 def prepare_request(prompt_args, opts: dict, mode: str, ui) -> tuple[Request | None, RunOptions]:

@@ -87,9 +87,11 @@ def resolve(config: dict, *, model: str | None, provider: str | None, base_url: 
         prefix, rest = model.split(":", 1)
         if prefix in named or prefix in KINDS:
             provider, model = prefix, rest
+    configured = config.get("model")
     name = (provider or _infer(model) or env.get("STREAMCLI_PROVIDER")
-            or config.get("provider") or ("openai" if base_url else None))
-    if name is None and not model:
+            or config.get("provider") or _infer(None if model else configured)
+            or ("openai" if base_url else None))
+    if name is None and not (model or configured):
         name = "anthropic"
     if name is None:
         raise UsageError(f"cannot tell the provider of model {model!r}: pass --provider "

@@ -72,6 +72,16 @@ class Session:
             signals.disarm_total_timeout()
             self._finish("cancelled", None, cancel.signum)
             raise
+        except Exception as exc:  # a bug: still end the mode's output properly (exit 1)
+            signals.disarm_total_timeout()
+            if isinstance(exc, BrokenPipeError):
+                raise  # stdout is gone: nothing more can be written there
+            if self.opts.debug:
+                import traceback
+                traceback.print_exc()
+            return self._finish("error", StreamcliError(
+                f"internal error: {type(exc).__name__}: {exc}"
+                + ("" if self.opts.debug else " (run with --debug for details)")))
         signals.disarm_total_timeout()
         return self._finish("ok", None)
 
@@ -165,7 +175,12 @@ class Session:
                 self._not_sse(prov, ctype, transport.read_all(response, limit=1024 * 1024),
                               response.headers)
             self.mapper = prov.StreamMapper()
-            self._pump(transport.chunks(response), self.mapper)
+            try:
+                self._pump(transport.chunks(response), self.mapper)
+            except StreamcliError as err:
+                # In-stream errors carry no request id of their own: the response's applies.
+                err.request_id = err.request_id or _request_id(prov, response.headers)
+                raise
 
     def _not_sse(self, prov, ctype: str, body: bytes, headers) -> None:
         """A 2xx that is not an event stream: an error object if it carries one, else 9."""
@@ -183,7 +198,11 @@ class Session:
         status, headers, body = transport.post(prov.build_request(self.request))
         if status >= 300:
             raise prov.error_from_response(status, body, headers)
-        self._parse_complete(prov, body)
+        try:
+            self._parse_complete(prov, body)
+        except StreamcliError as err:
+            err.request_id = err.request_id or _request_id(prov, headers)
+            raise
 
     def _parse_complete(self, prov, body: bytes) -> None:
         try:
@@ -193,7 +212,10 @@ class Session:
         if not isinstance(obj, dict):
             raise MalformedStream(f"unexpected response: {body[:120]!r}")
         out: list = []
-        self.mapper = prov.parse_message(obj, out)
+        try:
+            self.mapper = prov.parse_message(obj, out)
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            raise MalformedStream(f"unexpected response shape ({exc}): {body[:120]!r}") from None
         self.first_token = time.monotonic()
         self.sink.write(out)
 
@@ -242,6 +264,10 @@ class Session:
                         if ev.event != "ping":
                             content = True
                         map_event(ev, out)
+                except (AttributeError, TypeError, KeyError, IndexError) as exc:
+                    # Valid JSON of a shape the provider never sends: a malformed stream.
+                    raise MalformedStream(f"unexpected {ev.event!r} event ({exc}): "
+                                          f"{ev.data[:120]!r}") from None
                 finally:
                     # What was decoded before an in-stream error still gets written.
                     if out:
@@ -259,6 +285,10 @@ class Session:
                                      f"(--idle-timeout; only pings or comments arrived)")
         decoder.finish()
         mapper.check_end(decoder.stray_error)
+
+
+def _request_id(prov, headers) -> str | None:
+    return headers.get(prov.REQUEST_ID_HEADER) or headers.get("request-id") or headers.get("x-request-id")
 
 
 def _chain(first: bytes, rest):

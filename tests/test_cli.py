@@ -584,8 +584,6 @@ def test_config_file_defaults(cli):
     assert cli.body["max_tokens"] == 333
 
 
-@pytest.mark.xfail(strict=True, reason="bug: config.resolve() infers the provider only from -m/"
-                   "STREAMCLI_MODEL, so a config-file `model = \"gpt-4o\"` goes to Anthropic")
 def test_config_file_model_decides_the_provider(cli):
     cli.config('model = "gpt-4o"\n')
     cli.env(**OPENAI_KEY).serve(ohello())
@@ -957,13 +955,13 @@ def test_multibyte_text_split_across_reads(cli):
 # --------------------------------------------------------------------------- packaging
 
 
-@pytest.mark.xfail(strict=True, reason="bug: pyproject.toml [tool.setuptools] packages lists "
-                   "streamcli and streamcli.providers only; a non-editable install lacks streamcli.sinks")
 def test_every_subpackage_is_packaged():
+    import fnmatch
     import tomllib
     root = Path(__file__).parent.parent
     config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    listed = set(config["tool"]["setuptools"]["packages"])
+    patterns = config["tool"]["setuptools"]["packages"]["find"]["include"]
     pkg = Path(streamcli.__file__).parent
     present = {".".join(p.parent.relative_to(pkg.parent).parts) for p in pkg.rglob("__init__.py")}
+    listed = {name for name in present if any(fnmatch.fnmatch(name, pat) for pat in patterns)}
     assert present <= listed, sorted(present - listed)

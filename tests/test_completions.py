@@ -166,7 +166,7 @@ source "$1" || exit 3
 spec=$(complete -p streamcli) || { echo "no completion registered for streamcli" >&2; exit 3; }
 func=${spec##*-F }; func=${func%% *}
 # compopt only works inside a completion started by readline: record what is asked of it.
-compopt() { printf '@@COMPOPT@@%s@@END@@\n' "$*"; }
+compopt() { local IFS=' '; printf '@@COMPOPT@@%s@@END@@\n' "$*"; }
 query() {
     COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ))
     COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}

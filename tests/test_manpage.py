@@ -230,3 +230,43 @@ def test_no_stream_object_is_documented():
     keys = [*obj, *obj["error"]]
     missing = [k for k in keys if f"\\fB{k}\\fR" not in part]
     assert not missing, f"--no-stream fields not documented: {missing}"
+
+
+# --- installation: pyproject.toml ships the generated files --------------------------------
+
+def _setuptools_config() -> dict:
+    import tomllib
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+
+
+def test_pyproject_installs_the_man_page_and_completions():
+    data_files = _setuptools_config()["data-files"]
+    assert data_files == {
+        "share/man/man1": ["man/streamcli.1"],
+        "share/bash-completion/completions": ["completions/streamcli.bash"],
+        "share/zsh/site-functions": ["completions/_streamcli"],
+        "share/fish/vendor_completions.d": ["completions/streamcli.fish"],
+    }
+    for files in data_files.values():
+        assert all((ROOT / f).is_file() for f in files), files
+
+
+def _packaged() -> set[str]:
+    """The packages setuptools builds: a list, or what [tool.setuptools.packages.find] finds."""
+    packages = _setuptools_config().get("packages")
+    if isinstance(packages, list):
+        return set(packages)
+    import setuptools
+    find = (packages or {}).get("find", {})
+    finder = (setuptools.find_namespace_packages if find.get("namespaces", True)
+              else setuptools.find_packages)
+    return set(finder(where=str(ROOT / find.get("where", ["."])[0]),
+                      include=find.get("include", ["*"]), exclude=find.get("exclude", [])))
+
+
+def test_pyproject_packages_every_subpackage():
+    # A subpackage left out installs fine and fails on the first run (non-editable install).
+    found = {".".join(p.parent.relative_to(ROOT).parts)
+             for p in (ROOT / "streamcli").rglob("__init__.py")}
+    assert {"streamcli", "streamcli.providers", "streamcli.sinks"} <= found
+    assert found - _packaged() == set()

@@ -340,8 +340,6 @@ ODD_SHAPES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="bug: session.Session.run catches only StreamcliError, so an "
-                   "internal error (here an AttributeError in a mapper) ends --jsonl without `end`")
 @pytest.mark.parametrize("provider", list(ODD_SHAPES))
 def test_jsonl_ends_with_end_even_after_an_internal_error(cli, tmp_path, provider):
     path = tmp_path / "odd.sse"
@@ -351,8 +349,6 @@ def test_jsonl_ends_with_end_even_after_an_internal_error(cli, tmp_path, provide
     assert r.types[-1] == "end"  # jsonl_events checks start first and end last
 
 
-@pytest.mark.xfail(strict=True, reason="bug: providers index unexpected JSON shapes without checks; "
-                   "a wrong shape is an internal error (exit 1), not a malformed stream (exit 9)")
 @pytest.mark.parametrize("provider", list(ODD_SHAPES))
 def test_unexpected_event_shape_is_a_malformed_stream(cli, tmp_path, provider):
     path = tmp_path / "odd.sse"
@@ -439,8 +435,6 @@ def test_no_stream_openai(cli):
     assert obj["error"] is None
 
 
-@pytest.mark.xfail(strict=True, reason='bug: providers omit "stream" for --no-stream instead of '
-                   'sending "stream": false as issue 3 asks')
 @pytest.mark.parametrize("argv", [["hi"], ["-m", "gpt-4o", "hi"]])
 def test_no_stream_sends_stream_false(cli, argv):
     cli.env(**ANTHROPIC_KEY, **OPENAI_KEY).serve(

@@ -228,8 +228,6 @@ def test_jsonl_start_is_made_up_when_the_first_read_has_no_start(out):
     assert [o["type"] for o in objs] == ["start", "text", "usage", "end"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: sinks/jsonl.py writes a text line before the made-up "
-                   "start line when a read begins with Text and holds another event kind")
 def test_jsonl_start_is_first_even_when_text_leads_a_mixed_read(out):
     sink = JsonlSink(out, provider="anthropic", model="m", show_thinking=True)
     sink.write([Text("x"), Thinking("y")])

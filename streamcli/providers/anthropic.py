@@ -32,8 +32,7 @@ def build_request(req: Request) -> HttpRequest:
         body["stop_sequences"] = list(req.stop)
     if req.tools:
         body["tools"] = [_tool(t) for t in req.tools]
-    if req.stream:
-        body["stream"] = True
+    body["stream"] = req.stream
     body.update(req.extra)
     headers = {
         "anthropic-version": API_VERSION,

@@ -53,11 +53,18 @@ def class_for_status(status: int) -> type[StreamcliError]:
 def make_error(status: int | None, etype: str | None, message: str, *,
                code: str | None = None, request_id: str | None = None,
                headers=None) -> StreamcliError:
-    """Classify by the error's own type first (Anthropic sends errors on HTTP 200), then
-    by the status. `headers` bring retry-after and x-should-retry."""
-    cls = _BY_TYPE.get(code or "") or _BY_TYPE.get(etype or "")
-    if cls is None:
-        cls = class_for_status(status) if status and status >= 400 else ServerError
+    """An HTTP error status decides the class (OpenAI calls a 401 an
+    invalid_request_error), refined only where the body says billing or quota: a 429 or
+    400 that is really a billing failure is an auth error, never retried. Without a
+    status (an error inside a 200 stream) the error's own type decides.
+    `headers` bring retry-after and x-should-retry."""
+    by_type = _BY_TYPE.get(code or "") or _BY_TYPE.get(etype or "")
+    if status and status >= 400:
+        cls = class_for_status(status)
+        if by_type is AuthError and cls in (RateLimitError, InvalidRequestError):
+            cls = AuthError
+    else:
+        cls = by_type or ServerError
     retryable = cls.retryable or status == 409  # a 409 conflict may clear on its own
     if code in _NOT_RETRIED or etype in _NOT_RETRIED:
         retryable = False

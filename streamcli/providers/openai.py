@@ -37,8 +37,8 @@ def build_request(req: Request) -> HttpRequest:
         body["stop"] = list(req.stop)
     if req.tools:
         body["tools"] = [_tool(t) for t in req.tools]
+    body["stream"] = req.stream
     if req.stream:
-        body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     body.update(req.extra)
     headers = {

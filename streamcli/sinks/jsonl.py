@@ -42,14 +42,13 @@ class JsonlSink:
         lines = []
         for ev in events:
             kind = type(ev)
-            if kind is Text:
-                # Hand-built: this line is written once per delta, on the hot path.
-                lines.append('{"type":"text","text":' + encode_basestring(ev.text) + "}")
-                continue
             if not self._started:
                 lines.append(self._start_line(*(ev if kind is Start else
                                                  (self.provider, self.model, None))))
-            if kind is Thinking:
+            if kind is Text:
+                # Hand-built: this line is written once per delta, on the hot path.
+                lines.append('{"type":"text","text":' + encode_basestring(ev.text) + "}")
+            elif kind is Thinking:
                 if self.show_thinking:
                     lines.append(_dumps({"type": "thinking", "text": ev.text}))
             elif kind is ToolCall:
