@@ -97,7 +97,8 @@ class CliProcess:
                                      f"got {bytes(buf)[-500:]!r}")
             data = os.read(fd, 65536)
             if not data:
-                raise AssertionError(f"{stream} closed before {needle!r}; got {bytes(buf)[-500:]!r}")
+                raise AssertionError(f"{stream} closed before {needle!r}; "
+                                     f"got {bytes(buf)[-500:]!r}")
             buf += data
         return bytes(buf)
 
@@ -114,7 +115,8 @@ class CliProcess:
             self.proc.kill()
             raise AssertionError(f"streamcli did not exit within {timeout} s") from None
 
-    def finish(self, input: bytes | None = None, timeout: float = 20.0) -> subprocess.CompletedProcess:
+    def finish(self, input: bytes | None = None,
+               timeout: float = 20.0) -> subprocess.CompletedProcess:
         try:
             out, err = self.proc.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired:

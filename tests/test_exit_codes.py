@@ -1,15 +1,17 @@
 """The exit-status contract (DESIGN.md table, issue 4) and retries, against the real
 `python -m streamcli` process and the local FakeServer.
 
-Every failure row is run in the four output modes (text, --raw-sse, --jsonl,
---no-stream) and, where the row applies to both, for both providers. The runs of one row
-start at once, each against its own FakeServer, so the matrix costs start-up time once
-per row rather than once per run. For each run the checks are: the exit status; stderr
-is one readable line with the provider's message (and the request id when the reply
-carried one), no traceback; text already printed stays printed; --raw-sse prints nothing
-for a non-2xx; --jsonl starts with `start` and ends with `end` (exit_code, status);
---no-stream prints exactly one JSON object with `error` filled. The `start_cli` fixture
-checks on every run that the fake API keys appear in neither stdout nor stderr.
+Every failure row runs in each output mode it applies to (text, --raw-sse, --jsonl,
+--no-stream); where a row applies to both providers, the provider alternates from mode to
+mode (and the pattern shifts from row to row), so every row meets both providers and every
+mode meets both, without the full product (each run costs ~0.2 s of CPU for start-up).
+The runs of one row start at once, each against its own FakeServer. For each run the
+checks are: the exit status; stderr is one readable line with the provider's message
+(and the request id when the reply carried one), no traceback; text already printed
+stays printed; --raw-sse prints nothing for a non-2xx; --jsonl starts with `start` and
+ends with `end` (exit_code, status); --no-stream prints exactly one JSON object with
+`error` filled. The `start_cli` fixture checks on every run that the fake API keys
+appear in neither stdout nor stderr.
 
 --no-stream sends a non-streaming request, so each row there is the failure as a JSON
 request meets it: HTTP errors are the same JSON error bodies; an in-stream error is a 200
@@ -58,7 +60,9 @@ PREFIX = object()  # "some prefix of TEXT": the run was cut at a time, not at a 
 
 
 def full_stream(provider: str, texts=("Hel", "lo"), **kw) -> list[bytes]:
-    return anthropic_sse(list(texts), **kw) if provider == "anthropic" else openai_sse(list(texts), **kw)
+    if provider == "anthropic":
+        return anthropic_sse(list(texts), **kw)
+    return openai_sse(list(texts), **kw)
 
 
 def partial(provider: str) -> list[bytes]:
@@ -211,7 +215,8 @@ def check_failure(job: Job, case: Case) -> None:
     if case.request_id:
         assert REQUEST_ID in line, f"{where} no request id in {line!r}"
     if job.server is not None:
-        assert len(job.server.requests) in case.requests, f"{where} {len(job.server.requests)} requests"
+        count = len(job.server.requests)
+        assert count in case.requests, f"{where} {count} requests"
 
     printed = TEXT if case.printed is PREFIX else case.printed
     if job.mode == "text":
@@ -301,7 +306,8 @@ def http_error_reply(provider: str, status: int) -> Reply:
         etype = ANTHROPIC_HTTP[status][0]
         if etype is None:
             return Reply(status, headers, [HTML_503], content_type="text/html", framing="length")
-        return Reply.json(status, anthropic_error_body(etype, f"fake-{status} from anthropic"), headers)
+        body = anthropic_error_body(etype, f"fake-{status} from anthropic")
+        return Reply.json(status, body, headers)
     etype, code, _ = OPENAI_HTTP[status]
     if etype is None:
         return Reply(status, headers, [f"fake-{status} overloaded"], content_type="text/plain",
@@ -407,7 +413,10 @@ def pings_only(provider: str) -> list[Reply]:
     SSE comments for OpenAI-compatible servers. If the pings were taken for progress the
     body would end without a terminal event (exit 9), not stall (exit 8)."""
     first = full_stream(provider)[0]
-    keepalive = sse_event({"type": "ping"}, "ping") if provider == "anthropic" else b": keep-alive\n\n"
+    if provider == "anthropic":
+        keepalive = sse_event({"type": "ping"}, "ping")
+    else:
+        keepalive = b": keep-alive\n\n"
     body: list = [first]
     for _ in range(40):
         body += [Pause(0.1), keepalive]
@@ -482,34 +491,39 @@ def test_connection_timeout_and_malformed_stream(start_cli, fake_keys, case):
     run_case(start_cli, fake_keys, case, alternating(STREAM_FAILURES.index(case), case.modes))
 
 
-# --------------------------------------------------------------------------- known gaps
+# --------------------------------------------------------------------------- edge cases
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an error raised after the response headers (in-stream "
-                   "error, 200 error body) does not carry the reply's request-id/x-request-id header")
 def test_request_id_header_is_reported_for_errors_after_the_headers(start_cli, fake_keys):
+    """An in-stream error (or a 200 whose JSON body is an error) carries no request id of
+    its own: the one in the response headers is reported."""
     headers = {"anthropic": {"request-id": REQUEST_ID}, "openai": {"x-request-id": REQUEST_ID}}
     jobs = [
-        Job("anthropic", "text", [Reply(headers["anthropic"], [*partial("anthropic"),
+        Job("anthropic", "text", [Reply(200, headers["anthropic"], [*partial("anthropic"),
             anthropic_error_event("overloaded_error", "fake-overloaded")])]),
-        Job("openai", "text", [Reply(headers["openai"], [*partial("openai"),
+        Job("openai", "jsonl", [Reply(200, headers["openai"], [*partial("openai"),
             sse_event(openai_error_body("fake-server-error"))])]),
         Job("anthropic", "json", [Reply.json(200, anthropic_error_body("api_error", "fake-api"),
                                              headers["anthropic"])]),
     ]
     for job in run_jobs(start_cli, fake_keys, jobs):
         assert job.result.returncode == 6, job.where
-        assert REQUEST_ID in stderr_lines(job)[0], f"{job.where} {job.result.stderr!r}"
+        lines = stderr_lines(job)
+        assert len(lines) == 1 and REQUEST_ID in lines[0], f"{job.where} {lines!r}"
+        if job.mode == "jsonl":
+            errors = [e for e in jsonl_lines(job) if e["type"] == "error"]
+            assert errors[0]["request_id"] == REQUEST_ID
+        if job.mode == "json":
+            assert result_object(job)["error"]["request_id"] == REQUEST_ID
 
 
 @pytest.mark.parametrize("status,message", [
     (401, "fake-401: You didn't provide an API key."),
     (403, "fake-403: You are not allowed to sample from this model"),
-])
-@pytest.mark.xfail(strict=True, reason="bug: an OpenAI 401/403 whose body says type "
-                   "invalid_request_error (and no code) exits 3 instead of 4: the type wins "
-                   "over the HTTP status")
+], ids=["401", "403"])
 def test_openai_auth_status_wins_over_invalid_request_type(run_cli, fake_keys, status, message):
+    """OpenAI sends some auth failures with type invalid_request_error and no code: the
+    HTTP status decides (4), not the type (3)."""
     with FakeServer() as srv:
         srv.enqueue(Reply.json(status, openai_error_body(message, "invalid_request_error")))
         r = run_cli([*PROVIDER_ARGS["openai"], "--base-url", srv.url, "--retries", "0", "hi"],
@@ -522,10 +536,9 @@ def test_openai_auth_status_wins_over_invalid_request_type(run_cli, fake_keys, s
     ("anthropic", sse_event({"type": "content_block_delta", "index": 0, "delta": "oops"},
                             "content_block_delta")),
     ("openai", sse_event({"id": "chatcmpl-test", "choices": "oops"})),
-])
-@pytest.mark.xfail(strict=True, reason="bug: valid JSON of the wrong shape in a data line is an "
-                   "internal error (exit 1, AttributeError) instead of a malformed stream (9)")
+], ids=["anthropic-delta-is-a-string", "openai-choices-is-a-string"])
 def test_wrong_shaped_json_is_a_malformed_stream(run_cli, fake_keys, provider, body):
+    """Valid JSON of a shape the provider never sends is a malformed stream, not a crash."""
     parts = full_stream(provider)
     with FakeServer() as srv:
         srv.enqueue(Reply(body=[*parts[:1], body, *parts[1:]]))
@@ -602,7 +615,8 @@ def _http_date(offset: float) -> str:
 def test_retry_after_headers_are_honoured(start_cli, fake_keys, headers, delay):
     """Without the header the backoff would be 0.375-0.5 s (--max-retry-wait is 5 here)."""
     error = Reply.json(429, anthropic_error_body("rate_limit_error", "fake-slow-down"), headers)
-    job = Job("anthropic", "jsonl", [error, success("anthropic", "jsonl")], ["--max-retry-wait", "5"])
+    job = Job("anthropic", "jsonl", [error, success("anthropic", "jsonl")],
+              ["--max-retry-wait", "5"])
     run_jobs(start_cli, fake_keys, [job], retries=2)
     check_success(job, requests=2)
     retries = [e for e in jsonl_lines(job) if e["type"] == "retry"]
@@ -630,19 +644,28 @@ def test_retry_after_longer_than_max_retry_wait_fails_at_once(start_cli, fake_ke
             assert events[-1]["exit_code"] == 5 and "retry" not in [e["type"] for e in events]
 
 
+def anthropic_error(status: int, etype: str, headers=None) -> Reply:
+    return Reply.json(status, anthropic_error_body(etype, f"fake-{etype}"), headers)
+
+
+def openai_error(status: int, etype: str, code: str | None) -> Reply:
+    return Reply.json(status, openai_error_body(f"fake-{code or etype}", etype, code))
+
+
 NOT_RETRIED = [
-    ("anthropic-400", "anthropic", Reply.json(400, anthropic_error_body("invalid_request_error", "fake-bad")), 3),
-    ("anthropic-401", "anthropic", Reply.json(401, anthropic_error_body("authentication_error", "fake-key")), 4),
-    ("anthropic-403", "anthropic", Reply.json(403, anthropic_error_body("permission_error", "fake-denied")), 4),
-    ("anthropic-404", "anthropic", Reply.json(404, anthropic_error_body("not_found_error", "fake-model")), 3),
-    ("anthropic-413", "anthropic", Reply.json(413, anthropic_error_body("request_too_large", "fake-big")), 3),
-    ("openai-401", "openai", Reply.json(401, openai_error_body("fake-key", "invalid_request_error", "invalid_api_key")), 4),
+    ("anthropic-400", "anthropic", anthropic_error(400, "invalid_request_error"), 3),
+    ("anthropic-401", "anthropic", anthropic_error(401, "authentication_error"), 4),
+    ("anthropic-403", "anthropic", anthropic_error(403, "permission_error"), 4),
+    ("anthropic-404", "anthropic", anthropic_error(404, "not_found_error"), 3),
+    ("anthropic-413", "anthropic", anthropic_error(413, "request_too_large"), 3),
+    ("openai-401", "openai", openai_error(401, "invalid_request_error", "invalid_api_key"), 4),
     ("openai-insufficient-quota", "openai",
-     Reply.json(429, openai_error_body("fake-quota", "insufficient_quota", "insufficient_quota")), 4),
+     openai_error(429, "insufficient_quota", "insufficient_quota"), 4),
     ("anthropic-billing-in-stream-before-text", "anthropic",
-     Reply(body=[anthropic_sse(["x"])[0], anthropic_error_event("billing_error", "fake-billing")]), 4),
+     Reply(body=[anthropic_sse(["x"])[0],
+                 anthropic_error_event("billing_error", "fake-billing")]), 4),
     ("anthropic-500-x-should-retry-false", "anthropic",
-     Reply.json(500, anthropic_error_body("api_error", "fake-internal"), {"x-should-retry": "false"}), 6),
+     anthropic_error(500, "api_error", {"x-should-retry": "false"}), 6),
 ]
 
 
@@ -738,14 +761,14 @@ SECRET_RUNS = [
     ("openai", ["--debug", "--raw-sse"], lambda p: [Reply(body=partial(p), end="reset")]),
     ("anthropic", ["--debug", "--jsonl"], lambda p: None),
     ("openai", ["--debug", "--no-stream"], lambda p: [Reply.json(200, message(p), end="drop")]),
-    # an internal error (exit 1) prints a traceback with --debug: no key in it either
+    # malformed data with --debug (the path that once ended in a traceback)
     ("openai", ["--debug"], lambda p: [Reply(body=[sse_event({"choices": "oops"})])]),
 ]
 
 
 def test_api_key_never_in_output_with_debug(start_cli, fake_keys):
-    """start_cli checks every run of this module for the keys; these add --debug (the
-    traceback path included) to failures, in text, --raw-sse, --jsonl and --no-stream."""
+    """start_cli checks every run of this module for the keys; these add --debug to
+    failures, in text, --raw-sse, --jsonl and --no-stream."""
     jobs = [Job(p, "text", make(p), args) for p, args, make in SECRET_RUNS]
     for job in run_jobs(start_cli, fake_keys, jobs):
         assert job.result.returncode != 0, job.where

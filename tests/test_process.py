@@ -21,7 +21,8 @@ import time
 
 import pytest
 
-from tests.fakeserver import FakeServer, Gate, Pause, Reply, anthropic_error_body, anthropic_sse, openai_sse
+from tests.fakeserver import (FakeServer, Gate, Pause, Reply, anthropic_error_body, anthropic_sse,
+                              openai_sse)
 
 PROVIDER_ARGS = {
     "anthropic": ["-m", "claude-test", "--provider", "anthropic"],
@@ -214,6 +215,15 @@ def partial(provider: str) -> list[bytes]:
     return stream(provider, ["Hel", "lo"])[:first_text_index(provider) + 2]
 
 
+# How the last delta of partial() looks on stdout, per provider and mode.
+LAST_DELTA = {
+    ("anthropic", "text"): b"Hello", ("openai", "text"): b"Hello",
+    ("anthropic", "jsonl"): b'{"type":"text","text":"lo"}',
+    ("openai", "jsonl"): b'{"type":"text","text":"lo"}',
+    ("anthropic", "raw"): b'"text":"lo"', ("openai", "raw"): b'"content":"lo"',
+}
+
+
 @pytest.mark.parametrize("signum,provider,mode", [
     (signal.SIGINT, "anthropic", "text"),
     (signal.SIGINT, "openai", "jsonl"),
@@ -227,7 +237,7 @@ def test_signal_mid_stream(start_cli, fake_keys, signum, provider, mode):
     with FakeServer() as srv:
         srv.enqueue(Reply(body=body, end="hang"))  # the rest never comes
         proc = start_cli(cli_args(provider, srv, *MODE_FLAGS[mode], QUESTION), env=fake_keys)
-        proc.read_until(b"lo")  # the last delta sent, in every mode
+        proc.read_until(LAST_DELTA[provider, mode])
         t0 = time.monotonic()
         proc.send_signal(signum)
         t_exit = wait_exit(proc.proc)
@@ -396,12 +406,7 @@ def blocked_stdout(start_cli, fake_keys):
         os.close(fd)
 
 
-@pytest.mark.parametrize("mode", [
-    pytest.param("text", marks=pytest.mark.xfail(strict=True, reason=(
-        "bug: a SIGINT that interrupts a blocked stdout write loses the final newline "
-        "(TextSink sets _last only after the write returns)"))),
-    "jsonl",
-])
+@pytest.mark.parametrize("mode", ["text", "jsonl"])
 def test_sigint_while_stdout_is_blocked_keeps_the_output(blocked_stdout, mode):
     srv, proc, r, filled = blocked_stdout(mode)
     with srv:
@@ -439,12 +444,6 @@ def test_second_sigint_during_cleanup_exits_at_once(blocked_stdout):
 
 # --------------------------------------------------------------------------- closed stdout
 
-SIGPIPE_BUG = pytest.mark.xfail(strict=True, reason=(
-    "bug: a BrokenPipeError on stdout reaches click, whose main() turns EPIPE into "
-    "sys.exit(1): exit 1 instead of death by SIGPIPE (141)"))
-
-
-@SIGPIPE_BUG
 @pytest.mark.parametrize("provider,mode", [("anthropic", "text"), ("openai", "jsonl"),
                                            ("anthropic", "raw")])
 def test_reader_closes_stdout_mid_stream(start_cli, fake_keys, provider, mode):
@@ -464,7 +463,6 @@ def test_reader_closes_stdout_mid_stream(start_cli, fake_keys, provider, mode):
     assert r.returncode == -signal.SIGPIPE
 
 
-@SIGPIPE_BUG
 def test_head_c_5_in_a_shell_pipeline(fake_keys, no_secrets, tmp_path):
     parts = stream("anthropic", ["Hello world"] + [" more"] * 100)
     k = first_text_index("anthropic") + 1

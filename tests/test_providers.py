@@ -465,7 +465,7 @@ def test_anthropic_request_minimal_and_overrides():
     assert body["max_tokens"] == 9 and body["stream"] is False
     # --no-stream
     http = anthropic.build_request(req("anthropic", stream=False))
-    assert "stream" not in json.loads(http.body) and http.headers["accept"] == "application/json"
+    assert json.loads(http.body)["stream"] is False and http.headers["accept"] == "application/json"
 
 
 def test_anthropic_request_without_key_sends_no_key_header():
@@ -508,7 +508,7 @@ def test_openai_request_without_max_tokens_leaves_it_to_the_server():
     body = json.loads(openai.build_request(req("openai")).body)
     assert "max_tokens" not in body and "max_completion_tokens" not in body
     body = json.loads(openai.build_request(req("openai", stream=False)).body)
-    assert "stream" not in body and "stream_options" not in body
+    assert body["stream"] is False and "stream_options" not in body
 
 
 # --------------------------------------------------------------------------- errors

@@ -31,23 +31,18 @@ class JsonlSink:
         self.model = model
         self.show_thinking = show_thinking
         self.committed = False
-        self._started = False
-
-    def _start_line(self, provider, model, msg_id) -> str:
-        self._started = True
-        return _dumps({"type": "start", "v": SCHEMA_VERSION, "provider": provider,
-                       "model": model, "id": msg_id})
+        self._started = False  # the start line was handed to stdout
 
     def write(self, events: list) -> None:
         lines = []
+        start = None
         for ev in events:
             kind = type(ev)
-            if not self._started:
-                lines.append(self._start_line(*(ev if kind is Start else
-                                                 (self.provider, self.model, None))))
             if kind is Text:
                 # Hand-built: this line is written once per delta, on the hot path.
                 lines.append('{"type":"text","text":' + encode_basestring(ev.text) + "}")
+            elif kind is Start:
+                start = start or ev
             elif kind is Thinking:
                 if self.show_thinking:
                     lines.append(_dumps({"type": "thinking", "text": ev.text}))
@@ -56,14 +51,21 @@ class JsonlSink:
             elif kind is Refusal:
                 lines.append(_dumps({"type": "refusal", "text": ev.text}))
         if lines:
-            # Any line but `start` is answer output: a retry now would duplicate it.
-            self.committed = self.committed or len(lines) > 1 or not lines[0].startswith('{"type":"start"')
-            self._emit(lines)
+            self.committed = True  # answer output: a retry now would duplicate it
+        if lines or (start and not self._started):
+            self._emit(lines, start)
 
-    def _emit(self, lines: list) -> None:
+    def _emit(self, lines: list, start: Start | None = None) -> None:
+        """Write one batch; `start` goes first unless it is already out (the real one
+        when the provider has told, else one with what was asked for and no id)."""
         if not self._started:
-            lines.insert(0, self._start_line(self.provider, self.model, None))
+            provider, model, msg_id = start or (self.provider, self.model, None)
+            lines.insert(0, _dumps({"type": "start", "v": SCHEMA_VERSION, "provider": provider,
+                                    "model": model, "id": msg_id}))
         self.out.write(encode_text("\n".join(lines) + "\n"))
+        # Set only once the batch is written: a signal during the write must not leave
+        # the cancellation's `end` without a `start` before it.
+        self._started = True
         self.out.flush()
 
     def raw(self, chunk: bytes) -> None:

@@ -47,9 +47,11 @@ class TextSink:
         data = encode_text("".join(parts) if len(parts) > 1 else parts[0])
         parts.clear()
         if data:
+            # Noted before the write: a signal may interrupt a write blocked on a full
+            # pipe, and the final newline must still follow what gets flushed later.
+            self._last = data[-1:]
             self.out.write(data)
             self.out.flush()
-            self._last = data[-1:]
 
     def _side_text(self, parts: list, name: str, text: str) -> None:
         """Thinking and refusals stream to stderr; keep their order relative to text."""
