@@ -6,6 +6,7 @@ one is built per delta on the hot path.
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
 
 
@@ -50,6 +51,18 @@ class Done(NamedTuple):
 
 
 DONE = Done()
+
+
+def tool_call(call_id: str | None, name: str | None, raw: str) -> ToolCall:
+    """A complete tool call from its assembled argument string. An empty string is a
+    call without arguments ({}), as the SDK accumulators read it; a string that is not
+    JSON (cut off by a token limit) is kept raw and flagged, never a crash."""
+    if not raw.strip():
+        return ToolCall(call_id, name, {}, raw, False)
+    try:
+        return ToolCall(call_id, name, json.loads(raw), raw, False)
+    except ValueError:
+        return ToolCall(call_id, name, None, raw, True)
 
 
 class Retry(NamedTuple):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from streamcli.errors import MalformedStream
-from streamcli.events import Start, Stop, Text, Thinking, ToolCall, Usage, DONE
+from streamcli.events import DONE, Start, Stop, Text, Thinking, ToolCall, Usage, tool_call
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.request import HttpRequest, Request
 
@@ -56,16 +56,6 @@ def error_from_response(status: int, body: bytes, headers):
     return error_from_body(status, body, headers, REQUEST_ID_HEADER)
 
 
-def _tool_call(block_id, name, raw: str) -> ToolCall:
-    # An empty input means a tool without arguments ({}), as the SDK's accumulator reads it.
-    if not raw.strip():
-        return ToolCall(block_id, name, {}, raw, False)
-    try:
-        return ToolCall(block_id, name, json.loads(raw), raw, False)
-    except ValueError:  # cut off by max_tokens: report the raw string, flagged
-        return ToolCall(block_id, name, None, raw, True)
-
-
 class StreamMapper:
     """Turns Anthropic SSE events into normalized events; remembers what the end needs."""
 
@@ -109,7 +99,7 @@ class StreamMapper:
         elif kind == "content_block_stop":
             tool = self._tools.pop(obj.get("index"), None)
             if tool is not None:
-                out.append(_tool_call(tool[0], tool[1], "".join(tool[2])))
+                out.append(tool_call(tool[0], tool[1], "".join(tool[2])))
         elif kind == "message_delta":
             # A tool block cut off by max_tokens gets no content_block_stop: report it now.
             self._flush_tools(out)
@@ -148,7 +138,7 @@ class StreamMapper:
     def _flush_tools(self, out: list) -> None:
         for index in sorted(self._tools):
             tool_id, name, parts = self._tools[index]
-            out.append(_tool_call(tool_id, name, "".join(parts)))
+            out.append(tool_call(tool_id, name, "".join(parts)))
         self._tools.clear()
 
     def _usage(self, usage) -> None:

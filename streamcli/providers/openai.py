@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from streamcli.errors import MalformedStream
-from streamcli.events import DONE, Refusal, Start, Stop, Text, Thinking, ToolCall, Usage
+from streamcli.events import DONE, Refusal, Start, Stop, Text, Thinking, Usage, tool_call
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.request import HttpRequest, Request
 
@@ -61,15 +61,6 @@ def _tool(tool: dict) -> dict:
 
 def error_from_response(status: int, body: bytes, headers):
     return error_from_body(status, body, headers, REQUEST_ID_HEADER)
-
-
-def tool_call(call_id, name, raw: str) -> ToolCall:
-    if not raw.strip():
-        return ToolCall(call_id, name, {}, raw, False)
-    try:
-        return ToolCall(call_id, name, json.loads(raw), raw, False)
-    except ValueError:  # cut off by a length stop: the raw string, flagged
-        return ToolCall(call_id, name, None, raw, True)
 
 
 class StreamMapper:
