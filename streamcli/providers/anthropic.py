@@ -6,6 +6,7 @@ import json
 
 from streamcli.errors import MalformedStream
 from streamcli.events import DONE, Start, Stop, Text, Thinking, ToolCall, Usage, tool_call
+from streamcli.jsonfast import loads as load_event
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.request import HttpRequest, Request
 
@@ -75,7 +76,7 @@ class StreamMapper:
         """Map one SSE event, appending normalized events to `out`."""
         data = ev.data
         try:
-            obj = json.loads(data)
+            obj = load_event(data)
         except ValueError:
             raise MalformedStream(f"invalid JSON in a {ev.event!r} event: {data[:120]!r}") from None
         if not isinstance(obj, dict):

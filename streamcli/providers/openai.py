@@ -6,6 +6,7 @@ import json
 
 from streamcli.errors import MalformedStream
 from streamcli.events import DONE, Refusal, Start, Stop, Text, Thinking, Usage, tool_call
+from streamcli.jsonfast import loads as load_event
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.request import HttpRequest, Request
 
@@ -90,7 +91,7 @@ class StreamMapper:
             out.append(DONE)
             return
         try:
-            obj = json.loads(data)
+            obj = load_event(data)
         except ValueError:
             raise MalformedStream(f"invalid JSON in a data line: {data[:120]!r}") from None
         if not isinstance(obj, dict):
