@@ -53,8 +53,10 @@ def prepare_request(prompt_args, opts: dict, mode: str, ui) -> tuple[Request | N
         return None, run_opts  # a recording needs no prompt, key or network
     target = resolve(config, model=opts["model"], provider=opts["provider"],
                      base_url=opts["base_url"])
+    text = _utf8("the prompt", read_prompt(prompt_args, opts, ui))
+    _utf8("--system", opts["system"])
     request = Request(
-        provider=target.kind, model=target.model, prompt=read_prompt(prompt_args, opts, ui),
+        provider=target.kind, model=target.model, prompt=text,
         base_url=target.base_url, api_key=target.api_key, system=opts["system"],
         max_tokens=s["max_tokens"], temperature=s["temperature"], stop=tuple(opts["stop"]),
         tools=load_tools(opts["tools_file"]), extra=parse_extra(opts["extra"]),
@@ -63,14 +65,27 @@ def prepare_request(prompt_args, opts: dict, mode: str, ui) -> tuple[Request | N
     return request, run_opts
 
 
+def _utf8(what: str, text: str | None) -> str | None:
+    """Arguments that were not valid UTF-8 arrive as lone surrogates: refuse them clearly."""
+    if text is not None:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"{what} is not valid UTF-8 (check the locale or the file's "
+                             f"encoding)") from None
+    return text
+
+
 def read_prompt(args: tuple[str, ...], opts: dict, ui) -> str:
     from streamcli import prompt
     if not opts["editor"]:
         return prompt.assemble(args, use_stdin=not opts["no_stdin"], ui=ui)
+    # Piped context is read before the editor starts, so the editor cannot eat it.
+    stdin = sys.stdin
+    context = ""
+    if not opts["no_stdin"] and stdin is not None and not stdin.isatty():
+        context = prompt.read_stdin(stdin, ui)
     written = prompt.from_editor(" ".join(args))
-    if opts["no_stdin"] or sys.stdin.isatty():
-        return written
-    context = prompt.read_stdin(sys.stdin, ui)
     return context.rstrip("\r\n") + "\n\n" + written if context else written
 
 
@@ -106,11 +121,23 @@ def load_tools(path: str | None) -> tuple[dict, ...]:
         raise UsageError(f"--tools file {path} must hold a JSON list of tool definitions")
     tools = []
     for i, tool in enumerate(data):
-        if isinstance(tool, dict) and isinstance(tool.get("function"), dict):
-            fn = tool["function"]
-            tool = {"name": fn.get("name"), "description": fn.get("description"),
-                    "input_schema": fn.get("parameters")}
-        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
-            raise UsageError(f"--tools file {path}: tool {i} has no name")
-        tools.append(tool)
+        if not isinstance(tool, dict):
+            raise UsageError(f"--tools file {path}: tool {i} is not an object")
+        tools.append(_normalize_tool(tool, f"--tools file {path}: tool {i}"))
     return tuple(tools)
+
+
+def _normalize_tool(tool: dict, where: str) -> dict:
+    """To {name, description, input_schema, ...other keys kept}; a provider's built-in
+    tool (a `type` such as web_search_20250305) is kept exactly as written."""
+    kind = tool.get("type")
+    if kind not in (None, "function", "custom"):
+        return tool
+    if isinstance(tool.get("function"), dict):  # OpenAI Chat Completions format
+        tool = {**tool.pop("function"), **{k: v for k, v in tool.items() if k != "type"}}
+    tool = {k: v for k, v in tool.items() if k != "type"}
+    if "parameters" in tool and "input_schema" not in tool:  # OpenAI's name for it
+        tool["input_schema"] = tool.pop("parameters")
+    if not isinstance(tool.get("name"), str):
+        raise UsageError(f"{where} has no name")
+    return tool

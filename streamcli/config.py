@@ -130,18 +130,33 @@ def _api_key(name: str, kind: str, entry: dict, url: str, env, prov) -> str | No
     # Environment before config file. A named provider never falls back to
     # OPENAI_API_KEY/ANTHROPIC_API_KEY: that key must not travel to a third-party server.
     if name in KINDS and env.get(prov.KEY_ENV):
-        return env[prov.KEY_ENV]
+        return _checked_key(env[prov.KEY_ENV], prov.KEY_ENV)
     if entry.get("api_key_env") and env.get(entry["api_key_env"]):
-        return env[entry["api_key_env"]]
+        return _checked_key(env[entry["api_key_env"]], entry["api_key_env"])
     if entry.get("api_key_cmd"):
-        return _key_from_command(name, entry["api_key_cmd"])
+        return _checked_key(_key_from_command(name, entry["api_key_cmd"]),
+                            f"the output of api_key_cmd of provider {name!r}")
     # Anthropic and OpenAI's own URL always need a key; a compatible server (a local
     # vLLM, llama.cpp or Ollama) often has none.
     if kind == "anthropic" or (kind == "openai" and "://api.openai.com" in url):
-        key_var = entry.get("api_key_env") or prov.KEY_ENV
-        raise UsageError(f"no API key: set {key_var} (or configure api_key_cmd for "
-                         f"provider {name!r} in {config_path()})")
+        if name in KINDS:
+            raise UsageError(f"no API key: set {prov.KEY_ENV}")
+        if entry.get("api_key_env"):
+            raise UsageError(f"no API key: set {entry['api_key_env']} (the api_key_env of "
+                             f"provider {name!r})")
+        raise UsageError(f"no API key for provider {name!r}: set the variable named by its "
+                         f"api_key_env, or configure api_key_cmd, in {config_path()}")
     return None
+
+
+def _checked_key(key: str, source: str) -> str:
+    """A key pasted with a newline or spaces is trimmed; anything else that cannot be an
+    HTTP header value is refused without echoing the key."""
+    key = key.strip()
+    if not key or not key.isascii() or not key.isprintable():
+        raise UsageError(f"the API key in {source} contains characters that cannot be sent "
+                         f"in an HTTP header")
+    return key
 
 
 def _key_from_command(name: str, command: str) -> str:

@@ -59,5 +59,5 @@ def _stderr_error(message: str) -> None:
     try:
         sys.stderr.write(f"streamcli: error: {message}\n")
         sys.stderr.flush()
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # AttributeError: stderr closed (None)
         pass

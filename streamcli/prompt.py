@@ -18,10 +18,14 @@ SILENT_STDIN_HINT_AFTER = 3.0  # seconds
 def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin=None, ui=None) -> str:
     """Arguments joined by spaces; piped stdin first, then a blank line, then the question
     ("long context first, question last"). `-` alone means: stdin only."""
-    stdin = stdin or sys.stdin
+    stdin = stdin or sys.stdin  # None when the shell closed it (`<&-`): no stdin at all
     stdin_only = args == ("-",)
     question = "" if stdin_only else " ".join(args)
     context = ""
+    if stdin is None:
+        use_stdin = False
+        if stdin_only:
+            raise UsageError("'-' reads the prompt from stdin, but stdin is closed")
     if stdin_only or (use_stdin and not _isatty(stdin)):
         if stdin_only and _isatty(stdin):
             raise UsageError("'-' reads the prompt from stdin, but stdin is a terminal; "
@@ -88,10 +92,7 @@ def from_editor(initial: str = "") -> str:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(initial)
-        try:
-            status = subprocess.call([*command, path])
-        except OSError as exc:
-            raise UsageError(f"cannot run the editor {command[0]!r}: {exc.strerror}") from None
+        status = _run_editor(command, path)
         if status != 0:
             raise UsageError(f"the editor exited with status {status}; nothing sent")
         with open(path, encoding="utf-8", errors="strict") as f:
@@ -107,3 +108,22 @@ def from_editor(initial: str = "") -> str:
     if not text.strip():
         raise UsageError("empty prompt from the editor; nothing sent")
     return text
+
+
+def _run_editor(command: list[str], path: str) -> int:
+    """Run the editor on the terminal itself: stdout is the answer's pipe and stdin may be
+    the context's. Ctrl-C belongs to the editor while it runs (as with git)."""
+    from streamcli import signals
+    try:
+        tty = open("/dev/tty", "r+b", buffering=0)
+    except OSError:
+        tty = None
+    try:
+        with signals.deferred_interrupts():
+            return subprocess.call([*command, path], stdin=tty,
+                                   stdout=tty if tty is not None else sys.stderr)
+    except OSError as exc:
+        raise UsageError(f"cannot run the editor {command[0]!r}: {exc.strerror}") from None
+    finally:
+        if tty is not None:
+            tty.close()

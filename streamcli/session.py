@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from streamcli import providers, signals
-from streamcli.errors import (Cancelled, MalformedStream, StreamcliError, TimeoutExpired,
-                              UsageError)
+from streamcli.errors import (Cancelled, MalformedStream, RateLimitError, StreamcliError,
+                              TimeoutExpired, UsageError)
 from streamcli.events import Retry, normalize_stop
 from streamcli.outcome import Outcome
+from streamcli.providers.errors import error_from_event
 from streamcli.request import Request
 from streamcli.sse import SSEDecoder, SSEError
 
@@ -85,7 +86,17 @@ class Session:
         signals.disarm_total_timeout()
         return self._finish("ok", None)
 
+    def _redact(self, err: StreamcliError) -> StreamcliError:
+        """The key never appears in output, even when a server or proxy echoes it back."""
+        key = self.request.api_key if self.request else None
+        if key and key in err.message:
+            err.message = err.message.replace(key, "***")
+            err.args = (err.message,)
+        return err
+
     def _finish(self, status: str, err: StreamcliError | None, signum: int | None = None) -> Outcome:
+        if err is not None:
+            self._redact(err)
         mapper = self.mapper
         now = time.monotonic()
         exit_code = {"ok": 0, "error": err.exit_code if err else 1, "cancelled": 128 + (signum or 2)}[status]
@@ -136,7 +147,7 @@ class Session:
                         raise
                     delay = self._delay(err, attempt)
                     attempt += 1
-                    reason = err.describe()
+                    reason = self._redact(err).describe()
                     self.ui.stop_spinner()
                     self.ui.notice(f"retry {attempt}/{self.opts.retries} in {delay:.1f} s: {reason}")
                     self.sink.retry(Retry(attempt, delay, reason, err.status))
@@ -151,7 +162,8 @@ class Session:
     def _delay(self, err: StreamcliError, attempt: int) -> float:
         asked = err.retry_after
         if asked is not None and asked > self.opts.max_retry_wait:
-            raise type(err)(f"{err.message} (the server asked to wait {asked:g} s, longer "
+            # Exit 5 whatever the status: the server is limiting us for longer than allowed.
+            raise RateLimitError(f"{err.message} (the server asked to wait {asked:g} s, longer "
                             f"than --max-retry-wait {self.opts.max_retry_wait:g})",
                             status=err.status, type=err.type, request_id=err.request_id,
                             retryable=False)
@@ -170,26 +182,25 @@ class Session:
             if status >= 300:
                 body = transport.read_all(response, limit=1024 * 1024)
                 raise prov.error_from_response(status, body, response.headers)
-            ctype = response.headers.get("content-type", "text/event-stream").lower()
-            if not ctype.startswith("text/event-stream"):
-                self._not_sse(prov, ctype, transport.read_all(response, limit=1024 * 1024),
-                              response.headers)
-            self.mapper = prov.StreamMapper()
             try:
+                ctype = response.headers.get("content-type", "text/event-stream").lower()
+                if not ctype.startswith("text/event-stream"):
+                    self._not_sse(ctype, transport.read_all(response, limit=1024 * 1024))
+                self.mapper = prov.StreamMapper()
                 self._pump(transport.chunks(response), self.mapper)
             except StreamcliError as err:
-                # In-stream errors carry no request id of their own: the response's applies.
+                # Errors inside a 200 carry no request id of their own: the response's applies.
                 err.request_id = err.request_id or _request_id(prov, response.headers)
                 raise
 
-    def _not_sse(self, prov, ctype: str, body: bytes, headers) -> None:
+    def _not_sse(self, ctype: str, body: bytes) -> None:
         """A 2xx that is not an event stream: an error object if it carries one, else 9."""
         try:
             obj = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             obj = None
         if isinstance(obj, dict) and obj.get("error"):
-            raise prov.error_from_response(200, body, headers)
+            raise error_from_event(obj)  # classified by its own type, like an in-stream error
         raise MalformedStream(f"expected an event stream, but the server sent {ctype or 'no content type'}"
                               f" ({len(body)} bytes)")
 
@@ -243,15 +254,29 @@ class Session:
 
     def _pump(self, chunks: Iterable[bytes], mapper) -> None:
         decoder = SSEDecoder()
+        raw_mode = self.opts.mode == "raw"
+        try:
+            self._pump_events(chunks, decoder, mapper, raw_mode)
+        except StreamcliError:
+            # --raw-sse reads on after the terminal event (to the end of the body); what
+            # goes wrong there (a drop, a stall) cannot change a complete answer.
+            if not (raw_mode and mapper.complete):
+                raise
+            return
+        decoder.finish()
+        mapper.check_end(decoder.stray_error)
+
+    def _pump_events(self, chunks: Iterable[bytes], decoder, mapper, raw_mode: bool) -> None:
         feed, map_event, sink = decoder.feed, mapper.feed, self.sink
         write, raw = sink.write, sink.raw
-        raw_mode = self.opts.mode == "raw"
         idle = self.opts.idle_timeout
         monotonic = time.monotonic
         last_content = monotonic()
         for chunk in chunks:
             if raw_mode:
                 raw(chunk)
+                if mapper.complete:
+                    continue  # after the terminal event: copy the bytes, parse nothing
             try:
                 events = feed(chunk)
             except SSEError as exc:
@@ -264,6 +289,8 @@ class Session:
                         if ev.event != "ping":
                             content = True
                         map_event(ev, out)
+                        if mapper.complete:
+                            break  # nothing after the terminal event can change the answer
                 except (AttributeError, TypeError, KeyError, IndexError) as exc:
                     # Valid JSON of a shape the provider never sends: a malformed stream.
                     raise MalformedStream(f"unexpected {ev.event!r} event ({exc}): "
@@ -277,14 +304,12 @@ class Session:
                 if content:
                     last_content = monotonic()
                     if mapper.complete and not raw_mode:
-                        break  # terminal event: nothing after it matters in these modes
+                        return
                     continue
             # Pings and comments keep the socket busy but are not progress.
             if monotonic() - last_content > idle:
                 raise TimeoutExpired(f"no content from the server for {idle:g} s "
                                      f"(--idle-timeout; only pings or comments arrived)")
-        decoder.finish()
-        mapper.check_end(decoder.stray_error)
 
 
 def _request_id(prov, headers) -> str | None:

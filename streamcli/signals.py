@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from contextlib import contextmanager
 
 from streamcli.errors import Cancelled, TimeoutExpired
 
@@ -26,6 +27,18 @@ def install() -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     # SIGPIPE stays ignored (Python's default): the process also writes to a socket, and
     # a broken stdout is handled where it surfaces, as BrokenPipeError.
+
+
+@contextmanager
+def deferred_interrupts():
+    """While a child owns the terminal (the editor), Ctrl-C is its business: catch SIGINT
+    with a no-op (a caught signal reverts to the default in the child at exec, unlike an
+    ignored one), and restore our handler afterwards."""
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def arm_total_timeout(seconds: float | None) -> None:

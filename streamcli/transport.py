@@ -48,11 +48,20 @@ class Transport:
         # (Pings keep a socket busy; the session checks for content-free stretches.)
         timeout = httpx2.Timeout(connect=connect_timeout, read=idle_timeout,
                                  write=idle_timeout, pool=connect_timeout)
-        # Redirects are not followed: an API endpoint that redirects a POST is misconfigured,
-        # and following one could carry the key elsewhere.
-        self.client = httpx2.Client(timeout=timeout, follow_redirects=False,
-                                    transport=TEST_TRANSPORT, **_client_settings(url),
-                                    headers={"user-agent": f"streamcli/{__version__}"})
+        try:
+            self.client = self._client(timeout, url)
+        except ImportError as exc:  # e.g. a socks:// proxy without httpx2's socks extra
+            raise UsageError(f"cannot use the configured proxy: {exc}") from None
+        except ValueError as exc:  # a malformed proxy URL in the environment
+            raise UsageError(f"bad proxy setting: {exc}") from None
+
+    @staticmethod
+    def _client(timeout, url: str):
+        # Redirects are not followed: an API endpoint that redirects a POST is
+        # misconfigured, and following one could carry the key elsewhere.
+        return httpx2.Client(timeout=timeout, follow_redirects=False,
+                             transport=TEST_TRANSPORT, **_client_settings(url),
+                             headers={"user-agent": f"streamcli/{__version__}"})
 
     def close(self) -> None:
         self.client.close()
@@ -60,10 +69,11 @@ class Transport:
     @contextmanager
     def stream(self, req: HttpRequest) -> Iterator["httpx2.Response"]:
         """POST and yield the response with headers read and the body not yet read."""
-        request = self.client.build_request("POST", req.url, headers=req.headers, content=req.body)
         try:
+            request = self.client.build_request("POST", req.url, headers=req.headers,
+                                                content=req.body)
             response = self.client.send(request, stream=True)
-        except httpx2.HTTPError as exc:
+        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:  # InvalidURL is no HTTPError
             raise self.translate(exc, started=False) from None
         try:
             yield response

@@ -15,7 +15,8 @@ PROG = "streamcli"
 
 class Stderr:
     def __init__(self, stream=None, *, quiet: bool = False, force_plain: bool = False) -> None:
-        self.stream = stream or sys.stderr
+        # sys.stderr is None when the shell closed it (`2>&-`): say nothing, fail nothing.
+        self.stream = stream or sys.stderr or _Nowhere()
         self.quiet = quiet
         try:
             tty = self.stream.isatty()
@@ -95,3 +96,14 @@ class _Spinner(threading.Thread):
     def stop(self) -> None:
         self._stopped.set()
         self.join(1.0)
+
+
+class _Nowhere:
+    def write(self, text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False

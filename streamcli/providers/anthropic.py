@@ -47,9 +47,10 @@ def build_request(req: Request) -> HttpRequest:
 
 
 def _tool(tool: dict) -> dict:
-    out = {"name": tool["name"], "input_schema": tool.get("input_schema") or {"type": "object"}}
-    if tool.get("description"):
-        out["description"] = tool["description"]
+    if "type" in tool:  # a server tool (web_search_20250305...): exactly as written
+        return tool
+    out = {k: v for k, v in tool.items() if v is not None}  # keeps e.g. cache_control
+    out["input_schema"] = tool.get("input_schema") or {"type": "object"}
     return out
 
 

@@ -53,10 +53,12 @@ def build_request(req: Request) -> HttpRequest:
 
 
 def _tool(tool: dict) -> dict:
-    function = {"name": tool["name"],
-                "parameters": tool.get("input_schema") or {"type": "object", "properties": {}}}
-    if tool.get("description"):
-        function["description"] = tool["description"]
+    if "type" in tool:  # a built-in tool type: exactly as written
+        return tool
+    # Only the fields a function tool has here: Anthropic extras (cache_control) would be
+    # rejected as unknown arguments.
+    function = {k: tool[k] for k in ("name", "description", "strict") if tool.get(k) is not None}
+    function["parameters"] = tool.get("input_schema") or {"type": "object", "properties": {}}
     return {"type": "function", "function": function}
 
 
@@ -81,7 +83,8 @@ class StreamMapper:
         self.stop_raw: str | None = None
         self.finished: dict[int, str | None] = {}  # choice index -> finish_reason
         self._usage: Usage | None = None
-        self._tools: dict[int, list] = {}  # tool_calls index -> [id, name, [argument parts]]
+        self._tools: dict = {}  # slot -> [id, name, [argument parts]], in arrival order
+        self._slot_of: dict = {}  # tool_calls index -> its current slot
 
     def feed(self, ev, out: list) -> None:
         data = ev.data
@@ -139,11 +142,17 @@ class StreamMapper:
 
     def _tool_deltas(self, calls: list) -> None:
         for call in calls:
-            slot = self._tools.get(call.get("index", 0))
-            if slot is None:
-                slot = self._tools[call.get("index", 0)] = [None, None, []]
-            if call.get("id"):
-                slot[0] = call["id"]
+            index = call.get("index") or 0
+            slot = self._tools.get(self._slot_of.get(index, index))
+            call_id = call.get("id")
+            if slot is None or (call_id and slot[0] and call_id != slot[0]):
+                # A new call. Some compatible servers (Gemini) send parallel calls all
+                # at index 0, told apart only by their ids: give each its own slot.
+                key = index if slot is None else (index, len(self._tools))
+                slot = self._tools[key] = [None, None, []]
+                self._slot_of[index] = key
+            if call_id:
+                slot[0] = call_id
             function = call.get("function") or {}
             if function.get("name"):
                 slot[1] = function["name"]
@@ -151,10 +160,10 @@ class StreamMapper:
                 slot[2].append(function["arguments"])
 
     def _flush_tools(self, out: list) -> None:
-        for index in sorted(self._tools):
-            call_id, name, parts = self._tools[index]
+        for call_id, name, parts in self._tools.values():
             out.append(tool_call(call_id, name, "".join(parts)))
         self._tools.clear()
+        self._slot_of.clear()
 
     def usage(self) -> Usage | None:
         return self._usage

@@ -36,3 +36,13 @@ def encode_text(text: str) -> bytes:
     except UnicodeEncodeError:
         joined = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         return joined.encode("utf-8", "replace")
+
+
+def write_all(out, data: bytes) -> None:
+    """out.write(), until all of it is written. A buffered writer whose pipe closes in the
+    middle of a large write returns a short count instead of raising; the next write
+    raises BrokenPipeError, which ends the run the SIGPIPE way."""
+    n = out.write(data)
+    while n is not None and n < len(data):
+        data = data[n:]
+        n = out.write(data)

@@ -10,7 +10,7 @@ import json
 from json.encoder import encode_basestring  # the C string encoder json.dumps uses
 
 from streamcli.events import Refusal, Start, Text, Thinking, ToolCall, normalize_stop, usage_dict
-from streamcli.sinks import encode_text
+from streamcli.sinks import encode_text, write_all
 
 SCHEMA_VERSION = 1
 
@@ -32,6 +32,7 @@ class JsonlSink:
         self.show_thinking = show_thinking
         self.committed = False
         self._started = False  # the start line was handed to stdout
+        self._midline = False  # a write was interrupted: stdout may end inside a line
 
     def write(self, events: list) -> None:
         lines = []
@@ -62,9 +63,15 @@ class JsonlSink:
             provider, model, msg_id = start or (self.provider, self.model, None)
             lines.insert(0, _dumps({"type": "start", "v": SCHEMA_VERSION, "provider": provider,
                                     "model": model, "id": msg_id}))
-        self.out.write(encode_text("\n".join(lines) + "\n"))
-        # Set only once the batch is written: a signal during the write must not leave
-        # the cancellation's `end` without a `start` before it.
+        data = encode_text("\n".join(lines) + "\n")
+        if self._midline:
+            data = b"\n" + data
+        # Flags around the write: a signal may interrupt a large write blocked on a full
+        # pipe; the cancellation's lines must then start on a line of their own, and
+        # `end` must not go out without a `start` before it.
+        self._midline = True
+        write_all(self.out, data)
+        self._midline = False
         self._started = True
         self.out.flush()
 

@@ -3,6 +3,8 @@ side (for the exit status); nothing parsed is written here."""
 
 from __future__ import annotations
 
+from streamcli.sinks import write_all
+
 
 class RawSink:
     def __init__(self, out) -> None:
@@ -10,7 +12,7 @@ class RawSink:
         self.committed = False
 
     def raw(self, chunk: bytes) -> None:
-        self.out.write(chunk)
+        write_all(self.out, chunk)
         self.out.flush()
         self.committed = True
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from streamcli.events import Refusal, Start, Text, Thinking, ToolCall, normalize_stop, usage_dict
-from streamcli.sinks import encode_text
+from streamcli.sinks import encode_text, write_all
 from streamcli.sinks.jsonl import tool_call_fields
 
 
@@ -59,5 +59,5 @@ class ResultSink:
             "exit_code": outcome.exit_code,
             "error": outcome.error.as_dict() if outcome.error is not None else None,
         }
-        self.out.write(encode_text(json.dumps(obj, ensure_ascii=False) + "\n"))
+        write_all(self.out, encode_text(json.dumps(obj, ensure_ascii=False) + "\n"))
         self.out.flush()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streamcli.events import Refusal, Text, Thinking, ToolCall
-from streamcli.sinks import encode_text
+from streamcli.sinks import encode_text, write_all
 
 
 class TextSink:
@@ -50,7 +50,7 @@ class TextSink:
             # Noted before the write: a signal may interrupt a write blocked on a full
             # pipe, and the final newline must still follow what gets flushed later.
             self._last = data[-1:]
-            self.out.write(data)
+            write_all(self.out, data)
             self.out.flush()
 
     def _side_text(self, parts: list, name: str, text: str) -> None:
