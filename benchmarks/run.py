@@ -306,7 +306,6 @@ def build_commands(args) -> list[Command]:
     py = sys.executable
     ref = lambda script, fmt, model: (lambda base: [py, os.path.join(HERE, script), fmt, base,
                                                     model, PROMPT])
-    sc = args.streamcli_argv
     cmds = [
         Command("`curl -sN` (the floor)", lambda base: [
             "curl", "-sN", "-X", "POST", base + "/v1/messages", "-H", "x-api-key: bench",
@@ -330,20 +329,29 @@ def build_commands(args) -> list[Command]:
     if not args.skip_sdk and _importable("openai"):
         cmds.append(Command("ref_openai_sdk.py (`create(stream=True)`)",
                             ref("ref_openai_sdk.py", "openai", "gpt-bench"), "openai", "text"))
-    cmds += [
-        Command("**streamcli** (Anthropic, text)", lambda base: [
+    cmds += streamcli_commands(args.streamcli_argv, "")
+    for label, argv in args.variants:
+        cmds += streamcli_commands(argv, label)
+    return cmds
+
+
+def streamcli_commands(sc: list, label: str) -> list[Command]:
+    """The streamcli rows; `label` names a variant build (--variant) compared side by side."""
+    name = f"streamcli[{label}]" if label else "**streamcli"
+    end = "" if label else "**"
+    return [
+        Command(f"{name}{end} (Anthropic, text)", lambda base: [
             *sc, "-m", "claude-bench", "--base-url", base, PROMPT], "anthropic", "text", True),
-        Command("**streamcli** (OpenAI, text)", lambda base: [
+        Command(f"{name}{end} (OpenAI, text)", lambda base: [
             *sc, "--provider", "openai", "-m", "gpt-bench", "--base-url", base, PROMPT],
             "openai", "text", True),
-        Command("**streamcli --raw-sse** (Anthropic)", lambda base: [
+        Command(f"{name} --raw-sse{end} (Anthropic)", lambda base: [
             *sc, "--raw-sse", "-m", "claude-bench", "--base-url", base, PROMPT],
             "anthropic", "raw", True),
-        Command("**streamcli --jsonl** (Anthropic)", lambda base: [
+        Command(f"{name} --jsonl{end} (Anthropic)", lambda base: [
             *sc, "--jsonl", "-m", "claude-bench", "--base-url", base, PROMPT],
             "anthropic", "jsonl", True),
     ]
-    return cmds
 
 
 def _importable(module: str) -> bool:
@@ -378,6 +386,7 @@ class RunResult:
     output: bytes = b""
     status: int | None = None  # exit status as subprocess reports it (-N: signal N)
     maxrss_kb: int = 0
+    cpu_s: float = 0.0  # user + system CPU time of the child
     stderr: str = ""
     timed_out: bool = False
 
@@ -387,12 +396,13 @@ def spawn(argv, env, stderr_file):
                             stderr=stderr_file, env=env, bufsize=0, close_fds=True)
 
 
-def reap(proc) -> tuple[int, int]:
-    """Wait with os.wait4, for the child's own peak RSS (ru_maxrss, KB on Linux)."""
+def reap(proc) -> tuple[int, int, float]:
+    """Wait with os.wait4, for the child's own peak RSS (ru_maxrss, KB on Linux) and CPU
+    time (user + system, seconds)."""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = (-os.WTERMSIG(status) if os.WIFSIGNALED(status)
                        else os.WEXITSTATUS(status))
-    return proc.returncode, usage.ru_maxrss
+    return proc.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def run(argv, env, *, timeout: float, keep_output: bool = False,
@@ -420,7 +430,7 @@ def run(argv, env, *, timeout: float, keep_output: bool = False,
                     res.arrivals.append((t, res.nbytes))
                 if keep_output:
                     chunks.append(data)
-            res.status, res.maxrss_kb = reap(proc)
+            res.status, res.maxrss_kb, res.cpu_s = reap(proc)
         finally:
             watchdog.cancel()
             proc.stdout.close()
@@ -528,10 +538,12 @@ class Bench:
                     self.fail(cmd, "first byte", why)
                     continue
                 self.note(cmd.name, "first_byte_ms", res.first_byte * 1000)
+                self.note(cmd.name, "startup_cpu_ms", res.cpu_s * 1000)
             if os.path.exists(replay):
                 res = run([*a.streamcli_argv, "--replay", replay], self.env, timeout=a.timeout)
                 if res.status == 0 and res.first_byte is not None:
                     self.note(self.replay_name, "first_byte_ms", res.first_byte * 1000)
+                    self.note(self.replay_name, "startup_cpu_ms", res.cpu_s * 1000)
 
     # 2
     def rate(self) -> None:
@@ -548,6 +560,7 @@ class Bench:
                 span = res.last_byte - res.first_byte
                 self.note(cmd.name, "rate", sc.n / span if span > 0 else float("inf"))
                 self.note(cmd.name, "rss_mb", res.maxrss_kb / 1024)
+                self.note(cmd.name, "cpu_s", res.cpu_s)
                 self.progress(f"    {cmd.name}: {sc.n / span:,.0f} deltas/s")
 
     # 3
@@ -644,7 +657,7 @@ class Bench:
                 timer = threading.Timer(10, _kill, (proc, RunResult()))
                 timer.start()
                 try:
-                    status, _ = reap(proc)
+                    status = reap(proc)[0]
                 finally:
                     timer.cancel()
                 t_exit = time.monotonic()
@@ -668,13 +681,15 @@ class Bench:
         w(f"Text deltas of {a.delta_size} characters; each cell is min / median over the rounds "
           f"(rounds: first byte {a.rounds_startup}, rate {a.rounds_rate}, latency "
           f"{a.rounds_latency}, cancellation {a.rounds_cancel}).\n")
-        w("| command | first stdout byte, ms (20 deltas) | streaming rate, deltas/s "
-          f"({a.deltas:,} deltas) | added latency per delta, ms | peak RSS, MB "
-          f"({a.deltas:,} deltas) | SIGINT to exit, ms | SIGINT to server disconnect, ms |")
-        w("|---|---:|---:|---:|---:|---:|---:|")
+        w("| command | first stdout byte, ms (20 deltas) | CPU of that run, ms | streaming rate, "
+          f"deltas/s ({a.deltas:,} deltas) | CPU per delta, µs | added latency per delta, ms | "
+          f"peak RSS, MB ({a.deltas:,} deltas) | SIGINT to exit, ms | SIGINT to server "
+          "disconnect, ms |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name in [c.name for c in self.cmds] + [self.replay_name]:
             r = self.results.get(name, {})
-            w(f"| {name} | {_mm(r.get('first_byte_ms'), 1)} | {_mm(r.get('rate'), 0, rate=True)} | "
+            w(f"| {name} | {_mm(r.get('first_byte_ms'), 1)} | {_mm(r.get('startup_cpu_ms'), 0)} | "
+              f"{_mm(r.get('rate'), 0, rate=True)} | {_mm(self.cpu_per_delta(r), 1)} | "
               f"{_mm(r.get('latency_ms'), 3)} | {_mm(r.get('rss_mb'), 1)} | "
               f"{_mm(r.get('cancel_exit_ms'), 1)} | {_mm(r.get('cancel_disconnect_ms'), 1)} |")
         if self.rss:
@@ -702,6 +717,15 @@ class Bench:
             for f in self.failures:
                 w(f"- {f}")
         return "\n".join(out) + "\n"
+
+    def cpu_per_delta(self, r: dict) -> list | None:
+        """Microseconds of CPU per delta: a rate run's CPU time less the start-up run's
+        (median), over the extra deltas. Far steadier than wall time on a busy machine."""
+        if not r.get("cpu_s") or not r.get("startup_cpu_ms"):
+            return None
+        base = statistics.median(r["startup_cpu_ms"]) / 1000
+        extra = self.args.deltas - self.args.startup_deltas
+        return [(c - base) / extra * 1e6 for c in r["cpu_s"]] if extra > 0 else None
 
     def targets(self) -> str:
         """The issue's targets, as ratios measured in this run."""
@@ -801,6 +825,9 @@ def parse_args(argv=None):
     p.add_argument("--figures", default="startup,rate,latency,rss,cancel",
                    help="comma-separated subset of startup,rate,latency,rss,cancel")
     p.add_argument("--skip-sdk", action="store_true", help="leave the SDK scripts out")
+    p.add_argument("--variant", action="append", default=[], metavar="LABEL=COMMAND",
+                   help="also run another streamcli build side by side, e.g. "
+                        "'opt=env PYTHONPATH=/tmp/opt python -m streamcli' (repeatable)")
     p.add_argument("--only", default=None,
                    help="comma-separated substrings: keep only the commands whose row label matches")
     p.add_argument("--delta-size", type=int, default=4)
@@ -833,6 +860,12 @@ def parse_args(argv=None):
         args.rounds_startup = args.rounds_rate = args.rounds_latency = args.rounds
         args.rounds_rss = args.rounds_cancel = args.rounds
     args.rss_deltas = [int(x) for x in args.rss_deltas.split(",") if x.strip()]
+    args.variants = []
+    for item in args.variant:
+        label, sep, command = item.partition("=")
+        if not sep or not label or not command:
+            p.error(f"--variant expects LABEL=COMMAND, not {item!r}")
+        args.variants.append((label, shlex.split(command)))
     if args.streamcli:
         args.streamcli_argv = shlex.split(args.streamcli)
     else:

@@ -81,20 +81,20 @@ def resolve(config: dict, *, model: str | None, provider: str | None, base_url: 
     env = os.environ if env is None else env
     named = config.get("providers", {})
     model = model or env.get("STREAMCLI_MODEL") or None
-    # "-m local:llama3.2" picks a named provider, but only when the part before the
-    # first colon names one: Ollama model names such as "llama3.2:3b" contain colons.
-    if model and ":" in model and not provider:
-        prefix, rest = model.split(":", 1)
-        if prefix in named or prefix in KINDS:
-            provider, model = prefix, rest
     configured = config.get("model")
+    if not provider:
+        if model:
+            provider, model = _split(model, named)
+        elif configured:
+            provider, configured = _split(configured, named)
+            model = configured if provider else None  # "local:llama3.2" in the file
     name = (provider or _infer(model) or env.get("STREAMCLI_PROVIDER")
             or config.get("provider") or _infer(None if model else configured)
             or ("openai" if base_url else None))
     if name is None and not (model or configured):
         name = "anthropic"
     if name is None:
-        raise UsageError(f"cannot tell the provider of model {model!r}: pass --provider "
+        raise UsageError(f"cannot tell the provider of model {model or configured!r}: pass --provider "
                          f"({', '.join(provider_names(config))}) or set STREAMCLI_PROVIDER")
     entry = named.get(name, {})
     if name not in KINDS and name not in named:
@@ -102,7 +102,7 @@ def resolve(config: dict, *, model: str | None, provider: str | None, base_url: 
                          f"{', '.join(provider_names(config))}, or define [providers.{name}] "
                          f"in {config_path()}")
     kind = entry.get("kind", name if name in KINDS else "openai")
-    model = model or entry.get("model") or config.get("model") or _default_model(kind)
+    model = model or entry.get("model") or configured or _default_model(kind)
     if model is None:
         raise UsageError(f"no model: pass -m MODEL (or set STREAMCLI_MODEL)")
     from streamcli.providers import load
@@ -110,6 +110,15 @@ def resolve(config: dict, *, model: str | None, provider: str | None, base_url: 
     url = (base_url or (env.get(prov.URL_ENV) if name in KINDS else None)
            or entry.get("base_url") or prov.DEFAULT_BASE_URL)
     return Target(kind, name, model, url, _api_key(name, kind, entry, url, env, prov))
+
+
+def _split(model: str, named: dict) -> tuple[str | None, str]:
+    """"local:llama3.2" picks a named provider, but only when the part before the first
+    colon names one: Ollama model names such as "llama3.2:3b" contain colons."""
+    prefix, sep, rest = model.partition(":")
+    if sep and (prefix in named or prefix in KINDS):
+        return prefix, rest
+    return None, model
 
 
 def _infer(model: str | None) -> str | None:

@@ -15,9 +15,13 @@ def main(argv: list[str] | None = None) -> None:
     from streamcli.errors import Cancelled, StdoutClosed, StreamcliError
 
     signals.install()
+    signals.hold()  # released by the session as it starts (or below, if none does)
     args = sys.argv[1:] if argv is None else argv
     try:
-        code = _run(args)
+        try:
+            code = _run(args)
+        finally:
+            signals.release()
     except Cancelled as cancel:
         signals.die_by(cancel.signum)
     except (StdoutClosed, BrokenPipeError):

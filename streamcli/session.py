@@ -55,6 +55,7 @@ class Session:
 
     def run(self) -> Outcome:
         try:
+            signals.release()  # a signal held back during start-up is delivered here
             self.request, self.opts = self.prepare()
             if self.request is not None:
                 self.sink.provider, self.sink.model = self.request.provider, self.request.model

@@ -29,6 +29,20 @@ def install() -> None:
     # a broken stdout is handled where it surfaces, as BrokenPipeError.
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def hold() -> None:
+    """Hold SIGINT/SIGTERM back during start-up (option parsing, sink set-up): one that
+    arrives then is delivered by release(), where the run can still end its output
+    properly (the --jsonl `end` line)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+
+
+def release() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
 @contextmanager
 def deferred_interrupts():
     """While a child owns the terminal (the editor), Ctrl-C is its business: catch SIGINT

@@ -101,10 +101,12 @@ class StreamMapper:
             raise MalformedStream(f"unexpected data line: {data[:120]!r}")
         if obj.get("error") or ev.event == "error":
             raise error_from_event(obj)
-        if not self.started:
+        if not self.started and (obj.get("id") or obj.get("choices")):
+            # Azure opens with a chunk of prompt filter results: no id, no model, no
+            # choices. The answer starts with the first chunk that has one of them.
             self.started = True
-            self.id = obj.get("id")
-            self.model = obj.get("model")
+            self.id = obj.get("id") or None
+            self.model = obj.get("model") or None
             out.append(Start(NAME, self.model, self.id))
         choices = obj.get("choices")
         if choices:
