@@ -82,12 +82,15 @@ def resolve(config: dict, *, model: str | None, provider: str | None, base_url: 
     named = config.get("providers", {})
     model = model or env.get("STREAMCLI_MODEL") or None
     configured = config.get("model")
-    if not provider:
-        if model:
-            provider, model = _split(model, named)
-        elif configured:
-            provider, configured = _split(configured, named)
-            model = configured if provider else None  # "local:llama3.2" in the file
+    if not provider and model:
+        provider, model = _split(model, named)
+    elif not model and configured:
+        picked, bare = _split(configured, named)
+        chosen = provider or env.get("STREAMCLI_PROVIDER")
+        if picked and not chosen:  # "local:llama3.2" in the file, nothing said otherwise
+            provider, model = picked, bare
+        elif picked:  # the file's model is for `picked`: usable only if that is chosen
+            configured = bare if picked == chosen else None
     name = (provider or _infer(model) or env.get("STREAMCLI_PROVIDER")
             or config.get("provider") or _infer(None if model else configured)
             or ("openai" if base_url else None))

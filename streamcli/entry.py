@@ -12,10 +12,10 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     from streamcli import signals
-    from streamcli.errors import Cancelled, StdoutClosed, StreamcliError
+    from streamcli.errors import Cancelled, StdoutClosed, StreamcliError, TotalTimeout
 
-    signals.install()
     signals.hold()  # released by the session as it starts (or below, if none does)
+    signals.install()
     args = sys.argv[1:] if argv is None else argv
     try:
         try:
@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> None:
             signals.release()
     except Cancelled as cancel:
         signals.die_by(cancel.signum)
+    except TotalTimeout:  # --timeout fired while another ending was being handled
+        _stderr_error("the request took longer than --timeout")
+        code = 8
     except (StdoutClosed, BrokenPipeError):
         # The reader went away (`| head`): no message, die the way a filter does.
         signals.die_by(signal.SIGPIPE)

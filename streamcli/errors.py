@@ -94,6 +94,12 @@ class Cancelled(BaseException):
         self.signum = signum
 
 
+class TotalTimeout(BaseException):
+    """--timeout expired. Raised from the alarm handler wherever the program is, so it is
+    a BaseException that no library `except Exception` can swallow; the session turns it
+    into TimeoutExpired."""
+
+
 class StdoutClosed(Exception):
     """The reader of stdout went away (EPIPE): clean up quietly and die by SIGPIPE."""
 

@@ -15,7 +15,7 @@ from typing import Iterable
 
 from streamcli import providers, signals
 from streamcli.errors import (Cancelled, MalformedStream, RateLimitError, StreamcliError,
-                              TimeoutExpired, UsageError)
+                              TimeoutExpired, TotalTimeout, UsageError)
 from streamcli.events import Retry, normalize_stop
 from streamcli.outcome import Outcome
 from streamcli.providers.errors import error_from_event
@@ -70,6 +70,10 @@ class Session:
         except StreamcliError as err:
             signals.disarm_total_timeout()
             return self._finish("error", err)
+        except TotalTimeout:
+            signals.disarm_total_timeout()
+            return self._finish("error", TimeoutExpired(
+                f"the request took longer than {self.opts.total_timeout:g} s (--timeout)"))
         except Cancelled as cancel:
             signals.disarm_total_timeout()
             self._finish("cancelled", None, cancel.signum)
@@ -120,7 +124,7 @@ class Session:
     def _report(self, outcome: Outcome) -> None:
         """The stderr side of the end: error, cancellation, warnings, --usage."""
         if outcome.status == "cancelled":
-            self.ui.notice(f"cancelled ({outcome.signal_name}); partial output kept")
+            self.ui.line(f"streamcli: cancelled ({outcome.signal_name}); partial output kept")
         elif outcome.error is not None:
             self.ui.error(outcome.error.describe())
         if normalize_stop(outcome.stop_raw) == "max_tokens":

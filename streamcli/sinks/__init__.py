@@ -39,9 +39,10 @@ def encode_text(text: str) -> bytes:
 
 
 def write_all(out, data: bytes) -> None:
-    """out.write(), until all of it is written. A buffered writer whose pipe closes in the
-    middle of a large write returns a short count instead of raising; the next write
-    raises BrokenPipeError, which ends the run the SIGPIPE way."""
+    """out.write(), until all of it is written. With PYTHONUNBUFFERED (python -u) stdout's
+    binary layer is the raw file, and a raw write into a pipe that closes midway returns
+    a short count instead of raising; the next write raises BrokenPipeError, which ends
+    the run the SIGPIPE way instead of a silent exit 0 with the output cut."""
     n = out.write(data)
     while n is not None and n < len(data):
         data = data[n:]
