@@ -136,7 +136,9 @@ class Scenario:
 
 
 class BenchServer:
-    """HTTP/1.1 on 127.0.0.1, port 0; the path /<scenario id>/... picks the scenario."""
+    """HTTP/1.1 on 127.0.0.1, port 0. The path /<scenario id>/... picks a registered
+    scenario; /n<N>s<SIZE>/... is a stateless one (N deltas of SIZE characters, no delay),
+    which is what the separate bulk-server process serves."""
 
     BATCH = 64 * 1024  # bytes per send when there is no delay
 
@@ -201,7 +203,7 @@ class BenchServer:
                     return
                 rest += got
             sid, _, route = path.lstrip("/").partition("/")
-            scenario = self.scenarios.get(sid)
+            scenario = self.scenarios.get(sid) or _stateless(sid)
             fmt = ("anthropic" if route.endswith("v1/messages") else
                    "openai" if route.endswith("chat/completions") else None)
             if scenario is None or fmt is None:
@@ -277,6 +279,10 @@ class BenchServer:
         self._linger(conn)
 
     @staticmethod
+    def bulk_path(n: int, size: int) -> str:
+        return f"/n{n}s{size}"
+
+    @staticmethod
     def _linger(conn: socket.socket) -> None:
         """Half-close and give the client a moment to read to the end before closing."""
         try:
@@ -286,6 +292,47 @@ class BenchServer:
                 pass
         except OSError:
             pass
+
+
+def _stateless(sid: str) -> Scenario | None:
+    if sid.startswith("n") and "s" in sid:
+        n, _, size = sid[1:].partition("s")
+        if n.isdigit() and size.isdigit():
+            return Scenario(int(n), int(size))
+    return None
+
+
+class BulkServer:
+    """The no-delay streams come from a BenchServer in a child process: served from this
+    process, the server thread and the thread draining the client's stdout would share
+    one GIL, and that (not the client) would limit the measured rate."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--bulk-server"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.strip().isdigit():
+            self.proc.kill()
+            raise RuntimeError(f"the bulk server did not start: {line!r}")
+        self.port = int(line)
+
+    def url(self, n: int, size: int) -> str:
+        return f"http://127.0.0.1:{self.port}{BenchServer.bulk_path(n, size)}"
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()  # the child exits when its stdin closes
+            self.proc.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def bulk_server_main() -> int:
+    with BenchServer() as server:
+        print(server.port, flush=True)
+        sys.stdin.read()  # until the parent closes the pipe (or dies)
+    return 0
 
 
 # --------------------------------------------------------------------------------------
@@ -299,20 +346,21 @@ class Command:
     fmt: str  # the wire format it asks for: anthropic or openai
     kind: str  # what it prints: text (the deltas), raw (the SSE body) or jsonl
     streamcli: bool = False
-    group: str = ""  # which streamcli row a reference is compared with
+    sdk: bool = False  # an SDK script: its rate is measured on --sdk-deltas
 
 
 def build_commands(args) -> list[Command]:
     py = sys.executable
     ref = lambda script, fmt, model: (lambda base: [py, os.path.join(HERE, script), fmt, base,
                                                     model, PROMPT])
-    cmds = [
+    cmds = [] if shutil.which("curl") is None else [
         Command("`curl -sN` (the floor)", lambda base: [
             "curl", "-sN", "-X", "POST", base + "/v1/messages", "-H", "x-api-key: bench",
             "-H", "anthropic-version: 2023-06-01", "-H", "content-type: application/json",
             "-d", json.dumps({"model": "claude-bench", "max_tokens": 1024, "stream": True,
                               "messages": [{"role": "user", "content": PROMPT}]})],
-            "anthropic", "raw"),
+            "anthropic", "raw")]
+    cmds += [
         Command("ref_iter_raw.py (httpx2 iter_raw, no parsing)",
                 ref("ref_iter_raw.py", "anthropic", "claude-bench"), "anthropic", "raw"),
         Command("ref_http_client.py (stdlib, Anthropic)",
@@ -325,10 +373,11 @@ def build_commands(args) -> list[Command]:
     if not args.skip_sdk and _importable("anthropic"):
         cmds.append(Command("ref_anthropic_sdk.py (`messages.stream`, `text_stream`)",
                             ref("ref_anthropic_sdk.py", "anthropic", "claude-bench"),
-                            "anthropic", "text"))
+                            "anthropic", "text", sdk=True))
     if not args.skip_sdk and _importable("openai"):
         cmds.append(Command("ref_openai_sdk.py (`create(stream=True)`)",
-                            ref("ref_openai_sdk.py", "openai", "gpt-bench"), "openai", "text"))
+                            ref("ref_openai_sdk.py", "openai", "gpt-bench"), "openai", "text",
+                            sdk=True))
     cmds += streamcli_commands(args.streamcli_argv, "")
     for label, argv in args.variants:
         cmds += streamcli_commands(argv, label)
@@ -391,9 +440,31 @@ class RunResult:
     timed_out: bool = False
 
 
+# Peak RSS and CPU of a command, measured by a small intermediate process: os.wait4 on a
+# child forked from this (large) process would report this process's RSS as the child's
+# peak (Linux counts the pre-exec memory of a forked child), so a `python -S` wrapper,
+# itself small, spawns the command and writes the command's own rusage to a file.
+RUSAGE_WRAPPER = r"""
+import os, sys
+out, argv = sys.argv[1], sys.argv[2:]
+pid = os.posix_spawnp(argv[0], argv, os.environ)
+_, status, ru = os.wait4(pid, 0)
+with open(out, "w") as f:
+    f.write(f"{ru.ru_maxrss} {ru.ru_utime + ru.ru_stime}")
+if os.WIFSIGNALED(status):
+    import signal
+    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+sys.exit(os.WEXITSTATUS(status))
+"""
+
+
 def spawn(argv, env, stderr_file):
+    # cwd: the children's own temporary home, so that no `python -m` child imports a
+    # package from the directory the benchmark was started in.
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=stderr_file, env=env, bufsize=0, close_fds=True)
+                            stderr=stderr_file, env=env, bufsize=0, close_fds=True,
+                            cwd=env["HOME"])
 
 
 def reap(proc) -> tuple[int, int, float]:
@@ -406,8 +477,31 @@ def reap(proc) -> tuple[int, int, float]:
 
 
 def run(argv, env, *, timeout: float, keep_output: bool = False,
-        keep_arrivals: bool = False) -> RunResult:
+        keep_arrivals: bool = False, rusage: bool = False) -> RunResult:
+    """Run one command, reading its stdout as it comes. With `rusage`, through the
+    wrapper (peak RSS and CPU of the command itself; the wrapper's start-up delays the
+    first byte, so not for the start-up figure)."""
     res = RunResult()
+    usage_file = None
+    if rusage:
+        fd, usage_file = tempfile.mkstemp(prefix="streamcli-bench-rusage-")
+        os.close(fd)
+        argv = [sys.executable, "-S", "-c", RUSAGE_WRAPPER, usage_file, *argv]
+    try:
+        _run(argv, env, res, timeout, keep_output, keep_arrivals)
+        if usage_file:
+            with open(usage_file) as f:
+                text = f.read().split()
+            if len(text) == 2:
+                res.maxrss_kb, res.cpu_s = int(text[0]), float(text[1])
+    finally:
+        if usage_file:
+            os.unlink(usage_file)
+    return res
+
+
+def _run(argv, env, res: RunResult, timeout: float, keep_output: bool,
+         keep_arrivals: bool) -> None:
     with tempfile.TemporaryFile() as err:
         t0 = time.monotonic()
         proc = spawn(argv, env, err)
@@ -415,21 +509,25 @@ def run(argv, env, *, timeout: float, keep_output: bool = False,
         watchdog.start()
         fd = proc.stdout.fileno()
         chunks = []
-        read, monotonic = os.read, time.monotonic
+        # Into one preallocated buffer: os.read(fd, big) would allocate (and for a large
+        # size mmap and unmap) a buffer per read, which limits the reader, not the child.
+        buf = bytearray(1 << 18)
+        view = memoryview(buf)
+        readv, monotonic = os.readv, time.monotonic
         try:
             while True:
-                data = read(fd, 1 << 20)
+                n = readv(fd, (buf,))
                 t = monotonic()
-                if not data:
+                if not n:
                     break
                 if res.first_byte is None:
                     res.first_byte = t - t0
-                res.nbytes += len(data)
+                res.nbytes += n
                 res.last_byte = t - t0
                 if keep_arrivals:
                     res.arrivals.append((t, res.nbytes))
                 if keep_output:
-                    chunks.append(data)
+                    chunks.append(bytes(view[:n]))
             res.status, res.maxrss_kb, res.cpu_s = reap(proc)
         finally:
             watchdog.cancel()
@@ -440,7 +538,6 @@ def run(argv, env, *, timeout: float, keep_output: bool = False,
         err.seek(0)
         res.stderr = err.read().decode("utf-8", "replace")
     res.output = b"".join(chunks)
-    return res
 
 
 def _kill(proc, res) -> None:
@@ -501,9 +598,10 @@ def delta_ends(cmd: Command, sc: Scenario, output: bytes) -> list[int]:
 # --------------------------------------------------------------------------------------
 
 class Bench:
-    def __init__(self, args, server: BenchServer, tmp: str) -> None:
+    def __init__(self, args, server: BenchServer, bulk: BulkServer, tmp: str) -> None:
         self.args = args
-        self.server = server
+        self.server = server  # in this process: paced streams (send times, disconnects)
+        self.bulk = bulk  # in a child process: streams without delay
         self.env = child_env(tmp)
         self.cmds = build_commands(args)
         self.results: dict[str, dict[str, list]] = {c.name: {} for c in self.cmds}
@@ -511,13 +609,15 @@ class Bench:
         self.results[self.replay_name] = {}
         self.rss: dict[tuple[str, int], list] = {}
         self.failures: list[str] = []
+        self._lock = threading.Lock()
 
     def note(self, name: str, figure: str, value) -> None:
         self.results.setdefault(name, {}).setdefault(figure, []).append(value)
 
     def fail(self, cmd: Command, figure: str, why: str) -> None:
         msg = f"{cmd.name} [{figure}]: {why}"
-        self.failures.append(msg)
+        with self._lock:
+            self.failures.append(msg)
         print(f"  ! {msg}", file=sys.stderr)
 
     def progress(self, text: str) -> None:
@@ -531,8 +631,10 @@ class Bench:
         replay = os.path.join(ROOT, "examples", "anthropic_hello.sse")
         for r in range(a.rounds_startup):
             for cmd in self.cmds:
+                if cmd.sdk and r >= a.rounds_startup_sdk:
+                    continue  # seconds per run, and the target is a ratio of 5 or more
                 sc = Scenario(a.startup_deltas, a.delta_size)
-                res = run(cmd.argv(self.server.add(sc)), self.env, timeout=a.timeout)
+                res = run(cmd.argv(self.bulk.url(sc.n, sc.size)), self.env, timeout=a.timeout)
                 why = check(cmd, sc, res)
                 if why:
                     self.fail(cmd, "first byte", why)
@@ -544,6 +646,9 @@ class Bench:
                 if res.status == 0 and res.first_byte is not None:
                     self.note(self.replay_name, "first_byte_ms", res.first_byte * 1000)
                     self.note(self.replay_name, "startup_cpu_ms", res.cpu_s * 1000)
+                else:
+                    self.failures.append(f"{self.replay_name} [first byte]: exit status "
+                                         f"{res.status}: {res.stderr.strip()[-300:]}")
 
     # 2
     def rate(self) -> None:
@@ -551,8 +656,9 @@ class Bench:
         self.progress(f"[2/5] streaming rate: {a.deltas} deltas, {a.rounds_rate} rounds")
         for r in range(a.rounds_rate):
             for cmd in self.cmds:
-                sc = Scenario(a.deltas, a.delta_size)
-                res = run(cmd.argv(self.server.add(sc)), self.env, timeout=a.timeout * 10)
+                sc = Scenario(a.sdk_deltas if cmd.sdk else a.deltas, a.delta_size)
+                res = run(cmd.argv(self.bulk.url(sc.n, sc.size)), self.env, timeout=a.timeout * 10,
+                          rusage=True)
                 why = check(cmd, sc, res)
                 if why:
                     self.fail(cmd, "rate", why)
@@ -561,7 +667,8 @@ class Bench:
                 self.note(cmd.name, "rate", sc.n / span if span > 0 else float("inf"))
                 self.note(cmd.name, "rss_mb", res.maxrss_kb / 1024)
                 self.note(cmd.name, "cpu_s", res.cpu_s)
-                self.progress(f"    {cmd.name}: {sc.n / span:,.0f} deltas/s")
+                self.note(cmd.name, "rate_n", sc.n)
+                self.progress(f"    {cmd.name}: {sc.n / span if span > 0 else float('inf'):,.0f} deltas/s")
 
     # 3
     def latency(self) -> None:
@@ -594,18 +701,27 @@ class Bench:
         a = self.args
         sizes = a.rss_deltas
         self.progress(f"[4/5] peak RSS: streamcli modes at {', '.join(f'{n:,}' for n in sizes)} deltas")
+        cmds = [c for c in self.cmds if c.streamcli and c.fmt == "anthropic"]
         for r in range(a.rounds_rss):
             for n in sizes:
-                for cmd in self.cmds:
-                    if not cmd.streamcli or cmd.fmt != "anthropic":
-                        continue
-                    sc = Scenario(n, a.delta_size)
-                    res = run(cmd.argv(self.server.add(sc)), self.env, timeout=a.timeout * 30)
-                    why = check(cmd, sc, res)
-                    if why:
-                        self.fail(cmd, f"rss {n}", why)
-                        continue
-                    self.rss.setdefault((cmd.name, n), []).append(res.maxrss_kb / 1024)
+                # The modes run side by side: peak RSS does not depend on speed, and one
+                # million deltas take a while.
+                threads = [threading.Thread(target=self._rss_once, args=(cmd, n)) for cmd in cmds]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+
+    def _rss_once(self, cmd: Command, n: int) -> None:
+        sc = Scenario(n, self.args.delta_size)
+        res = run(cmd.argv(self.bulk.url(sc.n, sc.size)), self.env,
+                  timeout=self.args.timeout * 30, rusage=True)
+        why = check(cmd, sc, res)
+        if why:
+            self.fail(cmd, f"rss {n}", why)
+            return
+        with self._lock:
+            self.rss.setdefault((cmd.name, n), []).append(res.maxrss_kb / 1024)
 
     # 5
     def cancel(self) -> None:
@@ -679,15 +795,17 @@ class Bench:
         w = out.append
         w(f"## streamcli benchmark\n")
         w(f"Text deltas of {a.delta_size} characters; each cell is min / median over the rounds "
-          f"(rounds: first byte {a.rounds_startup}, rate {a.rounds_rate}, latency "
-          f"{a.rounds_latency}, cancellation {a.rounds_cancel}).\n")
-        w("| command | first stdout byte, ms (20 deltas) | CPU of that run, ms | streaming rate, "
+          f"(rounds: first byte {a.rounds_startup} ({a.rounds_startup_sdk} for the SDK scripts), "
+          f"rate {a.rounds_rate}, latency {a.rounds_latency}, cancellation {a.rounds_cancel}).\n")
+        w(f"| command | first stdout byte, ms ({a.startup_deltas} deltas) | CPU of that run, ms | streaming rate, "
           f"deltas/s ({a.deltas:,} deltas) | CPU per delta, µs | added latency per delta, ms | "
           f"peak RSS, MB ({a.deltas:,} deltas) | SIGINT to exit, ms | SIGINT to server "
           "disconnect, ms |")
         w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name in [c.name for c in self.cmds] + [self.replay_name]:
             r = self.results.get(name, {})
+            if r.get("rate_n") and r["rate_n"][0] != a.deltas:
+                name = f"{name} (rate: {r['rate_n'][0]:,} deltas)"
             w(f"| {name} | {_mm(r.get('first_byte_ms'), 1)} | {_mm(r.get('startup_cpu_ms'), 0)} | "
               f"{_mm(r.get('rate'), 0, rate=True)} | {_mm(self.cpu_per_delta(r), 1)} | "
               f"{_mm(r.get('latency_ms'), 3)} | {_mm(r.get('rss_mb'), 1)} | "
@@ -710,8 +828,15 @@ class Bench:
         statuses = {n: sorted(set(r["cancel_status"])) for n, r in self.results.items()
                     if r.get("cancel_status")}
         if statuses:
-            w("\nExit status after SIGINT: " + "; ".join(
-                f"{n.replace('*', '')}: {', '.join(map(str, s))}" for n, s in statuses.items()))
+            def how(status: int) -> str:
+                if status < 0:
+                    try:
+                        return f"died by {signal.Signals(-status).name}"
+                    except ValueError:
+                        return f"died by signal {-status}"
+                return f"exit {status}"
+            w("\nHow each command ended after SIGINT: " + "; ".join(
+                f"{n.replace('*', '')}: {', '.join(map(how, s))}" for n, s in statuses.items()))
         if self.failures:
             w(f"\n{len(self.failures)} run(s) did not count:")
             for f in self.failures:
@@ -724,8 +849,10 @@ class Bench:
         if not r.get("cpu_s") or not r.get("startup_cpu_ms"):
             return None
         base = statistics.median(r["startup_cpu_ms"]) / 1000
-        extra = self.args.deltas - self.args.startup_deltas
-        return [(c - base) / extra * 1e6 for c in r["cpu_s"]] if extra > 0 else None
+        extra = [n - self.args.startup_deltas for n in r["rate_n"]]
+        if min(extra) <= 0:
+            return None
+        return [(c - base) / e * 1e6 for c, e in zip(r["cpu_s"], extra)]
 
     def targets(self) -> str:
         """The issue's targets, as ratios measured in this run."""
@@ -827,12 +954,15 @@ def parse_args(argv=None):
     p.add_argument("--skip-sdk", action="store_true", help="leave the SDK scripts out")
     p.add_argument("--variant", action="append", default=[], metavar="LABEL=COMMAND",
                    help="also run another streamcli build side by side, e.g. "
-                        "'opt=env PYTHONPATH=/tmp/opt python -m streamcli' (repeatable)")
+                        "'opt=env PYTHONPATH=/tmp/opt python -P -m streamcli' (repeatable)")
     p.add_argument("--only", default=None,
                    help="comma-separated substrings: keep only the commands whose row label matches")
     p.add_argument("--delta-size", type=int, default=4)
     p.add_argument("--startup-deltas", type=int, default=20)
     p.add_argument("--deltas", type=int, default=100_000, help="deltas for the rate figure")
+    p.add_argument("--sdk-deltas", type=int, default=20_000,
+                   help="deltas for the SDK scripts' rate (they are 5-10 times slower; their "
+                        "rate at 20,000 is a little higher than at 100,000, so this flatters them)")
     p.add_argument("--latency-deltas", type=int, default=50)
     p.add_argument("--latency-warmup", type=int, default=5)
     p.add_argument("--latency-delay", type=float, default=0.020)
@@ -841,6 +971,8 @@ def parse_args(argv=None):
                    help="comma-separated answer lengths for the RSS figure")
     p.add_argument("--rounds", type=int, default=None, help="the same number of rounds for every figure")
     p.add_argument("--rounds-startup", type=int, default=10)
+    p.add_argument("--rounds-startup-sdk", type=int, default=3,
+                   help="first-byte rounds for the SDK scripts (2 s each)")
     p.add_argument("--rounds-rate", type=int, default=3)
     p.add_argument("--rounds-latency", type=int, default=3)
     p.add_argument("--rounds-rss", type=int, default=1)
@@ -853,11 +985,14 @@ def parse_args(argv=None):
         args.rounds_startup, args.rounds_rate, args.rounds_latency = 3, 1, 1
         args.rounds_rss, args.rounds_cancel = 1, 1
         args.deltas = min(args.deltas, 20_000)
+        args.sdk_deltas = min(args.sdk_deltas, 5_000)
         args.latency_deltas = min(args.latency_deltas, 20)
         if args.rss_deltas == "100000,1000000":
             args.rss_deltas = "20000,200000"
+    args.sdk_deltas = min(args.sdk_deltas, args.deltas)
     if args.rounds is not None:
         args.rounds_startup = args.rounds_rate = args.rounds_latency = args.rounds
+        args.rounds_startup_sdk = args.rounds
         args.rounds_rss = args.rounds_cancel = args.rounds
     args.rss_deltas = [int(x) for x in args.rss_deltas.split(",") if x.strip()]
     args.variants = []
@@ -875,6 +1010,8 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> int:
+    if argv is None and sys.argv[1:] == ["--bulk-server"]:
+        return bulk_server_main()
     args = parse_args(argv)
     with BenchServer() as server, tempfile.TemporaryDirectory(prefix="streamcli-bench-") as tmp:
         if args.serve:
@@ -888,29 +1025,37 @@ def main(argv=None) -> int:
                     time.sleep(3600)
             except KeyboardInterrupt:
                 return 0
-        bench = Bench(args, server, tmp)
-        if args.only:
-            keys = [k.strip().lower() for k in args.only.split(",")]
-            bench.cmds = [c for c in bench.cmds if any(k in c.name.lower() for k in keys)]
-        started = time.monotonic()
-        figures = {f.strip() for f in args.figures.split(",")}
-        bench.progress(f"streamcli: {shlex.join(args.streamcli_argv)}; server on port {server.port}")
-        for name, fn in (("startup", bench.startup), ("rate", bench.rate), ("latency", bench.latency),
-                         ("rss", bench.memory), ("cancel", bench.cancel)):
-            if name in figures:
-                fn()
-        elapsed = time.monotonic() - started
-        text = bench.report()
-        print(text)
-        print(f"Machine: {machine()}")
-        print(f"streamcli ran as: `{shlex.join(args.streamcli_argv)}`; the whole run took "
-              f"{elapsed:.0f} s.")
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump({"results": bench.results,
-                           "rss": {f"{k[0]} @ {k[1]}": v for k, v in bench.rss.items()},
-                           "failures": bench.failures, "machine": machine(),
-                           "argv": sys.argv, "elapsed_s": elapsed}, f, indent=1)
+        bulk = BulkServer()
+        try:
+            return _bench(args, server, bulk, tmp)
+        finally:
+            bulk.close()
+
+
+def _bench(args, server: BenchServer, bulk: BulkServer, tmp: str) -> int:
+    bench = Bench(args, server, bulk, tmp)
+    if args.only:
+        keys = [k.strip().lower() for k in args.only.split(",")]
+        bench.cmds = [c for c in bench.cmds if any(k in c.name.lower() for k in keys)]
+    started = time.monotonic()
+    figures = {f.strip() for f in args.figures.split(",")}
+    bench.progress(f"streamcli: {shlex.join(args.streamcli_argv)}; server on port {server.port}")
+    for name, fn in (("startup", bench.startup), ("rate", bench.rate), ("latency", bench.latency),
+                     ("rss", bench.memory), ("cancel", bench.cancel)):
+        if name in figures:
+            fn()
+    elapsed = time.monotonic() - started
+    text = bench.report()
+    print(text)
+    print(f"Machine: {machine()}")
+    print(f"streamcli ran as: `{shlex.join(args.streamcli_argv)}`; the whole run took "
+          f"{elapsed:.0f} s.")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"results": bench.results,
+                       "rss": {f"{k[0]} @ {k[1]}": v for k, v in bench.rss.items()},
+                       "failures": bench.failures, "machine": machine(),
+                       "argv": sys.argv, "elapsed_s": elapsed}, f, indent=1)
     return 0
 
 

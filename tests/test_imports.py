@@ -1,0 +1,147 @@
+"""What the command imports (issue 6): never the SDKs, and no HTTP stack for --replay.
+
+The official SDKs (and pydantic under them) cost 0.6-1.5 s to import; they are the
+reference the tests hold streamcli against, never part of the command's path. --replay
+reads a file, so it must not even load httpx2. Each test runs a real process with
+`-X importtime` (or PYTHONPROFILEIMPORTTIME for the console script), whose stderr lists
+every module the run imported, and checks the top-level packages in that list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.fakeserver import Reply, anthropic_sse, openai_sse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples")
+SDKS = {"anthropic", "openai", "pydantic", "pydantic_core"}
+HTTP_STACK = {"httpx2", "httpcore2", "h11", "httpx", "httpcore", "anyio"}
+_IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$")
+
+
+def clean_env(tmp_path, **extra) -> dict:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "NO_COLOR": "1",
+        "LANG": "C.UTF-8",
+    }
+    env.update(extra)
+    return env
+
+
+def imported(stderr: str) -> tuple[set[str], str]:
+    """(top-level packages named in the importtime lines, the rest of stderr)."""
+    packages, rest = set(), []
+    for line in stderr.splitlines():
+        m = _IMPORT_LINE.match(line)
+        if m:
+            if m.group(1) != "package":  # the header line: "import time: self [us] | ..."
+                packages.add(m.group(1).split(".")[0])
+        elif not line.startswith("import time:"):
+            rest.append(line)
+    return packages, "\n".join(rest)
+
+
+def run_importtime(args, tmp_path, **env) -> tuple[subprocess.CompletedProcess, set[str], str]:
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "streamcli", *args],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60, cwd=ROOT,
+                       env=clean_env(tmp_path, **env))
+    packages, stderr = imported(r.stderr.decode("utf-8", "replace"))
+    # The parse itself is checked: a run that lists nothing would pass every assertion.
+    assert "streamcli" in packages and "json" in packages, r.stderr[-2000:]
+    return r, packages, stderr
+
+
+def test_importing_the_command_modules_loads_no_sdk(tmp_path):
+    code = ("import json, sys\n"
+            "import streamcli.entry, streamcli.cli, streamcli.app\n"
+            "print(json.dumps(sorted(sys.modules)))\n")
+    r = subprocess.run([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=60, cwd=ROOT, env=clean_env(tmp_path))
+    assert r.returncode == 0, r.stderr.decode()
+    modules = {name.split(".")[0] for name in json.loads(r.stdout)}
+    assert {"streamcli", "click"} <= modules
+    assert not modules & SDKS, sorted(modules & SDKS)
+
+
+@pytest.mark.parametrize("example, expected", [
+    ("anthropic_hello.sse", "anthropic/docs_basic.expected.txt"),
+    ("anthropic_tool_use.sse", "anthropic/sdk_tool_use_response.expected.txt"),
+    ("openai_hello.sse", "openai/chat_text_basic.expected.txt"),
+])
+@pytest.mark.parametrize("mode", [[], ["--jsonl"], ["--raw-sse"]], ids=["text", "jsonl", "raw"])
+def test_replay_imports_neither_the_sdks_nor_the_http_stack(tmp_path, example, expected, mode):
+    path = os.path.join(EXAMPLES, example)
+    r, packages, stderr = run_importtime([*mode, "--replay", path], tmp_path)
+    assert r.returncode == 0, stderr
+    if mode == ["--raw-sse"]:
+        with open(path, "rb") as f:
+            assert r.stdout == f.read()
+    elif mode == []:
+        with open(os.path.join(ROOT, "tests", "fixtures", expected), "rb") as f:
+            assert r.stdout.rstrip(b"\n") == f.read().rstrip(b"\n")
+    else:
+        assert json.loads(r.stdout.splitlines()[-1])["type"] == "end"
+    assert not packages & SDKS, sorted(packages & SDKS)
+    assert not packages & HTTP_STACK, sorted(packages & HTTP_STACK)
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("mode", [[], ["--jsonl"], ["--raw-sse"], ["--no-stream"]],
+                         ids=["text", "jsonl", "raw", "no-stream"])
+def test_a_network_run_imports_no_sdk(fake_server, tmp_path, provider, mode):
+    texts = ["Hi", " there"]
+    parts = anthropic_sse(texts) if provider == "anthropic" else openai_sse(texts)
+    if mode == ["--no-stream"]:
+        body = ({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
+                 "content": [{"type": "text", "text": "Hi there"}], "stop_reason": "end_turn",
+                 "usage": {"input_tokens": 3, "output_tokens": 2}}
+                if provider == "anthropic" else
+                {"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-test",
+                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi there"},
+                              "finish_reason": "stop"}],
+                 "usage": {"prompt_tokens": 3, "completion_tokens": 2}})
+        fake_server.enqueue(Reply.json(200, body))
+    else:
+        fake_server.enqueue(Reply(body=parts))
+    model = "claude-test" if provider == "anthropic" else "gpt-test"
+    r, packages, stderr = run_importtime(
+        [*mode, "--provider", provider, "-m", model, "--base-url", fake_server.url,
+         "--retries", "0", "--no-stdin", "hello"],
+        tmp_path, ANTHROPIC_API_KEY="sk-ant-test-key", OPENAI_API_KEY="sk-test-key")
+    assert r.returncode == 0, stderr
+    if mode == []:
+        assert r.stdout == b"Hi there\n"
+    elif mode == ["--jsonl"]:
+        lines = [json.loads(line) for line in r.stdout.splitlines()]
+        assert "".join(e["text"] for e in lines if e["type"] == "text") == "Hi there"
+    elif mode == ["--raw-sse"]:
+        assert r.stdout == b"".join(parts)
+    else:
+        assert json.loads(r.stdout)["text"] == "Hi there"
+    assert "httpx2" in packages  # the network path was taken, and its imports were seen
+    assert not packages & SDKS, sorted(packages & SDKS)
+
+
+def test_the_console_script_imports_neither_sdks_nor_httpx2_for_replay(tmp_path):
+    script = os.path.join(os.path.dirname(sys.executable), "streamcli")
+    if not os.path.exists(script):
+        pytest.skip(f"no console script next to {sys.executable} (package not installed)")
+    r = subprocess.run([script, "--replay", os.path.join(EXAMPLES, "anthropic_hello.sse")],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60, cwd=ROOT,
+                       env=clean_env(tmp_path, PYTHONPROFILEIMPORTTIME="1"))
+    packages, stderr = imported(r.stderr.decode("utf-8", "replace"))
+    assert r.returncode == 0, stderr
+    assert r.stdout == b"Hello!\n"
+    assert "streamcli" in packages and "click" in packages
+    assert not packages & SDKS, sorted(packages & SDKS)
+    assert not packages & HTTP_STACK, sorted(packages & HTTP_STACK)
