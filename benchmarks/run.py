@@ -5,14 +5,20 @@
     .venv/bin/python benchmarks/run.py --quick    # a short smoke run
     .venv/bin/python benchmarks/run.py --serve    # only the server, for experiments by hand
 
-The server runs in this process (stdlib sockets, one thread per connection) on
-127.0.0.1, port 0. It serves Anthropic Messages streams on .../v1/messages and OpenAI
-Chat Completions streams on .../chat/completions, each SSE event framed as one HTTP chunk
-as the real services do; the scenario (number of deltas, delta size, delay between
-deltas) is chosen by a path prefix, so every client sends the same ordinary request.
-Without a delay the server writes its pre-built chunks in large batches (so it costs
-little CPU); with a delay it writes one event per send, timestamps each send with
-time.monotonic(), and watches the socket between sends to see the client go away.
+The server (stdlib sockets, one thread per connection) listens on 127.0.0.1, port 0.
+It serves Anthropic Messages streams on .../v1/messages and OpenAI Chat Completions
+streams on .../chat/completions, each SSE event framed as one HTTP chunk as the real
+services do; the scenario (number of deltas, delta size, delay between deltas) is chosen
+by a path prefix, so every client sends the same ordinary request. Paced streams come
+from a server thread in this process: it writes one event per send, timestamps each
+send with time.monotonic() (the clock the harness reads arrivals with), and watches the
+socket between sends to see the client go away. Streams without delay come from the
+same server in a child process (started with --bulk-server), which writes pre-built
+chunks in large batches: a server thread here would share the GIL with the thread
+draining the client's stdout and become the bottleneck.
+
+Every command runs in a clean environment (temporary HOME and XDG_CONFIG_HOME, fake
+keys, NO_COLOR) with stdin from /dev/null and its working directory in that HOME.
 
 Figures, each measured over several rounds with the commands interleaved (round-robin),
 reported as min and median:
