@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import os
 import select
-import shlex
-import subprocess
 import sys
-import tempfile
 
 from streamcli.errors import UsageError
 
@@ -83,6 +80,8 @@ def _isatty(stream) -> bool:
 
 def from_editor(initial: str = "") -> str:
     """Compose the prompt in $VISUAL or $EDITOR (split like a shell would)."""
+    import shlex
+    import tempfile  # with shutil: a few ms that only -e needs
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     try:
         command = shlex.split(editor)
@@ -113,6 +112,7 @@ def from_editor(initial: str = "") -> str:
 def _run_editor(command: list[str], path: str) -> int:
     """Run the editor on the terminal itself: stdout is the answer's pipe and stdin may be
     the context's. Ctrl-C belongs to the editor while it runs (as with git)."""
+    import subprocess
     from streamcli import signals
     try:
         tty = open("/dev/tty", "r+b", buffering=0)

@@ -277,11 +277,23 @@ class Session:
         idle = self.opts.idle_timeout
         monotonic = time.monotonic
         last_content = monotonic()
+        fast = getattr(mapper, "fast_text", None)
+        write_utf8 = getattr(sink, "write_utf8", None)
+        if write_utf8 is None:
+            fast = None
         for chunk in chunks:
             if raw_mode:
                 raw(chunk)
                 if mapper.complete:
                     continue  # after the terminal event: copy the bytes, parse nothing
+            if fast is not None and decoder.idle:
+                piece = fast(chunk)
+                if piece is not None:
+                    write_utf8(piece)
+                    if self.first_token is None and sink.committed:
+                        self.first_token = monotonic()
+                    last_content = monotonic()
+                    continue
             try:
                 events = feed(chunk)
             except SSEError as exc:

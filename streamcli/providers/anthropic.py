@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from json.decoder import scanstring
 
 from streamcli.errors import MalformedStream
 from streamcli.events import DONE, Start, Stop, Text, Thinking, ToolCall, Usage, tool_call
@@ -58,10 +59,58 @@ def error_from_response(status: int, body: bytes, headers):
     return error_from_body(status, body, headers, REQUEST_ID_HEADER)
 
 
+# A text delta exactly as the API writes it. Recognised by its bytes, only the text is
+# decoded (json's own scanstring), so the commonest event builds no dict at all.
+_DELTA_HEAD = '{"type":"content_block_delta","index":'
+_TEXT_HEAD = ',"delta":{"type":"text_delta","text":"'
+
+
+def _fast_text(data: str) -> str | None:
+    """The text of a compact text_delta event; None for anything else."""
+    start = len(_DELTA_HEAD)
+    mid = data.find(_TEXT_HEAD, start, start + 12 + len(_TEXT_HEAD))
+    if mid < 0 or not data[start:mid].isdigit():
+        return None
+    try:
+        text, end = scanstring(data, mid + len(_TEXT_HEAD))
+    except ValueError:  # not valid JSON: the general path reports it
+        return None
+    return text if end == len(data) - 2 and data[end:] == "}}" else None
+
+
+_FAST_HEAD = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
+_FAST_TEXT = b',"delta":{"type":"text_delta","text":"'
+
+
+def fast_text(chunk: bytes) -> bytes | None:
+    """The UTF-8 text of a read that is exactly one text_delta event whose text needs no
+    unescaping; None for anything else (which then takes the general path).
+
+    The text between the quotes is then the answer's UTF-8 bytes as they are: no quote,
+    backslash or control character in it (isprintable() declines those, and more), and
+    valid UTF-8 (decode() declines the rest)."""
+    if chunk[-5:] != b'"}}\n\n' or not chunk.startswith(_FAST_HEAD):
+        return None
+    start = len(_FAST_HEAD)
+    mid = chunk.find(_FAST_TEXT, start, start + 12 + len(_FAST_TEXT))
+    if mid < 0 or not chunk[start:mid].isdigit():
+        return None
+    piece = chunk[mid + len(_FAST_TEXT):-5]
+    if 34 in piece or 92 in piece:  # '"' or '\'
+        return None
+    try:
+        if not piece.decode().isprintable():
+            return None
+    except UnicodeDecodeError:
+        return None
+    return piece
+
+
 class StreamMapper:
     """Turns Anthropic SSE events into normalized events; remembers what the end needs."""
 
     provider = NAME
+    fast_text = staticmethod(fast_text)
 
     def __init__(self) -> None:
         self.complete = False  # message_stop seen
@@ -76,6 +125,11 @@ class StreamMapper:
     def feed(self, ev, out: list) -> None:
         """Map one SSE event, appending normalized events to `out`."""
         data = ev.data
+        if data.startswith(_DELTA_HEAD):
+            text = _fast_text(data)
+            if text is not None:
+                out.append(Text(text))
+                return
         try:
             obj = load_event(data)
         except ValueError:

@@ -56,6 +56,19 @@ class JsonlSink:
         if lines or (start and not self._started):
             self._emit(lines, start)
 
+    def write_utf8(self, data: bytes) -> None:
+        """Answer text already in UTF-8 with nothing to escape (the fused path of the pump)."""
+        if not self._started:
+            return self.write([Text(data.decode())])
+        self.committed = True
+        line = b'{"type":"text","text":"' + data + b'"}\n'
+        if self._midline:
+            line = b"\n" + line
+        self._midline = True  # as in _emit: a signal may cut this write short
+        write_all(self.out, line)
+        self._midline = False
+        self.out.flush()
+
     def _emit(self, lines: list, start: Start | None = None) -> None:
         """Write one batch; `start` goes first unless it is already out (the real one
         when the provider has told, else one with what was asked for and no id)."""

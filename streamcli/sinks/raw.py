@@ -16,6 +16,9 @@ class RawSink:
         self.out.flush()
         self.committed = True
 
+    def write_utf8(self, data: bytes) -> None:
+        pass
+
     def write(self, events: list) -> None:
         pass
 

@@ -17,6 +17,13 @@ class TextSink:
         self._side = None  # the stderr stream (thinking/refusal) whose line is still open
 
     def write(self, events: list) -> None:
+        if len(events) == 1 and type(events[0]) is Text and self.committed and not self._side:
+            data = encode_text(events[0].text)
+            if data:
+                self._last = data[-1:]
+                write_all(self.out, data)
+                self.out.flush()
+            return
         parts = []
         for ev in events:
             kind = type(ev)
@@ -37,6 +44,18 @@ class TextSink:
                 self.committed = True
         if parts:
             self._emit(parts)
+
+    def write_utf8(self, data: bytes) -> None:
+        """Answer text already in UTF-8 (the fused path of the pump)."""
+        if self._side:
+            self._close_side()
+        if not self.committed:
+            self.ui.stop_spinner()
+            self.committed = True
+        if data:
+            self._last = data[-1:]
+            write_all(self.out, data)
+            self.out.flush()
 
     def _emit(self, parts: list) -> None:
         if not parts:
