@@ -7,7 +7,7 @@ from json.decoder import scanstring
 
 from streamcli.errors import MalformedStream
 from streamcli.events import DONE, Start, Stop, Text, Thinking, ToolCall, Usage, tool_call
-from streamcli.jsonfast import loads as load_event
+from streamcli.jsonfast import loads as load_event, plain_string
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.request import HttpRequest, Request
 
@@ -95,15 +95,7 @@ def fast_text(chunk: bytes) -> bytes | None:
     mid = chunk.find(_FAST_TEXT, start, start + 12 + len(_FAST_TEXT))
     if mid < 0 or not chunk[start:mid].isdigit():
         return None
-    piece = chunk[mid + len(_FAST_TEXT):-5]
-    if 34 in piece or 92 in piece:  # '"' or '\'
-        return None
-    try:
-        if not piece.decode().isprintable():
-            return None
-    except UnicodeDecodeError:
-        return None
-    return piece
+    return plain_string(chunk[mid + len(_FAST_TEXT):-5])
 
 
 class StreamMapper:

@@ -6,7 +6,7 @@ import json
 
 from streamcli.errors import MalformedStream
 from streamcli.events import DONE, Refusal, Start, Stop, Text, Thinking, Usage, tool_call
-from streamcli.jsonfast import loads as load_event
+from streamcli.jsonfast import loads as load_event, plain_string
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.request import HttpRequest, Request
 
@@ -123,19 +123,11 @@ class StreamMapper:
         end = chunk.find(_CONTENT_TAIL, start)
         if end <= start:  # not found, or empty content (which prints nothing)
             return None
-        piece = chunk[start:end]
-        if 34 in piece or 92 in piece:  # '"' or '\\'
-            return None
         rest = chunk[end + len(_CONTENT_TAIL):]
         if rest not in _TAILS and not (rest.startswith(_OBFUSCATION) and rest.endswith(b'"}\n\n')
                                        and rest[len(_OBFUSCATION):-4].isalnum()):
             return None
-        try:
-            if not piece.decode().isprintable():
-                return None
-        except UnicodeDecodeError:
-            return None
-        return piece
+        return plain_string(chunk[start:end])
 
     def feed(self, ev, out: list) -> None:
         data = ev.data
