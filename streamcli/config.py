@@ -106,7 +106,7 @@ def resolve(config: dict, *, model: str | None, provider: str | None, base_url: 
     kind = entry.get("kind", name if name in KINDS else "openai")
     model = model or entry.get("model") or configured or _default_model(kind)
     if model is None:
-        raise UsageError(f"no model: pass -m MODEL (or set STREAMCLI_MODEL)")
+        raise UsageError("no model: pass -m MODEL (or set STREAMCLI_MODEL)")
     from streamcli.providers import load
     prov = load(kind)
     url = (base_url or (env.get(prov.URL_ENV) if name in KINDS else None)

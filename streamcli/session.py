@@ -18,7 +18,7 @@ from streamcli.errors import (Cancelled, MalformedStream, RateLimitError, Stream
                               TimeoutExpired, TotalTimeout, UsageError)
 from streamcli.events import Retry, normalize_stop
 from streamcli.outcome import Outcome
-from streamcli.providers.errors import error_from_event
+from streamcli.providers.errors import error_from_event, request_id_of
 from streamcli.request import Request
 from streamcli.sse import SSEDecoder, SSEError
 
@@ -195,7 +195,7 @@ class Session:
                 self._pump(transport.chunks(response), self.mapper)
             except StreamcliError as err:
                 # Errors inside a 200 carry no request id of their own: the response's applies.
-                err.request_id = err.request_id or _request_id(prov, response.headers)
+                err.request_id = err.request_id or request_id_of(response.headers, prov.REQUEST_ID_HEADER)
                 raise
 
     def _not_sse(self, ctype: str, body: bytes) -> None:
@@ -217,7 +217,7 @@ class Session:
         try:
             self._parse_complete(prov, body)
         except StreamcliError as err:
-            err.request_id = err.request_id or _request_id(prov, headers)
+            err.request_id = err.request_id or request_id_of(headers, prov.REQUEST_ID_HEADER)
             raise
 
     def _parse_complete(self, prov, body: bytes) -> None:
@@ -327,10 +327,6 @@ class Session:
             if monotonic() - last_content > idle:
                 raise TimeoutExpired(f"no content from the server for {idle:g} s "
                                      f"(--idle-timeout; only pings or comments arrived)")
-
-
-def _request_id(prov, headers) -> str | None:
-    return headers.get(prov.REQUEST_ID_HEADER) or headers.get("request-id") or headers.get("x-request-id")
 
 
 def _chain(first: bytes, rest):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from streamcli.errors import (ApiError, AuthError, InvalidRequestError, RateLimitError,
+from streamcli.errors import (AuthError, InvalidRequestError, RateLimitError,
                               ServerError, StreamcliError, TimeoutExpired)
 
 # Error `type`/`code` values, from either provider, that decide the class on their own.
@@ -103,9 +103,15 @@ def parse_retry_after(headers) -> float | None:
         return None
 
 
+def request_id_of(headers, preferred: str) -> str | None:
+    """The provider's own request-id header first, then the other provider's name for it
+    (gateways and compatible servers use either)."""
+    return headers.get(preferred) or headers.get("request-id") or headers.get("x-request-id")
+
+
 def error_from_body(status: int, body: bytes, headers, request_id_header: str) -> StreamcliError:
     """An HTTP error response: both providers wrap details in an `error` object."""
-    request_id = headers.get(request_id_header) or headers.get("request-id") or headers.get("x-request-id")
+    request_id = request_id_of(headers, request_id_header)
     etype = code = None
     message = ""
     try:
