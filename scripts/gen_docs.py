@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate every generated file from the click command `streamcli.cli.command`.
+"""Regenerate every generated file from the click commands of `streamcli.cli`.
 
     .venv/bin/python scripts/gen_docs.py            # rewrite the files in the repository
     .venv/bin/python scripts/gen_docs.py --check    # exit 1 and list the stale files
@@ -37,7 +37,10 @@ from click.shell_completion import BashComplete, FishComplete, ZshComplete  # no
 
 import streamcli  # noqa: E402
 import streamcli.config  # noqa: E402
-from streamcli.cli import DEFAULTS, command  # noqa: E402
+from streamcli.cli import command  # noqa: E402
+from streamcli.family import family  # noqa: E402
+from streamcli.options import EnvOption  # noqa: E402
+from streamcli.config import SETTINGS  # noqa: E402
 from streamcli.errors import EXIT_STATUS_TABLE  # noqa: E402
 from streamcli.events import STOP_REASONS  # noqa: E402
 
@@ -128,9 +131,9 @@ def _fix_zsh_autoload(source: str) -> str:
 
 def completions() -> dict[str, str]:
     # BashComplete.source() would also check the local bash version: only its names are used.
-    bash = _SOURCE_BASH % BashComplete(command, {}, PROG, COMPLETE_VAR).source_vars()
-    zsh = ZshComplete(command, {}, PROG, COMPLETE_VAR)
-    fish = FishComplete(command, {}, PROG, COMPLETE_VAR)
+    bash = _SOURCE_BASH % BashComplete(family, {}, PROG, COMPLETE_VAR).source_vars()
+    zsh = ZshComplete(family, {}, PROG, COMPLETE_VAR)
+    fish = FishComplete(family, {}, PROG, COMPLETE_VAR)
     zsh_source = _zsh_no_space_after_colon(_fix_zsh_autoload(zsh.source()))
     first, _, rest = zsh_source.partition("\n")
     assert first.startswith("#compdef"), first  # must stay the first line for compinit
@@ -197,17 +200,17 @@ def exit_status_section() -> str:
 
 
 def settings_environment(ctx: click.Context) -> str:
-    """STREAMCLI_<NAME> for every setting of streamcli.cli.DEFAULTS (see cli.settings)."""
-    long_opts = {o for p in command.get_params(ctx) for o in getattr(p, "opts", ())}
+    """STREAMCLI_<NAME> for every option that has one (click's envvar), with its config
+    file key."""
     items = []
-    for name in DEFAULTS:
-        flag = "--" + name.replace("_", "-")
-        if flag not in long_opts:
-            raise SystemExit(f"gen_docs: setting {name!r} of streamcli.cli.DEFAULTS has no "
-                             f"{flag} option: update scripts/gen_docs.py")
-        items.append(f".TP\n.B STREAMCLI_{name.upper()}\n"
-                     f"Default for \\fB{roff(flag)}\\fR when the flag is not given "
-                     f"(config file key: \\fB{roff(name)}\\fR).")
+    for param in command.get_params(ctx):
+        if not isinstance(param, EnvOption) or not param.envvar:
+            continue
+        flag = max(param.opts, key=len)
+        key = param.name if param.name in SETTINGS or param.name in ("model", "provider") else None
+        where = f" (config file key: \\fB{roff(key)}\\fR)" if key else ""
+        items.append(f".TP\n.B {param.envvar}\n"
+                     f"Default for \\fB{roff(flag)}\\fR when the flag is not given{where}.")
     return "\n".join(items)
 
 

@@ -1,26 +1,24 @@
-"""The click declarations: options in, a Request and RunOptions out, then one Session."""
+"""The prompt command's click declarations: every option with its default, its
+environment variable and its config-file key, all through click's own mechanisms. It
+hands the parsed options to `plan` and the plan to `session`."""
 
 from __future__ import annotations
 
-import os
-import sys
-
 import click
+from click.core import ParameterSource
 
-from streamcli import __version__
-from streamcli.errors import EXIT_STATUS_TABLE, UsageError
+from streamcli import __version__, plan
+from streamcli.config import load_config
+from streamcli.errors import EXIT_STATUS_TABLE, StdoutClosed, UsageError
+from streamcli.options import Runtime, environ_of, setting
+from streamcli.session import Session
 
+PROG = "streamcli"
+PROMPT_COMMAND = "prompt"  # hidden: reached by any first argument that names no subcommand
 KNOWN_MODELS = (
     "claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5",
     "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3", "o4-mini",
 )
-
-# Settings that may also come from STREAMCLI_<NAME> or the config file, with their
-# built-in defaults (flags > environment > config file > these).
-DEFAULTS = {
-    "max_tokens": None, "temperature": None, "retries": 2, "max_retry_wait": 60.0,
-    "connect_timeout": 10.0, "idle_timeout": 120.0, "timeout": None,
-}
 
 
 def _epilog() -> str:
@@ -33,117 +31,121 @@ def _epilog() -> str:
 
 
 def _complete_provider(ctx, param, incomplete):
-    from streamcli.config import load_config, provider_names
+    from streamcli.config import provider_names
     try:
-        names = provider_names(load_config())
+        names = provider_names(load_config(environ=environ_of(ctx)))
     except UsageError:
         names = ["anthropic", "openai"]
     return [n for n in names if n.startswith(incomplete)]
 
 
 def _complete_model(ctx, param, incomplete):
-    from streamcli.config import load_config
     try:
-        named = [f"{n}:" for n in load_config().get("providers", {})]
+        named = [f"{n}:" for n in load_config(environ=environ_of(ctx)).get("providers", {})]
     except UsageError:
         named = []
     return [m for m in (*named, *KNOWN_MODELS) if m.startswith(incomplete)]
 
 
+def _complete_prompt(ctx, param, incomplete):
+    """The first word may be a subcommand's name."""
+    if ctx.params.get("prompt"):
+        return []
+    family = ctx.parent.command if ctx.parent is not None else None
+    names = family.public_commands() if hasattr(family, "public_commands") else []
+    return [name for name in names if name.startswith(incomplete)]
+
+
 FILE = click.Path(dir_okay=False, allow_dash=True)
+SECONDS = click.FloatRange(min=0, min_open=True)
+
+
+class PromptContext(click.Context):
+    @property
+    def command_path(self) -> str:
+        # The prompt command is the family's default: its usage reads `streamcli [OPTIONS]`.
+        return self.parent.command_path if self.parent is not None else PROG
 
 
 @click.command(
+    PROMPT_COMMAND, hidden=True,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=_epilog(),
 )
-@click.argument("prompt", nargs=-1)
-@click.option("-m", "--model", metavar="MODEL", shell_complete=_complete_model,
-              help="Model name; the provider follows from it (claude-* Anthropic; gpt-*, o1/o3/o4*, "
-                   "chatgpt-* OpenAI). NAME:MODEL picks a provider from the config file. "
-                   "[env: STREAMCLI_MODEL]")
-@click.option("--provider", metavar="NAME", shell_complete=_complete_provider,
-              help="anthropic, openai, or a provider named in the config file. [env: STREAMCLI_PROVIDER]")
+@click.argument("prompt", nargs=-1, shell_complete=_complete_prompt)
+@setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL",
+          shell_complete=_complete_model,
+          help="Model name; the provider follows from it (claude-* Anthropic; gpt-*, o1/o3/o4*, "
+               "chatgpt-* OpenAI). NAME:MODEL picks a provider from the config file.")
+@setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME",
+          shell_complete=_complete_provider,
+          help="anthropic, openai, or a provider named in the config file.")
 @click.option("--base-url", metavar="URL",
               help="Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, OpenRouter) or an API proxy. "
-                   "[env: OPENAI_BASE_URL / ANTHROPIC_BASE_URL]")
+                   "[env var: OPENAI_BASE_URL / ANTHROPIC_BASE_URL]")
 @click.option("-s", "--system", metavar="TEXT", help="System prompt.")
 @click.option("-e", "--editor", is_flag=True, help="Compose the prompt in $VISUAL or $EDITOR.")
 @click.option("--no-stdin", is_flag=True, help="Never read stdin, even when it is a pipe.")
-@click.option("--max-tokens", type=click.IntRange(min=1), metavar="N",
-              help="Longest answer, in tokens. [default: 8192 for Anthropic, the server's for OpenAI]")
-@click.option("--temperature", type=click.FloatRange(min=0), metavar="T", help="Sampling temperature.")
+@setting("--max-tokens", envvar="STREAMCLI_MAX_TOKENS", type=click.IntRange(min=1), metavar="N",
+          help="Longest answer, in tokens. [default: 8192 for Anthropic, the server's for OpenAI]")
+@setting("--temperature", envvar="STREAMCLI_TEMPERATURE", type=click.FloatRange(min=0),
+          metavar="T", help="Sampling temperature.")
 @click.option("--stop", multiple=True, metavar="TEXT", help="Stop sequence (repeatable).")
 @click.option("--tools", "tools_file", type=FILE, metavar="FILE",
               help="JSON file with a list of tool definitions (name, description, input_schema).")
 @click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE",
               help="Any other request body field, VALUE parsed as JSON when it parses (repeatable).")
-@click.option("--raw-sse", "mode", flag_value="raw",
-              help="Print the upstream server-sent events byte for byte.")
-@click.option("--jsonl", "mode", flag_value="jsonl",
-              help="Print one provider-neutral JSON event per line.")
-@click.option("--no-stream", "no_stream", is_flag=True,
+@click.option("--raw-sse", is_flag=True, help="Print the upstream server-sent events byte for byte.")
+@click.option("--jsonl", is_flag=True, help="Print one provider-neutral JSON event per line.")
+@click.option("--no-stream", is_flag=True,
               help="Send a non-streaming request and print one JSON object.")
 @click.option("--replay", type=FILE, metavar="FILE",
               help="Play a captured SSE body (e.g. saved from --raw-sse) instead of calling an API; "
-                   "no key, no network.")
+                   "no key, no network. --provider names its protocol (default: told from the "
+                   "content).")
 @click.option("--show-thinking", is_flag=True, help="Show reasoning/thinking (on stderr in text mode).")
 @click.option("--usage", is_flag=True, help="Print token usage and timings on stderr at the end.")
 @click.option("-n", "--no-newline", is_flag=True, help="Print the text exactly; add no final newline.")
 @click.option("-q", "--quiet", is_flag=True, help="No spinner and no retry notices on stderr.")
-@click.option("--retries", type=click.IntRange(min=0), metavar="N",
-              help="Retries of 408/409/429/5xx/529 and connection errors before any output. [default: 2]")
-@click.option("--max-retry-wait", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="Longest retry-after to honour; a server asking for more fails at once (exit 5). "
-                   "[default: 60]")
-@click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Limit for connecting. [default: 10]")
-@click.option("--idle-timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Longest wait for the response or between content events (pings do not count). "
-                   "[default: 120]")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Limit for the whole request. [default: none]")
+@setting("--retries", envvar="STREAMCLI_RETRIES", type=click.IntRange(min=0), default=2,
+          show_default=True, metavar="N",
+          help="Retries of 408/409/429/5xx/529 and connection errors before any output.")
+@setting("--max-retry-wait", envvar="STREAMCLI_MAX_RETRY_WAIT", type=click.FloatRange(min=0),
+          default=60.0, show_default=True, metavar="SECONDS",
+          help="Longest retry-after to honour; a server asking for more fails at once (exit 5).")
+@setting("--connect-timeout", envvar="STREAMCLI_CONNECT_TIMEOUT", type=SECONDS, default=10.0,
+          show_default=True, metavar="SECONDS", help="Limit for connecting.")
+@setting("--idle-timeout", envvar="STREAMCLI_IDLE_TIMEOUT", type=SECONDS, default=120.0,
+          show_default=True, metavar="SECONDS",
+          help="Longest wait for the response or between content events (pings do not count).")
+@setting("--timeout", envvar="STREAMCLI_TIMEOUT", type=SECONDS, metavar="SECONDS",
+          help="Limit for the whole request. [default: none]")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
-@click.version_option(__version__, "-V", "--version", prog_name="streamcli",
+@click.version_option(__version__, "-V", "--version", prog_name=PROG,
                       message="%(prog)s %(version)s")
-def command(prompt, **opts):
+@click.pass_context
+def command(ctx: click.Context, **params):
     """Stream an answer from a large language model to stdout.
 
     The prompt is the PROMPT arguments joined by spaces. Piped stdin is read too and
     placed before them (STDIN, a blank line, PROMPT); '-' alone means stdin only.
     Only the answer goes to stdout; everything else goes to stderr.
+
+    Settings come from the flags, then the STREAMCLI_* variables, then the config file
+    ($XDG_CONFIG_HOME/streamcli/config.toml, or $STREAMCLI_CONFIG), then the defaults.
     """
-    from streamcli.app import run_command
-    return run_command(prompt, opts)
-
-
-def settings(opts: dict, config: dict, env=None) -> dict:
-    """Fill unset flags from STREAMCLI_<NAME>, then the config file, then DEFAULTS."""
-    env = os.environ if env is None else env
-    resolved = {}
-    for name, default in DEFAULTS.items():
-        value = opts.get(name)
-        if value is None:
-            raw = env.get(f"STREAMCLI_{name.upper()}")
-            source = f"STREAMCLI_{name.upper()}"
-            if raw is None and name in config:
-                raw, source = config[name], f"{name} in the config file"
-            if raw is not None:
-                value = _number(name, raw, source)
-        resolved[name] = default if value is None else value
-    return resolved
-
-
-def _number(name: str, raw, source: str):
-    kind = int if name in ("max_tokens", "retries") else float
+    runtime = ctx.find_object(Runtime)
+    output = plan.output_of(params)
+    provider_is_flag = ctx.get_parameter_source("provider") is ParameterSource.COMMANDLINE
     try:
-        value = kind(raw)
-    except (TypeError, ValueError):
-        raise UsageError(f"{source}: {name} must be a number, not {raw!r}") from None
-    if value < 0:
-        raise UsageError(f"{source}: {name} must not be negative")
-    return value
+        with Session(output, runtime.env, asked=(params["provider"], params["model"])) as session:
+            session.run(plan.build(params, output, config=runtime.checked_config(),
+                                   provider_is_flag=provider_is_flag, env=runtime.env,
+                                   ui=session.ui))
+    except BrokenPipeError:
+        # Not as an OSError: click's main() would turn EPIPE into a plain exit 1.
+        raise StdoutClosed() from None
+    return session.exit_code
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(command())
+command.context_class = PromptContext

@@ -1,4 +1,10 @@
-"""Settings from flags, environment and the config file, in that order of precedence.
+"""Reading and validating the config file, and resolving where a request goes: the named
+providers, the model's provider, its URL and its key.
+
+Precedence is flags > environment > config file > built-in defaults. For the plain
+settings (max_tokens, retries, timeouts...) click applies it: `defaults()` hands the
+file's values to click as its default_map. Model, provider, URL and key have rules of
+their own (a model may name its provider), applied by `resolve()`.
 
 The config file is `$XDG_CONFIG_HOME/streamcli/config.toml` (or `$STREAMCLI_CONFIG`):
 
@@ -26,17 +32,41 @@ DEFAULT_MODEL = "claude-sonnet-4-5"
 _OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4)")
 
 
-def config_path() -> str:
+# The plain settings the file may give, with the types it must give them in (the ranges
+# are the flags' own, checked by click).
+SETTINGS = {"max_tokens": int, "temperature": float, "retries": int, "max_retry_wait": float,
+            "connect_timeout": float, "idle_timeout": float, "timeout": float}
+
+
+def config_path(environ=None) -> str:
     # os.path, not pathlib: pathlib costs ~5 ms of start-up, for one join.
-    explicit = os.environ.get("STREAMCLI_CONFIG")
+    environ = os.environ if environ is None else environ
+    explicit = environ.get("STREAMCLI_CONFIG")
     if explicit:
         return explicit
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    home = environ.get("HOME") or os.path.expanduser("~")
+    base = environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
     return os.path.join(base, "streamcli", "config.toml")
 
 
-def load_config(path: str | None = None) -> dict:
-    path = path or config_path()
+def defaults(config: dict) -> dict:
+    """The file's plain settings, for click's default_map (so flags and STREAMCLI_*
+    variables win over them, and the flags' ranges apply to them too)."""
+    out = {}
+    for name, kind in SETTINGS.items():
+        if name not in config:
+            continue
+        value = config[name]
+        ok = isinstance(value, kind) or (kind is float and isinstance(value, int))
+        if not ok or isinstance(value, bool):
+            raise UsageError(f"config file: {name} must be {'an integer' if kind is int else 'a number'}"
+                             f", not {value!r}")
+        out[name] = value
+    return out
+
+
+def load_config(path: str | None = None, environ=None) -> dict:
+    path = path or config_path(environ)
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -75,22 +105,27 @@ class Target:
     api_key: str | None
 
 
-def resolve(config: dict, *, model: str | None, provider: str | None, base_url: str | None,
-            env=None) -> Target:
-    env = os.environ if env is None else env
+def resolve(config: dict, *, model: str | None, provider: str | None, provider_is_flag: bool,
+            base_url: str | None, environ, need_key: bool = True) -> Target:
+    """`model` and `provider` as click resolved them (flag, else STREAMCLI_MODEL /
+    STREAMCLI_PROVIDER); `provider_is_flag`: the provider came from --provider, which
+    beats a model that names its provider, where STREAMCLI_PROVIDER does not."""
+    env = environ
     named = config.get("providers", {})
-    model = model or env.get("STREAMCLI_MODEL") or None
+    env_provider = None if provider_is_flag else provider
+    provider = provider if provider_is_flag else None
+    model = model or None
     configured = config.get("model")
     if not provider and model:
         provider, model = _split(model, named)
     elif not model and configured:
         picked, bare = _split(configured, named)
-        chosen = provider or env.get("STREAMCLI_PROVIDER")
+        chosen = provider or env_provider
         if picked and not chosen:  # "local:llama3.2" in the file, nothing said otherwise
             provider, model = picked, bare
         elif picked:  # the file's model is for `picked`: usable only if that is chosen
             configured = bare if picked == chosen else None
-    name = (provider or _infer(model) or env.get("STREAMCLI_PROVIDER")
+    name = (provider or _infer(model) or env_provider
             or config.get("provider") or _infer(None if model else configured)
             or ("openai" if base_url else None))
     if name is None and not (model or configured):
@@ -98,20 +133,26 @@ def resolve(config: dict, *, model: str | None, provider: str | None, base_url: 
     if name is None:
         raise UsageError(f"cannot tell the provider of model {model or configured!r}: pass --provider "
                          f"({', '.join(provider_names(config))}) or set STREAMCLI_PROVIDER")
+    return _target(config, name, model, configured, base_url, env, need_key)
+
+
+def _target(config, name, model, configured, base_url, env, need_key) -> Target:
+    named = config.get("providers", {})
     entry = named.get(name, {})
     if name not in KINDS and name not in named:
         raise UsageError(f"unknown provider {name!r}: choose one of "
                          f"{', '.join(provider_names(config))}, or define [providers.{name}] "
-                         f"in {config_path()}")
+                         f"in {config_path(env)}")
     kind = entry.get("kind", name if name in KINDS else "openai")
     model = model or entry.get("model") or configured or _default_model(kind)
-    if model is None:
+    if model is None and need_key:
         raise UsageError("no model: pass -m MODEL (or set STREAMCLI_MODEL)")
     from streamcli.providers import load
     prov = load(kind)
     url = (base_url or (env.get(prov.URL_ENV) if name in KINDS else None)
            or entry.get("base_url") or prov.DEFAULT_BASE_URL)
-    return Target(kind, name, model, url, _api_key(name, kind, entry, url, env, prov))
+    key = _api_key(name, kind, entry, url, env, prov) if need_key else None
+    return Target(kind, name, model, url, key)
 
 
 def _split(model: str, named: dict) -> tuple[str | None, str]:
@@ -156,7 +197,7 @@ def _api_key(name: str, kind: str, entry: dict, url: str, env, prov) -> str | No
             raise UsageError(f"no API key: set {entry['api_key_env']} (the api_key_env of "
                              f"provider {name!r})")
         raise UsageError(f"no API key for provider {name!r}: set the variable named by its "
-                         f"api_key_env, or configure api_key_cmd, in {config_path()}")
+                         f"api_key_env, or configure api_key_cmd, in {config_path(env)}")
     return None
 
 

@@ -65,6 +65,35 @@ def tool_call(call_id: str | None, name: str | None, raw: str) -> ToolCall:
         return ToolCall(call_id, name, None, raw, True)
 
 
+class SurrogateJoin:
+    """Keeps a surrogate pair whole when a server's JSON escapes split it across two
+    deltas (`"\\ud83d"` then `"\\ude00"`): a delta ending in a high surrogate holds it back
+    until the next delta of the same kind, so the output never depends on where the
+    network split the body. `held` is empty between such pairs (the pump checks it before
+    taking a shortcut, which would otherwise overtake the held character)."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held: dict = {}  # event class -> the high surrogate held back
+
+    def add(self, kind, text: str, out: list) -> None:
+        if self.held:
+            text = self.held.pop(kind, "") + text
+        if text[-1:] and "\ud800" <= text[-1] <= "\udbff":
+            self.held[kind] = text[-1]
+            text = text[:-1]
+            if not text:
+                return
+        out.append(kind(text))
+
+    def flush(self, out: list) -> None:
+        """At the end of the stream: a lone half is output as it is (sinks make it U+FFFD)."""
+        for kind, char in self.held.items():
+            out.append(kind(char))
+        self.held.clear()
+
+
 class Retry(NamedTuple):
     attempt: int  # 1 for the first retry
     delay_s: float

@@ -12,10 +12,18 @@ from streamcli.errors import UsageError
 SILENT_STDIN_HINT_AFTER = 3.0  # seconds
 
 
-def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin=None, ui=None) -> str:
-    """Arguments joined by spaces; piped stdin first, then a blank line, then the question
-    ("long context first, question last"). `-` alone means: stdin only."""
-    stdin = stdin or sys.stdin  # None when the shell closed it (`<&-`): no stdin at all
+def join(context: str, question: str) -> str:
+    """The one join rule: piped context first, then a blank line, then the question ("long
+    context first, question last"). Trailing newlines of the context are dropped at the
+    join, so that `echo CTX | streamcli Q` sends exactly "CTX\n\nQ"."""
+    if context and question:
+        return context.rstrip("\r\n") + "\n\n" + question
+    return context or question
+
+
+def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None) -> str:
+    """Arguments joined by spaces, after piped stdin (`join`). `-` alone means: stdin
+    only. `stdin` is None when the shell closed it (`<&-`): no stdin at all."""
     stdin_only = args == ("-",)
     question = "" if stdin_only else " ".join(args)
     context = ""
@@ -28,11 +36,7 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin=None, ui=None) -> 
             raise UsageError("'-' reads the prompt from stdin, but stdin is a terminal; "
                              "pipe or redirect the prompt in")
         context = read_stdin(stdin, ui)
-    if context and question:
-        # Trailing newlines of stdin are dropped at the join, so that
-        # `echo CTX | streamcli Q` sends exactly "CTX\n\nQ".
-        return context.rstrip("\r\n") + "\n\n" + question
-    prompt = context or question
+    prompt = join(context, question)
     if not prompt.strip():
         raise UsageError("no prompt: pass it as arguments, pipe it on stdin, or use -e to "
                          "write it in $EDITOR")
@@ -78,11 +82,20 @@ def _isatty(stream) -> bool:
         return False
 
 
-def from_editor(initial: str = "") -> str:
+def compose(args: tuple[str, ...], *, use_stdin: bool, stdin, ui, environ) -> str:
+    """-e: the prompt written in $EDITOR (the arguments as its first draft), after piped
+    stdin (`join`). The context is read before the editor starts, so it cannot eat it."""
+    context = ""
+    if use_stdin and stdin is not None and not _isatty(stdin):
+        context = read_stdin(stdin, ui)
+    return join(context, from_editor(" ".join(args), environ))
+
+
+def from_editor(initial: str, environ) -> str:
     """Compose the prompt in $VISUAL or $EDITOR (split like a shell would)."""
     import shlex
     import tempfile  # with shutil: a few ms that only -e needs
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    editor = environ.get("VISUAL") or environ.get("EDITOR") or "vi"
     try:
         command = shlex.split(editor)
     except ValueError as exc:

@@ -61,21 +61,6 @@ class SSEDecoder:
         self.stray_error: bytes | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        # Fast path: a read that is exactly one `[event: X\n]data: Y\n\n` block, LF line
-        # ends, nothing pending: how the LLM APIs frame every event (one per HTTP chunk).
-        if (chunk[-2:] == b"\n\n" and self._start is None and not self._partial
-                and not self._data and not self._skip_lf and not self._event
-                and len(chunk) < MAX_EVENT_BYTES and 13 not in chunk):  # 13: CR (int: a memchr)
-            lines = chunk.count(b"\n")
-            if lines == 2 and chunk[:6] == b"data: ":
-                return [SSEEvent("message", chunk[6:-2].decode("utf-8", "replace"),
-                                 self._last_id.decode("utf-8", "replace") if self._last_id else "")]
-            if lines == 3 and chunk[:7] == b"event: ":
-                nl = chunk.index(b"\n")
-                if nl > 7 and chunk[nl + 1:nl + 7] == b"data: ":
-                    return [SSEEvent(chunk[7:nl].decode("utf-8", "replace"),
-                                     chunk[nl + 7:-2].decode("utf-8", "replace"),
-                                     self._last_id.decode("utf-8", "replace") if self._last_id else "")]
         if self._start is not None:
             chunk = self._strip_bom(chunk)
         if not chunk:
@@ -113,9 +98,15 @@ class SSEDecoder:
     @property
     def idle(self) -> bool:
         """Between events: nothing pending, no CR/BOM state, so a read that is exactly one
-        complete block may be handled by a caller without going through feed()."""
+        complete block may be handled by a caller without going through feed()
+        (`fastpath.one_event`)."""
         return (self._start is None and not self._partial and not self._data
                 and not self._skip_lf and not self._event)
+
+    @property
+    def last_id(self) -> str:
+        """The last event ID, as a dispatched event would carry it."""
+        return self._last_id.decode("utf-8", "replace") if self._last_id else ""
 
     @property
     def pending(self) -> bool:

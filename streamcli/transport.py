@@ -16,15 +16,10 @@ from streamcli.errors import (ConnectionFailed, MalformedStream, StreamcliError,
                               TimeoutExpired, UsageError)
 from streamcli.request import HttpRequest
 
-# The in-process tests put an httpx2.MockTransport here. None keeps httpx2's own
-# transport, which honours HTTPS_PROXY/NO_PROXY: never replace it with one that does not.
-TEST_TRANSPORT = None
-
-
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
 
 
-def _client_settings(url: str) -> dict:
+def _client_settings(url: str, environ) -> dict:
     """trust_env and verify for one target URL, without paying for what cannot apply.
 
     httpx2's defaults (trust_env=True, verify=True) cost ~60 ms at start-up to load the
@@ -33,7 +28,6 @@ def _client_settings(url: str) -> dict:
     redirects are not followed: it needs neither the store nor the environment.
     Everything else keeps httpx2's defaults, so HTTPS_PROXY/NO_PROXY/SSL_CERT_FILE apply.
     """
-    from os import environ
     proxied = any(k.lower() in _PROXY_VARS for k in environ)
     if url.startswith("https:") or proxied:
         return {"trust_env": True, "verify": True}
@@ -41,7 +35,10 @@ def _client_settings(url: str) -> dict:
 
 
 class Transport:
-    def __init__(self, *, url: str, connect_timeout: float, idle_timeout: float) -> None:
+    def __init__(self, *, url: str, connect_timeout: float, idle_timeout: float,
+                 environ, transport=None) -> None:
+        """`transport`: an httpx2 transport to use instead of httpx2's own (the tests' mock);
+        `environ`: the variables that decide proxies and certificates."""
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
         # The read timeout is the idle limit: a socket silent that long is stalled for sure.
@@ -49,18 +46,18 @@ class Transport:
         timeout = httpx2.Timeout(connect=connect_timeout, read=idle_timeout,
                                  write=idle_timeout, pool=connect_timeout)
         try:
-            self.client = self._client(timeout, url)
+            self.client = self._client(timeout, url, environ, transport)
         except ImportError as exc:  # e.g. a socks:// proxy without httpx2's socks extra
             raise UsageError(f"cannot use the configured proxy: {exc}") from None
         except ValueError as exc:  # a malformed proxy URL in the environment
             raise UsageError(f"bad proxy setting: {exc}") from None
 
     @staticmethod
-    def _client(timeout, url: str):
+    def _client(timeout, url: str, environ, transport):
         # Redirects are not followed: an API endpoint that redirects a POST is
         # misconfigured, and following one could carry the key elsewhere.
         return httpx2.Client(timeout=timeout, follow_redirects=False,
-                             transport=TEST_TRANSPORT, **_client_settings(url),
+                             transport=transport, **_client_settings(url, environ),
                              headers={"user-agent": f"streamcli/{__version__}"})
 
     def close(self) -> None:
@@ -110,10 +107,10 @@ class Transport:
         reason = _reason(exc)
         if isinstance(exc, httpx2.ConnectTimeout):
             return TimeoutExpired(f"could not connect within {self.connect_timeout:g} s "
-                                  f"(--connect-timeout): {reason}")
+                                  f"(--connect-timeout): {reason}", limit="connect")
         if isinstance(exc, (httpx2.ReadTimeout, httpx2.WriteTimeout, httpx2.PoolTimeout)):
             return TimeoutExpired(f"no data from the server for {self.idle_timeout:g} s "
-                                  f"(--idle-timeout)")
+                                  f"(--idle-timeout)", limit="idle")
         if isinstance(exc, (httpx2.UnsupportedProtocol, httpx2.InvalidURL)):
             return UsageError(f"bad URL: {reason}")
         if isinstance(exc, httpx2.DecodingError):

@@ -7,22 +7,23 @@ A closed stderr is never a reason to fail: writes to it swallow OSError.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 
 PROG = "streamcli"
 
 
 class Stderr:
-    def __init__(self, stream=None, *, quiet: bool = False, force_plain: bool = False) -> None:
-        # sys.stderr is None when the shell closed it (`2>&-`): say nothing, fail nothing.
-        self.stream = stream or sys.stderr or _Nowhere()
+    def __init__(self, stream=None, *, quiet: bool = False, force_plain: bool = False,
+                 environ=None) -> None:
+        # stderr is None when the shell closed it (`2>&-`): say nothing, fail nothing.
+        self.stream = stream or _Nowhere()
+        environ = os.environ if environ is None else environ
         self.quiet = quiet
         try:
             tty = self.stream.isatty()
         except (AttributeError, ValueError):
             tty = False
-        self.decorated = tty and not force_plain and "NO_COLOR" not in os.environ
+        self.decorated = tty and not force_plain and "NO_COLOR" not in environ
         self._spinner: _Spinner | None = None
 
     def _write(self, text: str) -> None:

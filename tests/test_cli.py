@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -25,8 +26,8 @@ import jsonschema
 import pytest
 
 import streamcli
-import streamcli.transport
 from streamcli import entry
+from streamcli.environment import Environment
 from tests.fakeserver import anthropic_sse, openai_sse, sse_event
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -192,7 +193,7 @@ class Cli:
         monkeypatch.setenv("XDG_CONFIG_HOME", str(self.config_home))
         monkeypatch.setenv("HOME", str(tmp_path))
         monkeypatch.setenv("NO_COLOR", "1")
-        monkeypatch.setattr(streamcli.transport, "TEST_TRANSPORT", httpx2.MockTransport(self._handle))
+        self.transport = httpx2.MockTransport(self._handle)
 
     def _handle(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
@@ -233,11 +234,13 @@ class Cli:
         self.mp.setattr(sys, "stdout", stdout)
         self.mp.setattr(sys, "stderr", stderr)
         self.mp.setattr(sys, "stdin", TtyStdin() if stdin is None else PipeStdin(stdin))
+        env = Environment(stdin=sys.stdin, stdout=stdout.buffer, stderr=stderr,
+                          environ=dict(os.environ), transport=self.transport)
         before = len(self.requests)
         saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
         try:
             with pytest.raises(SystemExit) as exc:
-                entry.main(list(argv))
+                entry.main(list(argv), env=env)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             for s, handler in saved.items():

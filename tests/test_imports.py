@@ -63,7 +63,7 @@ def run_importtime(args, tmp_path, **env) -> tuple[subprocess.CompletedProcess, 
 
 def test_importing_the_command_modules_loads_no_sdk(tmp_path):
     code = ("import json, sys\n"
-            "import streamcli.entry, streamcli.cli, streamcli.app\n"
+            "import streamcli.entry, streamcli.cli, streamcli.plan, streamcli.session\n"
             "print(json.dumps(sorted(sys.modules)))\n")
     r = subprocess.run([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=60, cwd=ROOT, env=clean_env(tmp_path))

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 import pytest
 
-from streamcli.cli import DEFAULTS, command
+from streamcli.cli import command
 from streamcli.errors import EXIT_STATUS_TABLE, ServerError
 from streamcli.events import Refusal, Retry, Start, Text, Thinking, ToolCall, Usage
 from streamcli.outcome import Outcome
@@ -126,7 +126,7 @@ def test_exit_status_is_the_full_table(rendered):
 def _env_vars_in_source() -> set[str]:
     """Environment variables the package reads: those named in [env: ...] of the option
     help, NAME_LIKE_THIS string constants, and the argument of every environ.get/env.get."""
-    names = {f"STREAMCLI_{name.upper()}" for name in DEFAULTS}
+    names = {o.envvar for o in _options() if isinstance(getattr(o, "envvar", None), str)}
     for option in _options():  # "[env: STREAMCLI_MODEL]" in a help text
         for tag in re.findall(r"\[env: ([^\]]*)\]", option.help or ""):
             names.update(re.findall(r"\b[A-Z][A-Z0-9_]+\b", tag))

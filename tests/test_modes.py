@@ -558,7 +558,7 @@ def test_raw_sse_is_byte_for_byte(cli, name):
 
 
 def test_raw_sse_through_a_real_local_server(cli, monkeypatch):
-    monkeypatch.setattr(streamcli.transport, "TEST_TRANSPORT", None)
+    cli.transport = None  # httpx2's own transport, to a real socket
     body = b"\xef\xbb\xbf" + b": keep-alive\r\n\r\n" + ANTHROPIC_BODY.replace(b"\n", b"\r\n")
     with FakeServer() as srv:
         srv.enqueue(Reply(body=_bytewise(body)))

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from streamcli import providers
+from streamcli import providers, replay
 from streamcli.errors import (AuthError, InvalidRequestError, MalformedStream, RateLimitError,
                               ServerError, StreamcliError, TimeoutExpired)
 from streamcli.events import DONE, Refusal, Start, Stop, Text, Thinking, ToolCall
@@ -28,6 +28,7 @@ from streamcli.providers import anthropic, openai
 from streamcli.providers.errors import (error_from_body, error_from_event, make_error,
                                         parse_retry_after)
 from streamcli.request import Request
+from streamcli import retry
 from streamcli.sse import SSEDecoder
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -227,7 +228,7 @@ def test_every_byte_split_gives_the_same_events(stream):
 @pytest.mark.parametrize("stream", STREAMS)
 def test_replay_detects_the_provider(stream):
     kind, body, _, _ = fixture(stream)
-    assert providers.detect_kind(body[:64 * 1024]) == kind
+    assert replay.sse_protocol(body[:64 * 1024]) == kind
 
 
 # --------------------------------------------------------------------------- constructed streams
@@ -551,7 +552,7 @@ def test_http_error_classification(status, etype, code, cls, exit_code, retryabl
     body = body_of(etype, "it failed", code, shape) if etype else b"<html>Bad Gateway</html>"
     err = error_from_body(status, body, headers(request_id="req_hdr"), "request-id")
     assert type(err) is cls
-    assert (err.exit_code, err.retryable, err.status) == (exit_code, retryable, status)
+    assert (err.exit_code, retry.retryable(err), err.status) == (exit_code, retryable, status)
     assert err.request_id == "req_hdr"
     if etype:
         assert err.message == "it failed"
@@ -563,7 +564,7 @@ def test_http_error_classification(status, etype, code, cls, exit_code, retryabl
 def test_openai_quota_type_is_shown_by_code():
     err = error_from_body(429, body_of("insufficient_quota", "no money", "insufficient_quota", "openai"),
                           headers(), "x-request-id")
-    assert err.type == "insufficient_quota" and err.exit_code == 4 and not err.retryable
+    assert err.type == "insufficient_quota" and err.exit_code == 4 and not retry.retryable(err)
 
 
 def test_error_body_that_is_not_json_or_empty():
@@ -605,7 +606,7 @@ def test_parse_retry_after_http_date():
 
 def test_retry_after_reaches_the_error():
     err = error_from_body(429, body_of("rate_limit_error"), headers(retry_after="12"), "request-id")
-    assert err.retry_after == 12.0 and err.retryable
+    assert err.retry_after == 12.0 and retry.retryable(err)
 
 
 @pytest.mark.parametrize("status, etype, should, retryable", [
@@ -618,7 +619,7 @@ def test_retry_after_reaches_the_error():
 def test_x_should_retry_overrides(status, etype, should, retryable):
     body = body_of(etype) if etype else b""
     err = error_from_body(status, body, headers(x_should_retry=should), "request-id")
-    assert err.retryable is retryable
+    assert retry.retryable(err) is retryable
 
 
 def test_make_error_prefers_the_type_over_the_status():

@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "sk-ant-test-SECRETKEY123"
 
 
-def _real_server(monkeypatch) -> None:
+def _real_server(cli) -> None:
     """In-process, but over a real socket to a FakeServer (for connection drops)."""
-    monkeypatch.setattr(streamcli.transport, "TEST_TRANSPORT", None)
+    cli.transport = None
 
 
 # --------------------------------------------------------------------------- 1. after the terminal event
@@ -78,7 +78,7 @@ def test_nothing_after_the_terminal_event_changes_a_complete_answer(cli, provide
 def test_connection_drop_after_the_terminal_event_is_success(cli, monkeypatch, provider):
     # text mode stopped reading at the terminal event even before the fix; --raw-sse reads
     # to the end of the body, and a drop there was exit 7.
-    _real_server(monkeypatch)
+    _real_server(cli)
     parts = anthropic_sse(["Hi"]) if provider == "anthropic" else openai_sse(["Hi"])
     model = "claude-x" if provider == "anthropic" else "gpt-4o"
     path = "" if provider == "anthropic" else "/v1"
@@ -495,7 +495,7 @@ def test_chat_completions_tool_keeps_strict_for_openai(cli, tmp_path):
 
 _PAUSE_IN_STARTUP = """
 import os, sys
-import streamcli.app as app
+import streamcli.session as app
 real = app.make_sink
 def make_sink(*args, **kwargs):
     os.write(2, b"READY\\n")

@@ -364,9 +364,9 @@ def test_result_large_text_in_one_write(out):
 @pytest.mark.parametrize("mode, cls", [("text", TextSink), ("jsonl", JsonlSink), ("raw", RawSink),
                                        ("json", ResultSink)])
 def test_make_sink(out, ui, mode, cls):
-    assert isinstance(make_sink(mode, out, ui, provider=None, model=None), cls)
+    assert isinstance(make_sink(mode, out, ui), cls)
 
 
 def test_make_sink_rejects_unknown_modes(out, ui):
     with pytest.raises(ValueError):
-        make_sink("xml", out, ui, provider=None, model=None)
+        make_sink("xml", out, ui)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from json.decoder import scanstring
 
 from streamcli.errors import MalformedStream
-from streamcli.events import DONE, Start, Stop, Text, Thinking, ToolCall, Usage, tool_call
-from streamcli.jsonfast import loads as load_event, plain_string
+from streamcli.events import (DONE, Start, Stop, SurrogateJoin, Text, Thinking, ToolCall, Usage,
+                              tool_call)
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.request import HttpRequest, Request
 
@@ -59,53 +58,14 @@ def error_from_response(status: int, body: bytes, headers):
     return error_from_body(status, body, headers, REQUEST_ID_HEADER)
 
 
-# A text delta exactly as the API writes it. Recognised by its bytes, only the text is
-# decoded (json's own scanstring), so the commonest event builds no dict at all.
-_DELTA_HEAD = '{"type":"content_block_delta","index":'
-_TEXT_HEAD = ',"delta":{"type":"text_delta","text":"'
-
-
-def _fast_text(data: str) -> str | None:
-    """The text of a compact text_delta event; None for anything else."""
-    start = len(_DELTA_HEAD)
-    mid = data.find(_TEXT_HEAD, start, start + 12 + len(_TEXT_HEAD))
-    if mid < 0 or not data[start:mid].isdigit():
-        return None
-    try:
-        text, end = scanstring(data, mid + len(_TEXT_HEAD))
-    except ValueError:  # not valid JSON: the general path reports it
-        return None
-    return text if end == len(data) - 2 and data[end:] == "}}" else None
-
-
-_FAST_HEAD = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
-_FAST_TEXT = b',"delta":{"type":"text_delta","text":"'
-
-
-def fast_text(chunk: bytes) -> bytes | None:
-    """The UTF-8 text of a read that is exactly one text_delta event whose text needs no
-    unescaping; None for anything else (which then takes the general path).
-
-    The text between the quotes is then the answer's UTF-8 bytes as they are: no quote,
-    backslash or control character in it (isprintable() declines those, and more), and
-    valid UTF-8 (decode() declines the rest)."""
-    if chunk[-5:] != b'"}}\n\n' or not chunk.startswith(_FAST_HEAD):
-        return None
-    start = len(_FAST_HEAD)
-    mid = chunk.find(_FAST_TEXT, start, start + 12 + len(_FAST_TEXT))
-    if mid < 0 or not chunk[start:mid].isdigit():
-        return None
-    return plain_string(chunk[mid + len(_FAST_TEXT):-5])
-
-
 class StreamMapper:
     """Turns Anthropic SSE events into normalized events; remembers what the end needs."""
 
     provider = NAME
-    fast_text = staticmethod(fast_text)
 
     def __init__(self) -> None:
         self.complete = False  # message_stop seen
+        self.join = SurrogateJoin()
         self.id: str | None = None
         self.model: str | None = None
         self.stop_raw: str | None = None
@@ -117,13 +77,8 @@ class StreamMapper:
     def feed(self, ev, out: list) -> None:
         """Map one SSE event, appending normalized events to `out`."""
         data = ev.data
-        if data.startswith(_DELTA_HEAD):
-            text = _fast_text(data)
-            if text is not None:
-                out.append(Text(text))
-                return
         try:
-            obj = load_event(data)
+            obj = json.loads(data)
         except ValueError:
             raise MalformedStream(f"invalid JSON in a {ev.event!r} event: {data[:120]!r}") from None
         if not isinstance(obj, dict):
@@ -133,9 +88,9 @@ class StreamMapper:
             delta = obj.get("delta") or {}
             dtype = delta.get("type")
             if dtype == "text_delta":
-                out.append(Text(delta.get("text", "")))
+                self.join.add(Text, delta.get("text", ""), out)
             elif dtype == "thinking_delta":
-                out.append(Thinking(delta.get("thinking", "")))
+                self.join.add(Thinking, delta.get("thinking", ""), out)
             elif dtype == "input_json_delta":
                 tool = self._tools.get(obj.get("index"))
                 if tool is not None:
@@ -150,6 +105,7 @@ class StreamMapper:
                 out.append(tool_call(tool[0], tool[1], "".join(tool[2])))
         elif kind == "message_delta":
             # A tool block cut off by max_tokens gets no content_block_stop: report it now.
+            self.join.flush(out)
             self._flush_tools(out)
             reason = (obj.get("delta") or {}).get("stop_reason")
             if reason:
@@ -157,6 +113,7 @@ class StreamMapper:
                 out.append(Stop(reason))
             self._usage(obj.get("usage"))
         elif kind == "message_stop":
+            self.join.flush(out)
             self._flush_tools(out)
             self.complete = True
             out.append(DONE)
@@ -174,10 +131,10 @@ class StreamMapper:
         btype = block.get("type")
         if btype == "text":
             if block.get("text"):
-                out.append(Text(block["text"]))
+                self.join.add(Text, block["text"], out)
         elif btype == "thinking":
             if block.get("thinking"):
-                out.append(Thinking(block["thinking"]))
+                self.join.add(Thinking, block["thinking"], out)
         elif btype == "tool_use":
             initial = block.get("input")
             parts = [json.dumps(initial)] if initial and isinstance(initial, dict) else []

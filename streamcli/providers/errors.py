@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 
 from streamcli.errors import (AuthError, InvalidRequestError, RateLimitError,
                               ServerError, StreamcliError, TimeoutExpired)
+from streamcli.retry import parse_retry_after, should_retry_header
 
 # Error `type`/`code` values, from either provider, that decide the class on their own.
 _BY_TYPE: dict[str, type[StreamcliError]] = {
@@ -33,10 +33,6 @@ _BY_TYPE: dict[str, type[StreamcliError]] = {
     "timeout_error": TimeoutExpired,
 }
 
-# Quota and billing failures arrive as 429s but waiting will not help: never retried.
-_NOT_RETRIED = {"insufficient_quota", "billing_error"}
-
-
 def class_for_status(status: int) -> type[StreamcliError]:
     if status in (401, 402, 403):
         return AuthError
@@ -54,9 +50,9 @@ def make_error(status: int | None, etype: str | None, message: str, *,
                headers=None) -> StreamcliError:
     """An HTTP error status decides the class (OpenAI calls a 401 an
     invalid_request_error), refined only where the body says billing or quota: a 429 or
-    400 that is really a billing failure is an auth error, never retried. Without a
-    status (an error inside a 200 stream) the error's own type decides.
-    `headers` bring retry-after and x-should-retry."""
+    400 that is really a billing failure is an auth error. Without a status (an error
+    inside a 200 stream) the error's own type decides. `headers` bring retry-after and
+    x-should-retry, which `retry` weighs."""
     by_type = _BY_TYPE.get(code or "") or _BY_TYPE.get(etype or "")
     if status and status >= 400:
         cls = class_for_status(status)
@@ -64,43 +60,13 @@ def make_error(status: int | None, etype: str | None, message: str, *,
             cls = AuthError
     else:
         cls = by_type or ServerError
-    retryable = cls.retryable or status == 409  # a 409 conflict may clear on its own
-    if code in _NOT_RETRIED or etype in _NOT_RETRIED:
-        retryable = False
-    retry_after = None
-    if headers is not None:
-        should = headers.get("x-should-retry")
-        if should == "true":
-            retryable = cls is not AuthError
-        elif should == "false":
-            retryable = False
-        retry_after = parse_retry_after(headers)
     shown_type = code if code and code != etype and code in _BY_TYPE else etype
+    fields = {}
+    if headers is not None:
+        fields = {"retry_after": parse_retry_after(headers),
+                  "should_retry": should_retry_header(headers)}
     return cls(message or "no message", status=status, type=shown_type,
-               request_id=request_id, retry_after=retry_after, retryable=retryable)
-
-
-def parse_retry_after(headers) -> float | None:
-    """`retry-after-ms` (Anthropic and OpenAI extension), then `retry-after` in seconds or
-    as an HTTP date. Unparsable values are ignored."""
-    value = headers.get("retry-after-ms")
-    if value:
-        try:
-            return max(0.0, float(value) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        from email.utils import parsedate_to_datetime  # 5-10 ms: only for a dated retry-after
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+               request_id=request_id, **fields)
 
 
 def request_id_of(headers, preferred: str) -> str | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from streamcli.errors import MalformedStream
-from streamcli.events import DONE, Refusal, Start, Stop, Text, Thinking, Usage, tool_call
-from streamcli.jsonfast import loads as load_event, plain_string
+from streamcli.events import (DONE, Refusal, Start, Stop, SurrogateJoin, Text, Thinking, Usage,
+                              tool_call)
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.request import HttpRequest, Request
 
@@ -66,29 +66,6 @@ def error_from_response(status: int, body: bytes, headers):
     return error_from_body(status, body, headers, REQUEST_ID_HEADER)
 
 
-# Keys a plain content chunk may carry without the mapper having anything to do with them.
-_PLAIN_KEYS = frozenset(("id", "object", "created", "model", "service_tier", "system_fingerprint",
-                         "choices", "usage", "obfuscation"))
-_CONTENT_HEAD = '"choices":[{"index":0,"delta":{"content":"'
-_CONTENT_TAIL = b'"},"logprobs":null,"finish_reason":null}]'
-_TAILS = (b"}\n\n", b',"usage":null}\n\n')
-_OBFUSCATION = b',"usage":null,"obfuscation":"'
-
-
-def _plain_content(obj: dict) -> bool:
-    """A chunk that only carries answer text for choice 0 (nothing else for the mapper)."""
-    choices = obj.get("choices")
-    if not obj.keys() <= _PLAIN_KEYS or obj.get("usage") is not None or not choices:
-        return False
-    if any(isinstance(v, (dict, list)) for k, v in obj.items() if k != "choices"):
-        return False
-    choice = choices[0]
-    return (len(choices) == 1 and choice.get("index") == 0 and choice.keys() <= {
-        "index", "delta", "logprobs", "finish_reason"} and choice.get("logprobs") is None
-        and choice.get("finish_reason") is None and isinstance(choice.get("delta"), dict)
-        and choice["delta"].keys() == {"content"} and isinstance(choice["delta"]["content"], str))
-
-
 class StreamMapper:
     """Turns chat.completion.chunk objects into normalized events.
 
@@ -100,9 +77,7 @@ class StreamMapper:
 
     def __init__(self) -> None:
         self.complete = False  # [DONE] seen
-        # The bytes before the text of a plain content chunk, learned from one that went
-        # the general way: the server repeats them (id, model, ...) in every chunk.
-        self._fast_head: bytes | None = None
+        self.join = SurrogateJoin()
         self.started = False
         self.id: str | None = None
         self.model: str | None = None
@@ -112,32 +87,16 @@ class StreamMapper:
         self._tools: dict = {}  # slot -> [id, name, [argument parts]], in arrival order
         self._slot_of: dict = {}  # tool_calls index -> its current slot
 
-
-    def fast_text(self, chunk: bytes) -> bytes | None:
-        """The UTF-8 text of a read that is exactly one plain content chunk like the one
-        the head was learned from, with text that needs no unescaping; else None."""
-        head = self._fast_head
-        if head is None or not chunk.startswith(head):
-            return None
-        start = len(head)
-        end = chunk.find(_CONTENT_TAIL, start)
-        if end <= start:  # not found, or empty content (which prints nothing)
-            return None
-        rest = chunk[end + len(_CONTENT_TAIL):]
-        if rest not in _TAILS and not (rest.startswith(_OBFUSCATION) and rest.endswith(b'"}\n\n')
-                                       and rest[len(_OBFUSCATION):-4].isalnum()):
-            return None
-        return plain_string(chunk[start:end])
-
     def feed(self, ev, out: list) -> None:
         data = ev.data
         if data == "[DONE]":
             self.complete = True
+            self.join.flush(out)
             self._flush_tools(out)
             out.append(DONE)
             return
         try:
-            obj = load_event(data)
+            obj = json.loads(data)
         except ValueError:
             raise MalformedStream(f"invalid JSON in a data line: {data[:120]!r}") from None
         if not isinstance(obj, dict):
@@ -158,10 +117,6 @@ class StreamMapper:
         usage = obj.get("usage")
         if usage:
             self._usage = _usage(usage)
-        elif self._fast_head is None and ev.event == "message" and _plain_content(obj):
-            pos = data.find(_CONTENT_HEAD)
-            if pos > 0 and "\n" not in data and "\r" not in data:
-                self._fast_head = b"data: " + (data[:pos] + _CONTENT_HEAD).encode()
 
     def _choice(self, choice: dict, out: list) -> None:
         index = choice.get("index") or 0
@@ -169,13 +124,13 @@ class StreamMapper:
         if index == 0 and delta:
             content = delta.get("content")
             if content:
-                out.append(Text(content))
+                self.join.add(Text, content, out)
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if reasoning:
-                out.append(Thinking(reasoning))
+                self.join.add(Thinking, reasoning, out)
             refusal = delta.get("refusal")
             if refusal:
-                out.append(Refusal(refusal))
+                self.join.add(Refusal, refusal, out)
             calls = delta.get("tool_calls")
             if calls:
                 self._tool_deltas(calls)
@@ -183,6 +138,7 @@ class StreamMapper:
         if reason:
             self.finished[index] = reason
             if index == 0:
+                self.join.flush(out)
                 self._flush_tools(out)
                 self.stop_raw = reason
                 out.append(Stop(reason))

@@ -1,31 +1,22 @@
-"""One writer per output mode. Every sink offers the same small interface:
-
-  write(events)   the normalized events decoded from one network read: one write and
-                  one flush of stdout for all of them (same latency as per delta, far
-                  fewer system calls)
-  raw(chunk)      the upstream bytes of that read, before they are parsed
-  retry(r)        a retry is about to happen
-  finish(outcome) the run is over (also after an error or a cancellation)
-  committed       True once answer output reached stdout: from then on, never retry
-"""
+"""One writer per output mode, behind the `Sink` protocol of `sinks.base`; `make_sink`
+picks one, and the byte helpers here are shared by all of them."""
 
 from __future__ import annotations
 
 
-def make_sink(mode: str, out, ui, *, provider: str | None, model: str | None,
-              show_thinking: bool = False, newline: bool = True):
+def make_sink(mode: str, out, ui, *, show_thinking: bool = False, newline: bool = True):
     if mode == "text":
         from streamcli.sinks.text import TextSink
         return TextSink(out, ui, show_thinking=show_thinking, newline=newline)
     if mode == "jsonl":
         from streamcli.sinks.jsonl import JsonlSink
-        return JsonlSink(out, provider=provider, model=model, show_thinking=show_thinking)
+        return JsonlSink(out, show_thinking=show_thinking)
     if mode == "raw":
         from streamcli.sinks.raw import RawSink
         return RawSink(out)
     if mode == "json":
         from streamcli.sinks.result import ResultSink
-        return ResultSink(out, provider=provider, model=model)
+        return ResultSink(out)
     raise ValueError(mode)
 
 

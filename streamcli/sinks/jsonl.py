@@ -25,9 +25,10 @@ def tool_call_fields(ev: ToolCall) -> dict:
 
 
 class JsonlSink:
-    def __init__(self, out, *, provider: str | None, model: str | None, show_thinking: bool) -> None:
+    def __init__(self, out, *, show_thinking: bool = False, provider: str | None = None,
+                 model: str | None = None) -> None:
         self.out = out
-        self.provider = provider
+        self.provider = provider  # what was asked for, until the response tells
         self.model = model
         self.show_thinking = show_thinking
         self.committed = False
@@ -56,8 +57,11 @@ class JsonlSink:
         if lines or (start and not self._started):
             self._emit(lines, start)
 
-    def write_utf8(self, data: bytes) -> None:
-        """Answer text already in UTF-8 with nothing to escape (the fused path of the pump)."""
+    def begin(self, provider: str | None, model: str | None) -> None:
+        self.provider, self.model = provider, model
+
+    def write_plain_text(self, data: bytes) -> None:
+        """Answer text already in UTF-8 with nothing to escape (the pump's fast path)."""
         if not self._started:
             return self.write([Text(data.decode())])
         self.committed = True

@@ -16,7 +16,10 @@ class RawSink:
         self.out.flush()
         self.committed = True
 
-    def write_utf8(self, data: bytes) -> None:
+    def begin(self, provider, model) -> None:
+        pass
+
+    def write_plain_text(self, data: bytes) -> None:
         pass
 
     def write(self, events: list) -> None:

@@ -12,9 +12,9 @@ from streamcli.sinks.jsonl import tool_call_fields
 class ResultSink:
     committed = False  # nothing reaches stdout before the end, so a retry is always safe
 
-    def __init__(self, out, *, provider: str | None, model: str | None) -> None:
+    def __init__(self, out, *, provider: str | None = None, model: str | None = None) -> None:
         self.out = out
-        self.provider = provider
+        self.provider = provider  # what was asked for, until the response tells
         self.model = model
         self._text: list[str] = []
         self._thinking: list[str] = []
@@ -34,6 +34,12 @@ class ResultSink:
                 self._refusal.append(ev.text)
             elif kind is Start:
                 self.provider, self.model = ev.provider, ev.model or self.model
+
+    def begin(self, provider: str | None, model: str | None) -> None:
+        self.provider, self.model = provider, model
+
+    def write_plain_text(self, data: bytes) -> None:
+        self._text.append(data.decode())
 
     def raw(self, chunk: bytes) -> None:
         pass

@@ -45,8 +45,11 @@ class TextSink:
         if parts:
             self._emit(parts)
 
-    def write_utf8(self, data: bytes) -> None:
-        """Answer text already in UTF-8 (the fused path of the pump)."""
+    def begin(self, provider, model) -> None:
+        pass
+
+    def write_plain_text(self, data: bytes) -> None:
+        """Answer text already in UTF-8 (the pump's fast path)."""
         if self._side:
             self._close_side()
         if not self.committed:

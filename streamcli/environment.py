@@ -1,0 +1,36 @@
+"""What a run reads from and writes to, passed in: stdin, stdout, stderr, the environment
+variables and the HTTP transport.
+
+`entry` builds the real one from the process; tests build their own (a BytesIO stdout,
+a dict of variables, an httpx2.MockTransport), so no module holds a test switch.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import IO, Any, Mapping
+
+
+@dataclass
+class Environment:
+    # Text streams as sys.stdin/sys.stderr are (stdin's bytes are read via .buffer);
+    # None when the shell closed them (`<&-`, `2>&-`).
+    stdin: IO[str] | None = None
+    # The binary stdout the payload is written to (sys.stdout.buffer), flushed per read.
+    stdout: IO[bytes] | None = None
+    stderr: IO[str] | None = None
+    environ: Mapping[str, str] = field(default_factory=dict)
+    # An httpx2 transport for every request of the run; None keeps httpx2's own, which
+    # honours HTTPS_PROXY/NO_PROXY: never replace it with one that does not.
+    transport: Any = None
+
+    @classmethod
+    def from_process(cls) -> "Environment":
+        stdout = sys.stdout
+        return cls(stdin=sys.stdin, stdout=getattr(stdout, "buffer", None) if stdout else None,
+                   stderr=sys.stderr, environ=os.environ, transport=None)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.environ.get(name, default)

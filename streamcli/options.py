@@ -1,0 +1,56 @@
+"""click building blocks shared by every command: the run's `Runtime` (its environment
+and config file, the click context's object) and options read from that environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import click
+
+from streamcli.environment import Environment
+from streamcli.errors import UsageError
+
+
+@dataclass
+class Runtime:
+    """The click context's object: the run's environment and its config file."""
+
+    env: Environment
+    config: dict = field(default_factory=dict)
+    # A config file that cannot be used is reported by the command that needs it (so in
+    # its output mode), never by completion.
+    config_error: UsageError | None = None
+
+    def checked_config(self) -> dict:
+        if self.config_error is not None:
+            raise self.config_error
+        return self.config
+
+
+def environ_of(ctx: click.Context):
+    runtime = ctx.find_object(Runtime)
+    return runtime.env.environ if runtime is not None else os.environ
+
+
+class EnvOption(click.Option):
+    """An option whose environment variable is read from the run's Environment (click
+    itself reads os.environ), with click's rule that an empty variable is unset."""
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        names = [self.envvar] if isinstance(self.envvar, str) else (self.envvar or ())
+        environ = environ_of(ctx)
+        for name in names:
+            if environ.get(name):
+                return environ[name]
+        return None
+
+    def get_error_hint(self, ctx: click.Context | None) -> str:
+        # Only the flag: where the bad value came from is said by `_click_message`.
+        return click.Parameter.get_error_hint(self, ctx)
+
+
+def setting(*decls, envvar: str | None = None, **kwargs):
+    """An option that may also come from STREAMCLI_<NAME> and the config file."""
+    return click.option(*decls, cls=EnvOption, envvar=envvar, show_envvar=envvar is not None,
+                        **kwargs)

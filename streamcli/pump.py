@@ -1,0 +1,117 @@
+"""The hot loop: each network read through the SSE decoder, the provider's mapper and the
+sink, with the idle timer; the only caller of the shortcuts in `fastpath`.
+
+Per read: one decoder call, one mapper call per event and one sink write (one stdout
+write and flush) for all of it. Nothing decoded is held back while the next read waits.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+from streamcli import fastpath
+from streamcli.errors import MalformedStream, StreamcliError, TimeoutExpired
+from streamcli.sse import SSEDecoder, SSEError
+
+
+class Progress:
+    """What the run's end needs to know of the stream: when the first answer output went
+    out, and the mapper (id, model, stop reason, usage)."""
+
+    __slots__ = ("first_output", "mapper")
+
+    def __init__(self) -> None:
+        self.first_output: float | None = None  # time.monotonic() of the first answer output
+        self.mapper = None
+
+
+def pump(chunks: Iterable[bytes], mapper, sink, progress: Progress, *, idle_timeout: float,
+         raw_mode: bool = False, protocol: str | None = None, shortcuts: bool = True) -> None:
+    """Run a response body through to the sink, then check that it ended properly.
+
+    `protocol` names the wire protocol whose text shortcut applies; `shortcuts=False`
+    sends every read through the general path (the tests compare the two)."""
+    progress.mapper = mapper
+    decoder = SSEDecoder()
+    try:
+        _loop(chunks, decoder, mapper, sink, progress, idle_timeout, raw_mode,
+              fastpath.text_shortcut(protocol) if shortcuts else None, shortcuts)
+    except StreamcliError:
+        # --raw-sse reads on after the terminal event (to the end of the body); what
+        # goes wrong there (a drop, a stall) cannot change a complete answer.
+        if not (raw_mode and mapper.complete):
+            raise
+        return
+    decoder.finish()
+    mapper.check_end(decoder.stray_error)
+
+
+def _loop(chunks, decoder, mapper, sink, progress, idle, raw_mode, text_shortcut,
+          event_shortcut) -> None:
+    feed, map_event = decoder.feed, mapper.feed
+    write, raw, plain = sink.write, sink.raw, sink.write_plain_text
+    monotonic = time.monotonic
+    held = mapper.join.held  # a surrogate half held back: no shortcut may overtake it
+    last_content = monotonic()
+    for chunk in chunks:
+        if raw_mode:
+            raw(chunk)
+            if mapper.complete:
+                continue  # after the terminal event: copy the bytes, parse nothing
+        if event_shortcut and decoder.idle:
+            if text_shortcut is not None and not held:
+                text = text_shortcut(chunk)
+                if text is not None:
+                    plain(text)
+                    if progress.first_output is None and sink.committed:
+                        progress.first_output = monotonic()
+                    last_content = monotonic()
+                    continue
+            one = fastpath.one_event(chunk, decoder.last_id)
+            events = [one] if one is not None else _decode(feed, chunk)
+        else:
+            events = _decode(feed, chunk)
+        if events:
+            content = _map(events, map_event, mapper, sink, write, progress, monotonic)
+            if content:
+                last_content = monotonic()
+                if mapper.complete and not raw_mode:
+                    return
+                continue
+        # Pings and comments keep the socket busy but are not progress.
+        if monotonic() - last_content > idle:
+            raise TimeoutExpired(f"no content from the server for {idle:g} s "
+                                 f"(--idle-timeout; only pings or comments arrived)",
+                                 limit="idle")
+
+
+def _decode(feed, chunk: bytes) -> list:
+    try:
+        return feed(chunk)
+    except SSEError as exc:
+        raise MalformedStream(str(exc)) from None
+
+
+def _map(events, map_event, mapper, sink, write, progress, monotonic) -> bool:
+    """Map the events of one read and write what they gave; True if any was content."""
+    out: list = []
+    content = False
+    try:
+        for ev in events:
+            if ev.event != "ping":
+                content = True
+            map_event(ev, out)
+            if mapper.complete:
+                break  # nothing after the terminal event can change the answer
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        # Valid JSON of a shape the provider never sends: a malformed stream.
+        raise MalformedStream(f"unexpected {ev.event!r} event ({exc}): "
+                              f"{ev.data[:120]!r}") from None
+    finally:
+        # What was decoded before an in-stream error still gets written.
+        if out:
+            write(out)
+            if progress.first_output is None and sink.committed:
+                progress.first_output = monotonic()
+    return content

@@ -1,0 +1,99 @@
+"""--replay: a captured body (SSE, or a saved JSON response) through the same pipeline as
+a live response, with no network and no key; the wire protocol is told from the
+structure of its first events unless --provider names it."""
+
+from __future__ import annotations
+
+import json
+
+from streamcli import providers
+from streamcli.attempt import parse_complete
+from streamcli.errors import UsageError
+from streamcli.pump import Progress, pump
+from streamcli.sse import SSEDecoder, SSEError
+
+CHUNK = 64 * 1024
+_ANTHROPIC_EVENTS = frozenset(("message_start", "content_block_start", "content_block_delta",
+                               "content_block_stop", "message_delta", "message_stop"))
+
+
+def play(path: str, sink, progress: Progress, *, protocol: str | None, idle_timeout: float,
+         raw_mode: bool, stdin=None) -> None:
+    """`path` "-" reads the capture from `stdin` (a text stream with .buffer, or None)."""
+    if path == "-":
+        if stdin is None:
+            raise UsageError("--replay - reads stdin, but stdin is closed")
+        _play(getattr(stdin, "buffer", stdin), path, sink, progress, protocol, idle_timeout,
+              raw_mode)
+        return
+    try:
+        stream = open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    with stream:
+        _play(stream, path, sink, progress, protocol, idle_timeout, raw_mode)
+
+
+def _play(stream, path, sink, progress, protocol, idle_timeout, raw_mode) -> None:
+    try:
+        first = stream.read(CHUNK)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if first.lstrip()[:1] == b"{":  # a saved non-streaming JSON response
+        body = first + stream.read()
+        sink.raw(body)
+        parse_complete(providers.load(protocol or json_protocol(body)), body, sink, progress)
+        return
+    prov = providers.load(protocol or sse_protocol(first))
+    chunks = _chain(first, iter(lambda: stream.read(CHUNK), b""))
+    pump(chunks, prov.StreamMapper(), sink, progress, idle_timeout=idle_timeout,
+         raw_mode=raw_mode, protocol=prov.NAME)
+
+
+def sse_protocol(head: bytes) -> str:
+    """The protocol of an SSE body, from its first events: Anthropic's event names and
+    `type`s, or OpenAI's chunk objects and [DONE]. Undecided (nothing but pings, or not
+    SSE at all): openai, whose mapper then reports what is wrong."""
+    decoder = SSEDecoder()
+    try:
+        events = decoder.feed(head)
+    except SSEError:
+        return "openai"
+    for ev in events[:64]:
+        if ev.data == "[DONE]":
+            return "openai"
+        if ev.event in _ANTHROPIC_EVENTS:
+            return "anthropic"
+        try:
+            obj = json.loads(ev.data)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(obj, dict):
+            continue
+        if obj.get("type") in _ANTHROPIC_EVENTS:
+            return "anthropic"
+        if "choices" in obj or obj.get("object") == "chat.completion.chunk":
+            return "openai"
+        if obj.get("type") == "error" and isinstance(obj.get("error"), dict):
+            return "anthropic"
+        if isinstance(obj.get("error"), dict):
+            return "openai"
+    return "openai"
+
+
+def json_protocol(body: bytes) -> str:
+    """The protocol of a saved non-streaming response (or error object)."""
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return "openai"  # its parser reports the body as not JSON
+    if isinstance(obj, dict) and (obj.get("type") in ("message", "error")
+                                  or isinstance(obj.get("content"), list)):
+        return "anthropic"
+    return "openai"
+
+
+def _chain(first: bytes, rest):
+    if first:
+        yield first
+    yield from rest

@@ -1,0 +1,55 @@
+"""--tools FILE: tool definitions read, validated and brought to one neutral shape
+({name, description, input_schema, ...}) that each wire protocol renders its own way."""
+
+from __future__ import annotations
+
+import json
+
+from streamcli.errors import UsageError
+
+
+def load(path: str | None, stdin=None) -> tuple[dict, ...]:
+    """A JSON list of tools: {name, description, input_schema}; OpenAI's
+    {"type": "function", "function": {name, description, parameters}} is accepted too,
+    as is {"tools": [...]}. `path` "-" reads `stdin` (a text stream, or None)."""
+    if not path:
+        return ()
+    try:
+        if path == "-":
+            if stdin is None:
+                raise UsageError("--tools - reads stdin, but stdin is closed")
+            data = json.load(stdin)
+        else:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+    except OSError as exc:
+        raise UsageError(f"cannot read --tools file {path}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--tools file {path} is not valid JSON: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("tools"), list):
+        data = data["tools"]
+    if not isinstance(data, list):
+        raise UsageError(f"--tools file {path} must hold a JSON list of tool definitions")
+    tools = []
+    for i, tool in enumerate(data):
+        if not isinstance(tool, dict):
+            raise UsageError(f"--tools file {path}: tool {i} is not an object")
+        tools.append(_normalize(tool, f"--tools file {path}: tool {i}"))
+    return tuple(tools)
+
+
+def _normalize(tool: dict, where: str) -> dict:
+    """To {name, description, input_schema, ...other keys kept}; a provider's built-in
+    tool (a `type` such as web_search_20250305) is kept exactly as written."""
+    kind = tool.get("type")
+    if kind not in (None, "function", "custom"):
+        return tool
+    tool = dict(tool)
+    if isinstance(tool.get("function"), dict):  # OpenAI Chat Completions format
+        tool = {**tool.pop("function"), **{k: v for k, v in tool.items() if k != "type"}}
+    tool = {k: v for k, v in tool.items() if k != "type"}
+    if "parameters" in tool and "input_schema" not in tool:  # OpenAI's name for it
+        tool["input_schema"] = tool.pop("parameters")
+    if not isinstance(tool.get("name"), str):
+        raise UsageError(f"{where} has no name")
+    return tool
