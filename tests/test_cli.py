@@ -1,279 +1,23 @@
 """In-process CLI tests: options, configuration and text mode (issue 2 items 2-4).
 
-The command runs through `streamcli.entry.main(argv)` (the real entry point, SystemExit and
-all) with `streamcli.transport.TEST_TRANSPORT` set to an `httpx2.MockTransport` that records
-every request and serves scripted responses. stdout is a text wrapper over a BytesIO that
-counts its writes and flushes; the command writes to `sys.stdout.buffer`. External
-processes ($EDITOR, api_key_cmd) are faked with pytest-subprocess.
-
-The harness (`Cli`, `sse`, `json_response`, the schema validators) is shared with
-tests/test_modes.py. Every --jsonl and --no-stream output any test produces is validated
-against streamcli/jsonl.schema.json by the harness itself.
+The command runs in-process through tests/helpers/cli.py (`cli` fixture): the real entry
+point against scripted responses, every --jsonl and --no-stream output validated against
+streamcli/jsonl.schema.json. External processes ($EDITOR, api_key_cmd) are faked with
+pytest-subprocess.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import signal
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx2
-import jsonschema
 import pytest
 
 import streamcli
-import streamcli.transport
-from streamcli import entry
-from tests.fakeserver import anthropic_sse, openai_sse, sse_event
-
-FIXTURES = Path(__file__).parent / "fixtures"
-SCHEMA_PATH = Path(streamcli.__file__).parent / "jsonl.schema.json"
-SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-jsonschema.Draft202012Validator.check_schema(SCHEMA)
-EVENT_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-RESULT_VALIDATOR = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/result"})
-
-# Variables of the developer's environment that would change what the command does.
-_ENV_VARS = (
-    "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL",
-    "STREAMCLI_MODEL", "STREAMCLI_PROVIDER", "STREAMCLI_CONFIG", "STREAMCLI_MAX_TOKENS",
-    "STREAMCLI_TEMPERATURE", "STREAMCLI_RETRIES", "STREAMCLI_MAX_RETRY_WAIT",
-    "STREAMCLI_CONNECT_TIMEOUT", "STREAMCLI_IDLE_TIMEOUT", "STREAMCLI_TIMEOUT",
-    "VISUAL", "EDITOR", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
-    "http_proxy", "https_proxy", "all_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
-)
-
-
-# --------------------------------------------------------------------------- harness
-
-
-def jsonl_events(out: bytes) -> list[dict]:
-    """Every line of a --jsonl output, each validated against the schema, with the
-    framing rules checked: UTF-8, one object per line, `start` first, `end` last, once each."""
-    text = out.decode("utf-8")
-    assert text.endswith("\n"), out[-200:]
-    lines = text[:-1].split("\n")
-    events = []
-    for line in lines:
-        assert line and line == line.strip(), f"blank or padded line: {line!r}"
-        obj = json.loads(line)
-        EVENT_VALIDATOR.validate(obj)
-        events.append(obj)
-    types = [e["type"] for e in events]
-    assert types[0] == "start" and types.count("start") == 1, types
-    assert types[-1] == "end" and types.count("end") == 1, types
-    return events
-
-
-def result_object(out: bytes) -> dict:
-    """The --no-stream output: exactly one JSON object, then one newline, schema-valid."""
-    text = out.decode("utf-8")
-    assert text.endswith("\n") and text.count("\n") == 1, out[-200:]
-    obj = json.loads(text)
-    RESULT_VALIDATOR.validate(obj)
-    return obj
-
-
-class CountingBytesIO(io.BytesIO):
-    """A BytesIO that counts write() and flush() calls (the stdout system calls)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes = 0
-        self.flushes = 0
-        self.log: list[tuple[str, bytes]] = []
-
-    def write(self, data) -> int:
-        self.writes += 1
-        self.log.append(("write", bytes(data)))
-        return super().write(data)
-
-    def flush(self) -> None:
-        self.flushes += 1
-        self.log.append(("flush", b""))
-        super().flush()
-
-
-def make_stdout() -> io.TextIOWrapper:
-    return io.TextIOWrapper(CountingBytesIO(), encoding="utf-8", write_through=True)
-
-
-class TtyStdin:
-    """An interactive stdin: nothing is read from it."""
-
-    def isatty(self) -> bool:
-        return True
-
-    def read(self, *a):  # pragma: no cover - reading a terminal would hang
-        raise AssertionError("the command read a terminal stdin")
-
-    buffer = property(lambda self: self)
-
-    def fileno(self):
-        raise io.UnsupportedOperation("fileno")
-
-
-class PipeStdin:
-    """A piped stdin with the given bytes."""
-
-    def __init__(self, data: bytes) -> None:
-        self.buffer = io.BytesIO(data)
-
-    def isatty(self) -> bool:
-        return False
-
-    def read(self) -> str:
-        return self.buffer.read().decode("utf-8")
-
-
-def sse(parts, *, status: int = 200, headers: dict | None = None,
-        content_type: str = "text/event-stream"):
-    """A response factory: the body parts are served as separate network reads."""
-    parts = [p.encode() if isinstance(p, str) else p for p in parts]
-
-    def respond(request):
-        hdrs = {"content-type": content_type, **(headers or {})}
-        return httpx2.Response(status, headers=hdrs, content=list(parts))
-    return respond
-
-
-def json_response(status: int, obj, *, headers: dict | None = None, chunk: int | None = None):
-    body = json.dumps(obj, ensure_ascii=False).encode()
-    parts = [body] if not chunk else [body[i:i + chunk] for i in range(0, len(body), chunk)]
-    return sse(parts, status=status, headers=headers, content_type="application/json")
-
-
-def anthropic_error(status: int, etype: str, message: str = "boom", headers=None):
-    return json_response(status, {"type": "error", "error": {"type": etype, "message": message}},
-                         headers=headers)
-
-
-@dataclass
-class Result:
-    code: int
-    out: bytes
-    err: str
-    stdout: CountingBytesIO
-    requests: list = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return self.out.decode("utf-8")
-
-    @property
-    def events(self) -> list[dict]:
-        return jsonl_events(self.out)
-
-    @property
-    def types(self) -> list[str]:
-        return [e["type"] for e in self.events]
-
-    @property
-    def result(self) -> dict:
-        return result_object(self.out)
-
-
-class Cli:
-    """Runs `streamcli.entry.main(argv)` in-process against scripted responses."""
-
-    def __init__(self, monkeypatch, tmp_path: Path) -> None:
-        self.mp = monkeypatch
-        self.tmp = tmp_path
-        self.queue: list = []
-        self.requests: list[httpx2.Request] = []
-        self.unexpected = 0
-        for name in _ENV_VARS:
-            monkeypatch.delenv(name, raising=False)
-        self.config_home = tmp_path / "xdg"
-        self.config_home.mkdir()
-        monkeypatch.setenv("XDG_CONFIG_HOME", str(self.config_home))
-        monkeypatch.setenv("HOME", str(tmp_path))
-        monkeypatch.setenv("NO_COLOR", "1")
-        monkeypatch.setattr(streamcli.transport, "TEST_TRANSPORT", httpx2.MockTransport(self._handle))
-
-    def _handle(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests.append(request)
-        if not self.queue:
-            self.unexpected += 1
-            return httpx2.Response(599, json={"error": {"message": "unexpected request"}})
-        item = self.queue.pop(0)
-        if isinstance(item, BaseException):
-            raise item
-        return item(request)
-
-    def serve(self, *responses) -> "Cli":
-        """Queue responses: factories from sse()/json_response(), or exceptions to raise."""
-        self.queue.extend(responses)
-        return self
-
-    def env(self, **values: str) -> "Cli":
-        for k, v in values.items():
-            self.mp.setenv(k, v)
-        return self
-
-    def config(self, text: str) -> Path:
-        path = self.config_home / "streamcli" / "config.toml"
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return path
-
-    def bodies(self) -> list[dict]:
-        return [json.loads(r.content) for r in self.requests]
-
-    @property
-    def body(self) -> dict:
-        (only,) = self.bodies()
-        return only
-
-    def run(self, *argv: str, stdin: bytes | None = None) -> Result:
-        stdout, stderr = make_stdout(), io.StringIO()
-        self.mp.setattr(sys, "stdout", stdout)
-        self.mp.setattr(sys, "stderr", stderr)
-        self.mp.setattr(sys, "stdin", TtyStdin() if stdin is None else PipeStdin(stdin))
-        before = len(self.requests)
-        saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
-        try:
-            with pytest.raises(SystemExit) as exc:
-                entry.main(list(argv))
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            for s, handler in saved.items():
-                signal.signal(s, handler)
-        code = exc.value.code
-        code = 0 if code is None else code
-        assert isinstance(code, int)
-        raw = stdout.buffer
-        result = Result(code, raw.getvalue(), stderr.getvalue(), raw, self.requests[before:])
-        assert "Traceback" not in result.err, result.err
-        # Every --jsonl and --no-stream output of every test is checked against the schema.
-        if result.out and "--jsonl" in argv:
-            events = result.events
-            assert events[-1]["exit_code"] == code
-        if result.out and "--no-stream" in argv:
-            assert result.result["exit_code"] == code
-        return result
-
-
-@pytest.fixture
-def cli(monkeypatch, tmp_path):
-    harness = Cli(monkeypatch, tmp_path)
-    yield harness
-    assert harness.unexpected == 0, "the command sent more requests than were scripted"
-
-
-ANTHROPIC_KEY = {"ANTHROPIC_API_KEY": "sk-ant-test"}
-OPENAI_KEY = {"OPENAI_API_KEY": "sk-oai-test"}
-
-
-def hello(texts=("Hello", " world")):
-    return sse(anthropic_sse(list(texts)))
-
-
-def ohello(texts=("Hello", " world")):
-    return sse(openai_sse(list(texts)))
+from tests.helpers.cli import anthropic_error, hello, ohello, sse
+from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
+from tests.helpers.paths import FIXTURES
+from tests.helpers.sse import anthropic_sse, bytewise, openai_sse, sse_event
 
 
 # --------------------------------------------------------------------------- prompt
@@ -946,7 +690,7 @@ def test_text_is_written_once_per_network_read(cli):
 
 def test_multibyte_text_split_across_reads(cli):
     body = b"".join(anthropic_sse(["caf\u00e9 \U0001f600 \u65e5\u672c"]))
-    cli.env(**ANTHROPIC_KEY).serve(sse([body[i:i + 1] for i in range(len(body))]))
+    cli.env(**ANTHROPIC_KEY).serve(sse(bytewise(body)))
     r = cli.run("hi")
     assert r.code == 0
     assert r.out == "caf\u00e9 \U0001f600 \u65e5\u672c\n".encode()

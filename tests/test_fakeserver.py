@@ -1,4 +1,5 @@
-"""Tests of the fake HTTP server the end-to-end tests run streamcli against.
+"""Tests of the fake HTTP server the end-to-end tests run streamcli against
+(tests/helpers/fakeserver.py), and of the SSE builders (tests/helpers/sse.py).
 
 Synchronisation is by events and gates only: no test sleeps to wait for the server.
 """
@@ -13,11 +14,8 @@ import time
 import httpx2
 import pytest
 
-from tests.fakeserver import (
-    FakeServer,
-    Gate,
-    Pause,
-    Reply,
+from tests.helpers.fakeserver import FakeServer, Gate, Pause, Reply
+from tests.helpers.sse import (
     anthropic_error_body,
     anthropic_error_event,
     anthropic_sse,
