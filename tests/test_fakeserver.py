@@ -1,7 +1,9 @@
 """Tests of the fake HTTP server the end-to-end tests run streamcli against
 (tests/helpers/fakeserver.py), and of the SSE builders (tests/helpers/sse.py).
 
-Synchronisation is by events and gates only: no test sleeps to wait for the server.
+Synchronisation is by events and gates only: no test sleeps to wait for the server, and
+no test asserts how long anything took (every wait is bounded by T and fails the test
+when it runs out).
 """
 
 from __future__ import annotations
@@ -245,8 +247,9 @@ def test_length_framing_and_sent_times(fake_server, client):
     assert "transfer-encoding" not in r.headers
     assert r.content == "abcdé".encode()
     (ex,) = srv.wait_done(1, T)
+    # In order: part 1 (the pause) is done before part 2 goes. That a pause holds back
+    # what follows it is test_disconnect_during_pause_is_seen_without_writing.
     assert ex.head_time <= srv.sent_time(0) <= srv.sent_time(1) <= srv.sent_time(2)
-    assert srv.sent_time(2) - srv.sent_time(0) >= 0.05
     assert srv.wait_sent(2, T) == srv.sent_time(2)
 
 
@@ -359,10 +362,12 @@ def test_disconnect_during_pause_is_seen_without_writing(fake_server, client):
         srv.wait_sent(0, T)
         assert not srv.disconnected.is_set()
         closed_at = time.monotonic()
+    # Seen while the server sat in the 30 s pause (the wait is bounded far below that),
+    # by watching the socket, not by a failing write:
     assert srv.disconnected.wait(T)
     (ex,) = srv.exchanges
     assert ex.disconnect_how in ("eof", "reset")  # RST if the client left data unread
-    assert srv.disconnect_time - closed_at < 2.0
+    assert srv.disconnect_time >= closed_at
     assert ex.done.wait(T)
     assert ex.sent_time(1) is None and ex.sent_time(2) is None  # stopped in the pause
 
@@ -416,16 +421,17 @@ def test_gate_timeout_drops_and_is_recorded(fake_server, client):
 
 
 def test_close_wakes_hanging_connections():
-    srv = FakeServer().start()
+    srv = FakeServer(hang_timeout=60).start()
     srv.enqueue(Reply(body=[b"a"], end="hang"))
     s = raw_request(srv)
-    read_head(s)
+    _, _, rest = read_head(s)
     srv.wait_sent(0, T)
-    started = time.monotonic()
     srv.close()
-    assert time.monotonic() - started < 2.0
+    # The connection would hang for 60 s and close() waits at most 5 s for its threads:
+    # done when close() returns means close() woke it.
     assert srv.exchanges[0].done.is_set()
     assert not srv.disconnected.is_set()  # the server left, not the client
+    assert read_to_eof(s, rest) == b"1\r\na\r\n"  # the server closed the connection mid-body
     s.close()
 
 
