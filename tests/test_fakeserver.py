@@ -1,5 +1,5 @@
 """Tests of the fake HTTP server the end-to-end tests run streamcli against
-(tests/helpers/fakeserver.py), and of the SSE builders (tests/helpers/sse.py).
+(tests/helpers/fakeserver.py).
 
 Synchronisation is by events and gates only: no test sleeps to wait for the server, and
 no test asserts how long anything took (every wait is bounded by T and fails the test
@@ -17,13 +17,7 @@ import httpx2
 import pytest
 
 from tests.helpers.fakeserver import FakeServer, Gate, Pause, Reply
-from tests.helpers.sse import (
-    anthropic_error_body,
-    anthropic_error_event,
-    anthropic_sse,
-    openai_error_event,
-    openai_sse,
-)
+from tests.helpers.sse import anthropic_error_body, anthropic_sse
 
 T = 5.0  # bound for every wait in these tests
 
@@ -78,25 +72,6 @@ def read_to_eof(s: socket.socket, buf: bytes = b"") -> bytes:
         if not data:
             return buf
         buf += data
-
-
-def parse_sse(parts: list[bytes]) -> list[tuple[str | None, str]]:
-    """(event, data) per part; every part must be exactly one event ending in a blank line."""
-    out = []
-    for part in parts:
-        text = part.decode()
-        assert text.endswith("\n\n") and text.count("\n\n") == 1, part
-        event = None
-        data = []
-        for line in text[:-2].split("\n"):
-            field, _, value = line.partition(": ")
-            if field == "event":
-                event = value
-            else:
-                assert field == "data", line
-                data.append(value)
-        out.append((event, "\n".join(data)))
-    return out
 
 
 # --------------------------------------------------------------------- requests
@@ -433,98 +408,6 @@ def test_close_wakes_hanging_connections():
     assert not srv.disconnected.is_set()  # the server left, not the client
     assert read_to_eof(s, rest) == b"1\r\na\r\n"  # the server closed the connection mid-body
     s.close()
-
-
-# --------------------------------------------------------------------- streams
-
-
-def test_anthropic_sse_wire_format_and_sequence(fake_server, client):
-    parts = anthropic_sse(["Hi", " there"], output_tokens=7)
-    assert parts[3] == (
-        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
-        b'"delta":{"type":"text_delta","text":"Hi"}}\n\n'
-    )
-    events = parse_sse(parts)
-    assert [e for e, _ in events] == [
-        "message_start",
-        "content_block_start",
-        "ping",
-        "content_block_delta",
-        "content_block_delta",
-        "content_block_stop",
-        "message_delta",
-        "message_stop",
-    ]
-    data = [json.loads(d) for _, d in events]
-    assert all(e == d["type"] for (e, _), d in zip(events, data))
-    assert data[0]["message"]["usage"] == {"input_tokens": 10, "output_tokens": 1}
-    assert data[0]["message"]["model"] == "claude-test" and data[0]["message"]["id"] == "msg_test"
-    assert data[1]["content_block"] == {"type": "text", "text": ""}
-    assert data[6]["delta"]["stop_reason"] == "end_turn"
-    assert data[6]["usage"] == {"output_tokens": 7}
-
-    short = parse_sse(anthropic_sse(["a"], ping_after_start=False, terminal=False, stop_reason="max_tokens"))
-    assert [e for e, _ in short][-1] == "message_delta"
-    assert "ping" not in [e for e, _ in short]
-    assert json.loads(short[-1][1])["usage"] == {"output_tokens": 1}
-
-    # Served as one chunk per event, the body arrives unchanged.
-    fake_server.enqueue(Reply(body=parts))
-    assert client.post(fake_server.url + "/v1/messages", json={}).content == b"".join(parts)
-
-
-def test_anthropic_sse_thinking():
-    events = parse_sse(anthropic_sse(["Answer"], thinking=["Let me ", "think"]))
-    data = [json.loads(d) for _, d in events]
-    kinds = [(d["type"], d.get("index"), (d.get("delta") or d.get("content_block") or {}).get("type")) for d in data]
-    assert kinds == [
-        ("message_start", None, None),
-        ("content_block_start", 0, "thinking"),
-        ("ping", None, None),
-        ("content_block_delta", 0, "thinking_delta"),
-        ("content_block_delta", 0, "thinking_delta"),
-        ("content_block_delta", 0, "signature_delta"),
-        ("content_block_stop", 0, None),
-        ("content_block_start", 1, "text"),
-        ("content_block_delta", 1, "text_delta"),
-        ("content_block_stop", 1, None),
-        ("message_delta", None, None),
-        ("message_stop", None, None),
-    ]
-    assert data[1]["content_block"] == {"type": "thinking", "thinking": ""}
-    assert "".join(d["delta"]["thinking"] for d in data[3:5]) == "Let me think"
-    assert data[8]["delta"]["text"] == "Answer"
-
-
-def test_anthropic_error_event():
-    assert anthropic_error_event("overloaded_error", "Overloaded") == (
-        b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
-        b'"message":"Overloaded"}}\n\n'
-    )
-
-
-def test_openai_sse():
-    parts = openai_sse(["Hi", " there"])
-    assert parts[0] == (
-        b'data: {"id":"chatcmpl-test","object":"chat.completion.chunk","created":0,'
-        b'"model":"gpt-test","choices":[{"index":0,"delta":{"role":"assistant","content":""},'
-        b'"logprobs":null,"finish_reason":null}]}\n\n'
-    )
-    assert parts[-1] == b"data: [DONE]\n\n"
-    events = parse_sse(parts)
-    assert all(e is None for e, _ in events)
-    chunks = [json.loads(d) for _, d in events[:-1]]
-    assert [c["choices"][0]["delta"].get("content") for c in chunks[1:3]] == ["Hi", " there"]
-    assert chunks[3]["choices"][0]["delta"] == {}
-    assert chunks[3]["choices"][0]["finish_reason"] == "stop"
-    assert chunks[4]["choices"] == []
-    assert chunks[4]["usage"] == {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
-
-    bare = parse_sse(openai_sse(["x"], finish_reason="length", usage=False, done=False))
-    assert len(bare) == 3
-    assert json.loads(bare[-1][1])["choices"][0]["finish_reason"] == "length"
-    err = json.loads(parse_sse([openai_error_event("boom")])[0][1])
-    assert err["error"]["message"] == "boom"
 
 
 def test_reply_validation():

@@ -52,6 +52,13 @@ def texts_of(events) -> str:
     return "".join(e["text"] for e in events if e["type"] == "text")
 
 
+def test_the_parametrized_corpus_is_there():
+    """An empty glob would turn the corpus tests below into no tests at all."""
+    assert len(RECORDINGS) >= 30, RECORDINGS
+    assert {p.parent.name for p in RECORDINGS} == {"anthropic", "openai"}
+    assert len(EXAMPLES) >= 3, EXAMPLES
+
+
 # =========================================================================== --jsonl
 
 
