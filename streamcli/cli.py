@@ -10,7 +10,7 @@ from click.core import ParameterSource
 from streamcli import __version__, plan
 from streamcli.config import load_config
 from streamcli.errors import EXIT_STATUS_TABLE, StdoutClosed, UsageError
-from streamcli.options import Runtime, environ_of, setting
+from streamcli.options import Runtime, environ_of, help_option, setting, version_option
 from streamcli.session import Session
 
 PROG = "streamcli"
@@ -67,11 +67,8 @@ class PromptContext(click.Context):
         return self.parent.command_path if self.parent is not None else PROG
 
 
-@click.command(
-    PROMPT_COMMAND, hidden=True,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog=_epilog(),
-)
+@click.command(PROMPT_COMMAND, hidden=True, add_help_option=False,
+               context_settings={"max_content_width": 100}, epilog=_epilog())
 @click.argument("prompt", nargs=-1, shell_complete=_complete_prompt)
 @setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL",
           shell_complete=_complete_model,
@@ -121,8 +118,8 @@ class PromptContext(click.Context):
 @setting("--timeout", envvar="STREAMCLI_TIMEOUT", type=SECONDS, metavar="SECONDS",
           help="Limit for the whole request. [default: none]")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
-@click.version_option(__version__, "-V", "--version", prog_name=PROG,
-                      message="%(prog)s %(version)s")
+@version_option(__version__, "-V", "--version")
+@help_option("-h", "--help")
 @click.pass_context
 def command(ctx: click.Context, **params):
     """Stream an answer from a large language model to stdout.

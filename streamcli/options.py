@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import click
 
 from streamcli.environment import Environment
-from streamcli.errors import UsageError
+from streamcli.errors import StdoutClosed, UsageError
 
 
 @dataclass
@@ -54,3 +54,33 @@ def setting(*decls, envvar: str | None = None, **kwargs):
     """An option that may also come from STREAMCLI_<NAME> and the config file."""
     return click.option(*decls, cls=EnvOption, envvar=envvar, show_envvar=envvar is not None,
                         **kwargs)
+
+
+def _print_and_exit(ctx: click.Context, text: str) -> None:
+    """--help and --version write to the run's stdout (click's echo would write to
+    sys.stdout); a closed stdout is the SIGPIPE ending, as everywhere."""
+    runtime = ctx.find_object(Runtime)
+    out = runtime.env.stdout if runtime is not None else None
+    if out is not None:
+        try:
+            out.write(text.encode("utf-8", "replace") + b"\n")
+            out.flush()
+        except BrokenPipeError:
+            raise StdoutClosed() from None
+    ctx.exit(0)
+
+
+def help_option(*names: str):
+    def show(ctx: click.Context, param, value) -> None:
+        if value and not ctx.resilient_parsing:
+            _print_and_exit(ctx, ctx.get_help())
+    return click.option(*names, is_flag=True, expose_value=False, is_eager=True,
+                        callback=show, help="Show this message and exit.")
+
+
+def version_option(version: str, *names: str):
+    def show(ctx: click.Context, param, value) -> None:
+        if value and not ctx.resilient_parsing:
+            _print_and_exit(ctx, f"streamcli {version}")
+    return click.option(*names, is_flag=True, expose_value=False, is_eager=True,
+                        callback=show, help="Show the version and exit.")

@@ -95,7 +95,7 @@ def read_prompt(params: dict, env, ui) -> str:
     if not params["editor"]:
         return prompt.assemble(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui)
     return prompt.compose(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
-                          environ=env.environ)
+                          environ=env.environ, stderr=env.stderr)
 
 
 def utf8(what: str, text: str | None) -> str | None:

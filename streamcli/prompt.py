@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import select
-import sys
 
 from streamcli.errors import UsageError
 
@@ -82,16 +81,16 @@ def _isatty(stream) -> bool:
         return False
 
 
-def compose(args: tuple[str, ...], *, use_stdin: bool, stdin, ui, environ) -> str:
+def compose(args: tuple[str, ...], *, use_stdin: bool, stdin, ui, environ, stderr) -> str:
     """-e: the prompt written in $EDITOR (the arguments as its first draft), after piped
     stdin (`join`). The context is read before the editor starts, so it cannot eat it."""
     context = ""
     if use_stdin and stdin is not None and not _isatty(stdin):
         context = read_stdin(stdin, ui)
-    return join(context, from_editor(" ".join(args), environ))
+    return join(context, from_editor(" ".join(args), environ, stderr))
 
 
-def from_editor(initial: str, environ) -> str:
+def from_editor(initial: str, environ, stderr=None) -> str:
     """Compose the prompt in $VISUAL or $EDITOR (split like a shell would)."""
     import shlex
     import tempfile  # with shutil: a few ms that only -e needs
@@ -104,7 +103,7 @@ def from_editor(initial: str, environ) -> str:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(initial)
-        status = _run_editor(command, path)
+        status = _run_editor(command, path, stderr)
         if status != 0:
             raise UsageError(f"the editor exited with status {status}; nothing sent")
         with open(path, encoding="utf-8", errors="strict") as f:
@@ -122,7 +121,7 @@ def from_editor(initial: str, environ) -> str:
     return text
 
 
-def _run_editor(command: list[str], path: str) -> int:
+def _run_editor(command: list[str], path: str, stderr) -> int:
     """Run the editor on the terminal itself: stdout is the answer's pipe and stdin may be
     the context's. Ctrl-C belongs to the editor while it runs (as with git)."""
     import subprocess
@@ -134,7 +133,7 @@ def _run_editor(command: list[str], path: str) -> int:
     try:
         with signals.deferred_interrupts():
             return subprocess.call([*command, path], stdin=tty,
-                                   stdout=tty if tty is not None else sys.stderr)
+                                   stdout=tty if tty is not None else stderr)
     except OSError as exc:
         raise UsageError(f"cannot run the editor {command[0]!r}: {exc.strerror}") from None
     finally:

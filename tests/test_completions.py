@@ -25,8 +25,9 @@ from pathlib import Path
 import pytest
 
 from streamcli.cli import KNOWN_MODELS
+from tests.helpers.env import clean_env, config_file
+from tests.helpers.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "gen_docs.py"
 COMPLETIONS = ROOT / "completions"
 FILES = {"bash": "streamcli.bash", "zsh": "_streamcli", "fish": "streamcli.fish"}
@@ -53,11 +54,12 @@ def run(argv, *, env, cwd=None, stdin=subprocess.DEVNULL, timeout=TIMEOUT):
 # --- the checked-in files are what the generator makes now ------------------------------
 
 def test_checked_in_completions_are_fresh(tmp_path):
-    result = run([sys.executable, str(GENERATOR), "--out", str(tmp_path)], env=dict(os.environ))
+    result = run([sys.executable, str(GENERATOR), "--out", str(tmp_path / "out")],
+                 env=clean_env(tmp_path / "home"))
     assert result.returncode == 0, result.stderr.decode()
     stale = []
     for name in FILES.values():
-        fresh = (tmp_path / "completions" / name).read_text(encoding="utf-8")
+        fresh = (tmp_path / "out" / "completions" / name).read_text(encoding="utf-8")
         current = COMPLETIONS / name
         if not current.is_file() or current.read_text(encoding="utf-8") != fresh:
             stale.append(f"completions/{name}")
@@ -79,7 +81,13 @@ def sandbox(tmp_path_factory):
         pytest.fail(f"{STREAMCLI} is missing: install the package (pip install -e .)")
     root = tmp_path_factory.mktemp("completion")
     (root / "home").mkdir()
-    config = root / "xdg" / "streamcli" / "config.toml"
+    # The clean environment, with this venv's bin first: its streamcli is the one the
+    # shells must run.
+    env = clean_env(root / "home", {
+        "PATH": os.pathsep.join([str(BIN), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "TERM": "dumb",
+    })
+    config = config_file(env)
     config.parent.mkdir(parents=True)
     config.write_text(f'[providers.{PROVIDER}]\nkind = "openai"\n'
                       f'base_url = "http://127.0.0.1:9/v1"\n', encoding="utf-8")
@@ -87,15 +95,6 @@ def sandbox(tmp_path_factory):
     (files / "sub").mkdir(parents=True)
     for name in ("capture.sse", "tools.json", "notes.txt", "sub/inner.sse"):
         (files / name).write_text("x", encoding="utf-8")
-    env = {
-        "PATH": os.pathsep.join([str(BIN), "/usr/local/bin", "/usr/bin", "/bin"]),
-        "HOME": str(root / "home"),
-        "XDG_CONFIG_HOME": str(root / "xdg"),
-        "XDG_DATA_HOME": str(root / "home" / "data"),
-        "NO_COLOR": "1",
-        "LC_ALL": "C.UTF-8",
-        "TERM": "dumb",
-    }
     return {"root": root, "files": files, "env": env}
 
 

@@ -23,24 +23,27 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 import pytest
 
-from tests.fakeserver import (
-    FakeServer,
-    Pause,
-    Reply,
+from tests.helpers.fakeserver import FakeServer, Pause, Reply
+from tests.helpers.schema import jsonl_events
+from tests.helpers.schema import result_object as checked_result_object
+from tests.helpers.sse import (
     anthropic_error_body,
     anthropic_error_event,
+    anthropic_event,
     anthropic_sse,
     openai_error_body,
     openai_sse,
+    partial_sse,
+    provider_sse,
     sse_event,
 )
+from tests.helpers.sse import message as api_message
 
 PROVIDERS = ("anthropic", "openai")
 MODES = ("text", "raw", "jsonl", "json")  # "json" is --no-stream
@@ -59,19 +62,6 @@ PREFIX = object()  # "some prefix of TEXT": the run was cut at a time, not at a 
 # --------------------------------------------------------------------------- building replies
 
 
-def full_stream(provider: str, texts=("Hel", "lo"), **kw) -> list[bytes]:
-    if provider == "anthropic":
-        return anthropic_sse(list(texts), **kw)
-    return openai_sse(list(texts), **kw)
-
-
-def partial(provider: str) -> list[bytes]:
-    """The start of a stream, up to and including the deltas "Hel" and "lo"."""
-    parts = full_stream(provider)
-    # anthropic: message_start, content_block_start, ping, 2 deltas; openai: role, 2 deltas
-    return parts[:5] if provider == "anthropic" else parts[:3]
-
-
 def without_terminal(provider: str) -> list[bytes]:
     if provider == "anthropic":
         return anthropic_sse(["Hel", "lo"], terminal=False)  # stop_reason, no message_stop
@@ -80,20 +70,13 @@ def without_terminal(provider: str) -> list[bytes]:
 
 def message(provider: str, text: str = TEXT) -> dict:
     """A complete non-streaming response."""
-    if provider == "anthropic":
-        return {"id": "msg_test", "type": "message", "role": "assistant", "model": "claude-test",
-                "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
-                "stop_sequence": None, "usage": {"input_tokens": 10, "output_tokens": 2}}
-    return {"id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": "gpt-test",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}}
+    return api_message(provider, text)
 
 
 def success(provider: str, mode: str) -> Reply:
     if mode == "json":
         return Reply.json(200, message(provider))
-    return Reply(body=full_stream(provider))
+    return Reply(body=provider_sse(provider))
 
 
 def not_json_body(text: str, framing: str = "length") -> Reply:
@@ -150,17 +133,17 @@ def stderr_lines(job: Job) -> list[str]:
 
 
 def jsonl_lines(job: Job) -> list[dict]:
+    """The --jsonl lines, schema-valid, `start` first and `end` last."""
     out = job.result.stdout.decode("utf-8")
     assert out.endswith("\n"), f"{job.where} --jsonl output does not end with a newline: {out!r}"
-    return [json.loads(line) for line in out.splitlines()]
+    return jsonl_events(job.result.stdout)
 
 
 def result_object(job: Job) -> dict:
+    """The --no-stream object, schema-valid."""
     out = job.result.stdout
     assert out.count(b"\n") == 1 and out.endswith(b"\n"), f"{job.where} not one JSON line: {out!r}"
-    obj = json.loads(out)
-    assert isinstance(obj, dict)
-    return obj
+    return checked_result_object(out)
 
 
 # --------------------------------------------------------------------------- the failure rows
@@ -367,7 +350,7 @@ def test_anthropic_in_stream_error_on_http_200(start_cli, fake_keys, etype, code
     msg = f"fake-{etype} in the stream"
     case = Case(
         id=etype, code=code,
-        stream=lambda p: [Reply(body=[*partial(p), anthropic_error_event(etype, msg)])],
+        stream=lambda p: [Reply(body=[*partial_sse(p), anthropic_error_event(etype, msg)])],
         single=lambda p: [Reply.json(200, anthropic_error_body(etype, msg))],
         message=const(msg), printed=TEXT, started=True, raw="body",
     )
@@ -390,7 +373,7 @@ def test_openai_in_stream_error_object(start_cli, fake_keys, name):
     obj, code = OPENAI_STREAM_ERRORS[name]
     case = Case(
         id=name, code=code,
-        stream=lambda p: [Reply(body=[*partial(p), sse_event(obj)])],
+        stream=lambda p: [Reply(body=[*partial_sse(p), sse_event(obj)])],
         single=lambda p: [Reply.json(200, obj)],
         message=const(obj["error"]["message"]), printed=TEXT, started=True, raw="body",
     )
@@ -400,8 +383,8 @@ def test_openai_in_stream_error_object(start_cli, fake_keys, name):
 
 def slow_stream(provider: str) -> list[Reply]:
     """Starts at once, then takes 3 s per part: far beyond --timeout 0.5."""
-    parts = full_stream(provider, texts=("Hel", "lo", " slow", " stream"))
-    head = partial(provider)
+    parts = provider_sse(provider, texts=("Hel", "lo", " slow", " stream"))
+    head = partial_sse(provider)
     body: list = list(head)
     for part in parts[len(head):]:
         body += [Pause(3), part]
@@ -412,9 +395,9 @@ def pings_only(provider: str) -> list[Reply]:
     """A stream that starts, then only keeps the socket busy: Anthropic `ping` events,
     SSE comments for OpenAI-compatible servers. If the pings were taken for progress the
     body would end without a terminal event (exit 9), not stall (exit 8)."""
-    first = full_stream(provider)[0]
+    first = provider_sse(provider)[0]
     if provider == "anthropic":
-        keepalive = sse_event({"type": "ping"}, "ping")
+        keepalive = anthropic_event({"type": "ping"})
     else:
         keepalive = b": keep-alive\n\n"
     body: list = [first]
@@ -426,8 +409,8 @@ def pings_only(provider: str) -> list[Reply]:
 def invalid_json(provider: str) -> list[Reply]:
     bad = (b"event: content_block_delta\ndata: {not json\n\n" if provider == "anthropic"
            else b"data: {not json\n\n")
-    rest = full_stream(provider)[len(partial(provider)):]
-    return [Reply(body=[*partial(provider), bad, *rest])]
+    rest = provider_sse(provider)[len(partial_sse(provider)):]
+    return [Reply(body=[*partial_sse(provider), bad, *rest])]
 
 
 def no_terminal_message(provider: str, mode: str) -> str:
@@ -446,15 +429,15 @@ STREAM_FAILURES = [
     Case("connection-refused", 7, stream=lambda p: None, single=lambda p: None,
          message=const("connect")),
     Case("dropped-mid-stream", 7,
-         stream=lambda p: [Reply(body=partial(p), end="drop")],  # chunked, no last chunk
+         stream=lambda p: [Reply(body=partial_sse(p), end="drop")],  # chunked, no last chunk
          single=lambda p: [Reply.json(200, message(p), end="drop")],  # short of Content-Length
          message=const("connection"), printed=TEXT, started=True, raw="body"),
     Case("reset-mid-stream", 7,
-         stream=lambda p: [Reply(body=partial(p), end="reset")],
+         stream=lambda p: [Reply(body=partial_sse(p), end="reset")],
          single=lambda p: [Reply.json(200, message(p), end="reset")],
          message=const("connection"), printed=TEXT, started=True, raw="body"),
     Case("stall", 8,
-         stream=lambda p: [Reply(body=partial(p), end="hang")],
+         stream=lambda p: [Reply(body=partial_sse(p), end="hang")],
          single=lambda p: [Reply.json(200, message(p), end="hang")],
          message=const("--idle-timeout"), printed=TEXT, started=True, raw="body",
          args=("--idle-timeout", "0.5")),
@@ -499,9 +482,9 @@ def test_request_id_header_is_reported_for_errors_after_the_headers(start_cli, f
     its own: the one in the response headers is reported."""
     headers = {"anthropic": {"request-id": REQUEST_ID}, "openai": {"x-request-id": REQUEST_ID}}
     jobs = [
-        Job("anthropic", "text", [Reply(200, headers["anthropic"], [*partial("anthropic"),
+        Job("anthropic", "text", [Reply(200, headers["anthropic"], [*partial_sse("anthropic"),
             anthropic_error_event("overloaded_error", "fake-overloaded")])]),
-        Job("openai", "jsonl", [Reply(200, headers["openai"], [*partial("openai"),
+        Job("openai", "jsonl", [Reply(200, headers["openai"], [*partial_sse("openai"),
             sse_event(openai_error_body("fake-server-error"))])]),
         Job("anthropic", "json", [Reply.json(200, anthropic_error_body("api_error", "fake-api"),
                                              headers["anthropic"])]),
@@ -539,7 +522,7 @@ def test_openai_auth_status_wins_over_invalid_request_type(run_cli, fake_keys, s
 ], ids=["anthropic-delta-is-a-string", "openai-choices-is-a-string"])
 def test_wrong_shaped_json_is_a_malformed_stream(run_cli, fake_keys, provider, body):
     """Valid JSON of a shape the provider never sends is a malformed stream, not a crash."""
-    parts = full_stream(provider)
+    parts = provider_sse(provider)
     with FakeServer() as srv:
         srv.enqueue(Reply(body=[*parts[:1], body, *parts[1:]]))
         r = run_cli([*PROVIDER_ARGS[provider], "--base-url", srv.url, "--retries", "0", "hi"],
@@ -682,7 +665,7 @@ def test_errors_that_are_never_retried(start_cli, fake_keys, name, provider, err
 def test_in_stream_overload_after_text_is_not_retried(start_cli, fake_keys):
     """Text already on stdout: a retry would print it twice. One request, text kept, 6."""
     def replies(mode):
-        failing = Reply(body=[*partial("anthropic"),
+        failing = Reply(body=[*partial_sse("anthropic"),
                               anthropic_error_event("overloaded_error", "fake-overloaded")])
         return [failing, success("anthropic", mode)]
 
@@ -756,9 +739,9 @@ def test_retries_exhausted(start_cli, fake_keys):
 
 SECRET_RUNS = [
     ("anthropic", ["--debug"], lambda p: [http_error_reply(p, 401)]),
-    ("anthropic", ["--debug", "--raw-sse"], lambda p: [Reply(body=[*partial(p),
+    ("anthropic", ["--debug", "--raw-sse"], lambda p: [Reply(body=[*partial_sse(p),
         anthropic_error_event("authentication_error", "fake-auth")])]),
-    ("openai", ["--debug", "--raw-sse"], lambda p: [Reply(body=partial(p), end="reset")]),
+    ("openai", ["--debug", "--raw-sse"], lambda p: [Reply(body=partial_sse(p), end="reset")]),
     ("anthropic", ["--debug", "--jsonl"], lambda p: None),
     ("openai", ["--debug", "--no-stream"], lambda p: [Reply.json(200, message(p), end="drop")]),
     # malformed data with --debug (the path that once ended in a traceback)

@@ -1,6 +1,9 @@
-"""Tests of the fake HTTP server the end-to-end tests run streamcli against.
+"""Tests of the fake HTTP server the end-to-end tests run streamcli against
+(tests/helpers/fakeserver.py).
 
-Synchronisation is by events and gates only: no test sleeps to wait for the server.
+Synchronisation is by events and gates only: no test sleeps to wait for the server, and
+no test asserts how long anything took (every wait is bounded by T and fails the test
+when it runs out).
 """
 
 from __future__ import annotations
@@ -13,17 +16,8 @@ import time
 import httpx2
 import pytest
 
-from tests.fakeserver import (
-    FakeServer,
-    Gate,
-    Pause,
-    Reply,
-    anthropic_error_body,
-    anthropic_error_event,
-    anthropic_sse,
-    openai_error_event,
-    openai_sse,
-)
+from tests.helpers.fakeserver import FakeServer, Gate, Pause, Reply
+from tests.helpers.sse import anthropic_error_body, anthropic_sse
 
 T = 5.0  # bound for every wait in these tests
 
@@ -78,25 +72,6 @@ def read_to_eof(s: socket.socket, buf: bytes = b"") -> bytes:
         if not data:
             return buf
         buf += data
-
-
-def parse_sse(parts: list[bytes]) -> list[tuple[str | None, str]]:
-    """(event, data) per part; every part must be exactly one event ending in a blank line."""
-    out = []
-    for part in parts:
-        text = part.decode()
-        assert text.endswith("\n\n") and text.count("\n\n") == 1, part
-        event = None
-        data = []
-        for line in text[:-2].split("\n"):
-            field, _, value = line.partition(": ")
-            if field == "event":
-                event = value
-            else:
-                assert field == "data", line
-                data.append(value)
-        out.append((event, "\n".join(data)))
-    return out
 
 
 # --------------------------------------------------------------------- requests
@@ -247,8 +222,9 @@ def test_length_framing_and_sent_times(fake_server, client):
     assert "transfer-encoding" not in r.headers
     assert r.content == "abcdé".encode()
     (ex,) = srv.wait_done(1, T)
+    # In order: part 1 (the pause) is done before part 2 goes. That a pause holds back
+    # what follows it is test_disconnect_during_pause_is_seen_without_writing.
     assert ex.head_time <= srv.sent_time(0) <= srv.sent_time(1) <= srv.sent_time(2)
-    assert srv.sent_time(2) - srv.sent_time(0) >= 0.05
     assert srv.wait_sent(2, T) == srv.sent_time(2)
 
 
@@ -361,10 +337,12 @@ def test_disconnect_during_pause_is_seen_without_writing(fake_server, client):
         srv.wait_sent(0, T)
         assert not srv.disconnected.is_set()
         closed_at = time.monotonic()
+    # Seen while the server sat in the 30 s pause (the wait is bounded far below that),
+    # by watching the socket, not by a failing write:
     assert srv.disconnected.wait(T)
     (ex,) = srv.exchanges
     assert ex.disconnect_how in ("eof", "reset")  # RST if the client left data unread
-    assert srv.disconnect_time - closed_at < 2.0
+    assert srv.disconnect_time >= closed_at
     assert ex.done.wait(T)
     assert ex.sent_time(1) is None and ex.sent_time(2) is None  # stopped in the pause
 
@@ -418,109 +396,18 @@ def test_gate_timeout_drops_and_is_recorded(fake_server, client):
 
 
 def test_close_wakes_hanging_connections():
-    srv = FakeServer().start()
+    srv = FakeServer(hang_timeout=60).start()
     srv.enqueue(Reply(body=[b"a"], end="hang"))
     s = raw_request(srv)
-    read_head(s)
+    _, _, rest = read_head(s)
     srv.wait_sent(0, T)
-    started = time.monotonic()
     srv.close()
-    assert time.monotonic() - started < 2.0
+    # The connection would hang for 60 s and close() waits at most 5 s for its threads:
+    # done when close() returns means close() woke it.
     assert srv.exchanges[0].done.is_set()
     assert not srv.disconnected.is_set()  # the server left, not the client
+    assert read_to_eof(s, rest) == b"1\r\na\r\n"  # the server closed the connection mid-body
     s.close()
-
-
-# --------------------------------------------------------------------- streams
-
-
-def test_anthropic_sse_wire_format_and_sequence(fake_server, client):
-    parts = anthropic_sse(["Hi", " there"], output_tokens=7)
-    assert parts[3] == (
-        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
-        b'"delta":{"type":"text_delta","text":"Hi"}}\n\n'
-    )
-    events = parse_sse(parts)
-    assert [e for e, _ in events] == [
-        "message_start",
-        "content_block_start",
-        "ping",
-        "content_block_delta",
-        "content_block_delta",
-        "content_block_stop",
-        "message_delta",
-        "message_stop",
-    ]
-    data = [json.loads(d) for _, d in events]
-    assert all(e == d["type"] for (e, _), d in zip(events, data))
-    assert data[0]["message"]["usage"] == {"input_tokens": 10, "output_tokens": 1}
-    assert data[0]["message"]["model"] == "claude-test" and data[0]["message"]["id"] == "msg_test"
-    assert data[1]["content_block"] == {"type": "text", "text": ""}
-    assert data[6]["delta"]["stop_reason"] == "end_turn"
-    assert data[6]["usage"] == {"output_tokens": 7}
-
-    short = parse_sse(anthropic_sse(["a"], ping_after_start=False, terminal=False, stop_reason="max_tokens"))
-    assert [e for e, _ in short][-1] == "message_delta"
-    assert "ping" not in [e for e, _ in short]
-    assert json.loads(short[-1][1])["usage"] == {"output_tokens": 1}
-
-    # Served as one chunk per event, the body arrives unchanged.
-    fake_server.enqueue(Reply(body=parts))
-    assert client.post(fake_server.url + "/v1/messages", json={}).content == b"".join(parts)
-
-
-def test_anthropic_sse_thinking():
-    events = parse_sse(anthropic_sse(["Answer"], thinking=["Let me ", "think"]))
-    data = [json.loads(d) for _, d in events]
-    kinds = [(d["type"], d.get("index"), (d.get("delta") or d.get("content_block") or {}).get("type")) for d in data]
-    assert kinds == [
-        ("message_start", None, None),
-        ("content_block_start", 0, "thinking"),
-        ("ping", None, None),
-        ("content_block_delta", 0, "thinking_delta"),
-        ("content_block_delta", 0, "thinking_delta"),
-        ("content_block_delta", 0, "signature_delta"),
-        ("content_block_stop", 0, None),
-        ("content_block_start", 1, "text"),
-        ("content_block_delta", 1, "text_delta"),
-        ("content_block_stop", 1, None),
-        ("message_delta", None, None),
-        ("message_stop", None, None),
-    ]
-    assert data[1]["content_block"] == {"type": "thinking", "thinking": ""}
-    assert "".join(d["delta"]["thinking"] for d in data[3:5]) == "Let me think"
-    assert data[8]["delta"]["text"] == "Answer"
-
-
-def test_anthropic_error_event():
-    assert anthropic_error_event("overloaded_error", "Overloaded") == (
-        b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
-        b'"message":"Overloaded"}}\n\n'
-    )
-
-
-def test_openai_sse():
-    parts = openai_sse(["Hi", " there"])
-    assert parts[0] == (
-        b'data: {"id":"chatcmpl-test","object":"chat.completion.chunk","created":0,'
-        b'"model":"gpt-test","choices":[{"index":0,"delta":{"role":"assistant","content":""},'
-        b'"logprobs":null,"finish_reason":null}]}\n\n'
-    )
-    assert parts[-1] == b"data: [DONE]\n\n"
-    events = parse_sse(parts)
-    assert all(e is None for e, _ in events)
-    chunks = [json.loads(d) for _, d in events[:-1]]
-    assert [c["choices"][0]["delta"].get("content") for c in chunks[1:3]] == ["Hi", " there"]
-    assert chunks[3]["choices"][0]["delta"] == {}
-    assert chunks[3]["choices"][0]["finish_reason"] == "stop"
-    assert chunks[4]["choices"] == []
-    assert chunks[4]["usage"] == {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
-
-    bare = parse_sse(openai_sse(["x"], finish_reason="length", usage=False, done=False))
-    assert len(bare) == 3
-    assert json.loads(bare[-1][1])["choices"][0]["finish_reason"] == "length"
-    err = json.loads(parse_sse([openai_error_event("boom")])[0][1])
-    assert err["error"]["message"] == "boom"
 
 
 def test_reply_validation():

@@ -12,8 +12,6 @@ from __future__ import annotations
 import io
 import json
 import random
-import re
-from pathlib import Path
 
 import pytest
 
@@ -23,9 +21,10 @@ from streamcli.pump import Progress, pump
 from streamcli.sinks import make_sink
 from streamcli.sse import SSEDecoder
 from streamcli.ui import Stderr
-from tests.fakeserver import anthropic_sse, openai_sse
+from tests.helpers.paths import FIXTURES
+from tests.helpers.sse import (anthropic_sse, before_data_lines, lines, openai_sse, per_event,
+                               random_sizes)
 
-FIXTURES = Path(__file__).parent / "fixtures"
 RECORDED = sorted((p.parent.name, p) for kind in ("anthropic", "openai")
                   for p in (FIXTURES / kind).glob("*.sse"))
 
@@ -104,19 +103,6 @@ CASES = [(kind, path.stem, path.read_bytes()) for kind, path in RECORDED] + cons
 IDS = [f"{kind}-{name}" for kind, name, _ in CASES]
 
 
-def events_of(body: bytes) -> list[bytes]:
-    """The body cut after every blank line (an event's end), in order, nothing lost."""
-    cuts = [m.end() for m in re.finditer(rb"\r\n\r\n|\n\n|\r\r", body)]
-    parts, start = [], 0
-    for end in cuts:
-        parts.append(body[start:end])
-        start = end
-    if start < len(body):
-        parts.append(body[start:])
-    assert b"".join(parts) == body
-    return parts
-
-
 class SpySink:
     """Counts the shortcut's writes, passing everything on."""
 
@@ -130,27 +116,6 @@ class SpySink:
     def write_plain_text(self, data: bytes) -> None:
         self.plain += 1
         self.sink.write_plain_text(data)
-
-
-def lines_of(body: bytes) -> list[bytes]:
-    """The body cut after every LF: reads that leave the decoder inside an event."""
-    parts = [line + b"\n" for line in body.split(b"\n")]
-    parts[-1] = parts[-1][:-1]
-    return [p for p in parts if p]
-
-
-def before_data(body: bytes) -> list[bytes]:
-    """The body cut before every `data:` line: the event line arrives alone, and the
-    decoder holds it (not idle) when the data line comes."""
-    parts = body.replace(b"\ndata:", b"\n\x00data:").split(b"\x00")
-    assert b"".join(parts) == body
-    return parts
-
-
-def random_cuts(body: bytes, seed: int) -> list[bytes]:
-    rng = random.Random(seed)
-    cuts = sorted(rng.sample(range(1, len(body)), min(len(body) - 1, len(body) // 40 + 1)))
-    return [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)])]
 
 
 def run(kind: str, reads: list[bytes], mode: str, shortcuts: bool):
@@ -170,11 +135,11 @@ def run(kind: str, reads: list[bytes], mode: str, shortcuts: bool):
 @pytest.mark.parametrize("mode", ["text", "jsonl", "raw", "json"])
 @pytest.mark.parametrize("kind,name,body", CASES, ids=IDS)
 def test_shortcuts_give_the_general_paths_bytes(kind, name, body, mode):
-    per_event = events_of(body)
-    general = run(kind, per_event, mode, shortcuts=False)
+    events = per_event(body)
+    general = run(kind, events, mode, shortcuts=False)
     assert general[3] == 0
-    for reads in (per_event, [body], lines_of(body), before_data(body),
-                  random_cuts(body, len(body))):
+    for reads in (events, [body], lines(body), before_data_lines(body),
+                  random_sizes(body, len(body))):
         fast = run(kind, reads, mode, shortcuts=True)
         assert fast[:3] == general[:3]
     whole = run(kind, [body], mode, shortcuts=False)
@@ -185,7 +150,7 @@ def test_the_shortcuts_do_run_on_the_recorded_streams():
     """Without this, the comparison above could pass with the shortcuts switched off."""
     used = {}
     for kind, name, body in CASES:
-        used[f"{kind}-{name}"] = run(kind, events_of(body), "text", shortcuts=True)[3]
+        used[f"{kind}-{name}"] = run(kind, per_event(body), "text", shortcuts=True)[3]
     assert used["anthropic-sdk_basic_response"] > 0
     assert used["openai-chat_text_basic"] > 0
     assert used["anthropic-awkward"] > 0 and used["openai-awkward"] > 0

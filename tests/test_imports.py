@@ -12,30 +12,18 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 
 import pytest
 
-from tests.fakeserver import Reply, anthropic_sse, openai_sse
+from tests.helpers.cli import python_code_command, streamcli_command
+from tests.helpers.fakeserver import Reply
+from tests.helpers.paths import EXAMPLES, FIXTURES
+from tests.helpers.sse import anthropic_sse, openai_sse
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES = os.path.join(ROOT, "examples")
 SDKS = {"anthropic", "openai", "pydantic", "pydantic_core"}
 HTTP_STACK = {"httpx2", "httpcore2", "h11", "httpx", "httpcore", "anyio"}
 _IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$")
-
-
-def clean_env(tmp_path, **extra) -> dict:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "NO_COLOR": "1",
-        "LANG": "C.UTF-8",
-    }
-    env.update(extra)
-    return env
 
 
 def imported(stderr: str) -> tuple[set[str], str]:
@@ -51,22 +39,20 @@ def imported(stderr: str) -> tuple[set[str], str]:
     return packages, "\n".join(rest)
 
 
-def run_importtime(args, tmp_path, **env) -> tuple[subprocess.CompletedProcess, set[str], str]:
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "streamcli", *args],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60, cwd=ROOT,
-                       env=clean_env(tmp_path, **env))
+def run_importtime(run_cli, args, **env):
+    """(the finished run, the top-level packages it imported, the rest of its stderr)."""
+    r = run_cli(args, env=env, timeout=60, command=streamcli_command("-X", "importtime"))
     packages, stderr = imported(r.stderr.decode("utf-8", "replace"))
     # The parse itself is checked: a run that lists nothing would pass every assertion.
     assert "streamcli" in packages and "json" in packages, r.stderr[-2000:]
     return r, packages, stderr
 
 
-def test_importing_the_command_modules_loads_no_sdk(tmp_path):
+def test_importing_the_command_modules_loads_no_sdk(run_cli):
     code = ("import json, sys\n"
             "import streamcli.entry, streamcli.cli, streamcli.plan, streamcli.session\n"
             "print(json.dumps(sorted(sys.modules)))\n")
-    r = subprocess.run([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
-                       capture_output=True, timeout=60, cwd=ROOT, env=clean_env(tmp_path))
+    r = run_cli([], timeout=60, command=python_code_command(code))
     assert r.returncode == 0, r.stderr.decode()
     modules = {name.split(".")[0] for name in json.loads(r.stdout)}
     assert {"streamcli", "click"} <= modules
@@ -79,15 +65,15 @@ def test_importing_the_command_modules_loads_no_sdk(tmp_path):
     ("openai_hello.sse", "openai/chat_text_basic.expected.txt"),
 ])
 @pytest.mark.parametrize("mode", [[], ["--jsonl"], ["--raw-sse"]], ids=["text", "jsonl", "raw"])
-def test_replay_imports_neither_the_sdks_nor_the_http_stack(tmp_path, example, expected, mode):
-    path = os.path.join(EXAMPLES, example)
-    r, packages, stderr = run_importtime([*mode, "--replay", path], tmp_path)
+def test_replay_imports_neither_the_sdks_nor_the_http_stack(run_cli, example, expected, mode):
+    path = EXAMPLES / example
+    r, packages, stderr = run_importtime(run_cli, [*mode, "--replay", path])
     assert r.returncode == 0, stderr
     if mode == ["--raw-sse"]:
         with open(path, "rb") as f:
             assert r.stdout == f.read()
     elif mode == []:
-        with open(os.path.join(ROOT, "tests", "fixtures", expected), "rb") as f:
+        with open(FIXTURES / expected, "rb") as f:
             assert r.stdout.rstrip(b"\n") == f.read().rstrip(b"\n")
     else:
         assert json.loads(r.stdout.splitlines()[-1])["type"] == "end"
@@ -98,7 +84,7 @@ def test_replay_imports_neither_the_sdks_nor_the_http_stack(tmp_path, example, e
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
 @pytest.mark.parametrize("mode", [[], ["--jsonl"], ["--raw-sse"], ["--no-stream"]],
                          ids=["text", "jsonl", "raw", "no-stream"])
-def test_a_network_run_imports_no_sdk(fake_server, tmp_path, provider, mode):
+def test_a_network_run_imports_no_sdk(fake_server, run_cli, provider, mode):
     texts = ["Hi", " there"]
     parts = anthropic_sse(texts) if provider == "anthropic" else openai_sse(texts)
     if mode == ["--no-stream"]:
@@ -115,9 +101,9 @@ def test_a_network_run_imports_no_sdk(fake_server, tmp_path, provider, mode):
         fake_server.enqueue(Reply(body=parts))
     model = "claude-test" if provider == "anthropic" else "gpt-test"
     r, packages, stderr = run_importtime(
-        [*mode, "--provider", provider, "-m", model, "--base-url", fake_server.url,
-         "--retries", "0", "--no-stdin", "hello"],
-        tmp_path, ANTHROPIC_API_KEY="sk-ant-test-key", OPENAI_API_KEY="sk-test-key")
+        run_cli, [*mode, "--provider", provider, "-m", model, "--base-url", fake_server.url,
+                  "--retries", "0", "--no-stdin", "hello"],
+        ANTHROPIC_API_KEY="sk-ant-test-key", OPENAI_API_KEY="sk-test-key")
     assert r.returncode == 0, stderr
     if mode == []:
         assert r.stdout == b"Hi there\n"
@@ -132,13 +118,12 @@ def test_a_network_run_imports_no_sdk(fake_server, tmp_path, provider, mode):
     assert not packages & SDKS, sorted(packages & SDKS)
 
 
-def test_the_console_script_imports_neither_sdks_nor_httpx2_for_replay(tmp_path):
+def test_the_console_script_imports_neither_sdks_nor_httpx2_for_replay(run_cli):
     script = os.path.join(os.path.dirname(sys.executable), "streamcli")
     if not os.path.exists(script):
         pytest.skip(f"no console script next to {sys.executable} (package not installed)")
-    r = subprocess.run([script, "--replay", os.path.join(EXAMPLES, "anthropic_hello.sse")],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=60, cwd=ROOT,
-                       env=clean_env(tmp_path, PYTHONPROFILEIMPORTTIME="1"))
+    r = run_cli(["--replay", EXAMPLES / "anthropic_hello.sse"], timeout=60, command=[script],
+                env={"PYTHONPROFILEIMPORTTIME": "1"})
     packages, stderr = imported(r.stderr.decode("utf-8", "replace"))
     assert r.returncode == 0, stderr
     assert r.stdout == b"Hello!\n"

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import ast
 import io
-import os
+import json
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import click
 import pytest
@@ -24,8 +23,10 @@ from streamcli.events import Refusal, Retry, Start, Text, Thinking, ToolCall, Us
 from streamcli.outcome import Outcome
 from streamcli.sinks.jsonl import JsonlSink
 from streamcli.sinks.result import ResultSink
+from tests.helpers.env import clean_env
+from tests.helpers.paths import ROOT
+from tests.helpers.schema import SCHEMA
 
-ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "gen_docs.py"
 PAGE = ROOT / "man" / "streamcli.1"
 SECTIONS = ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "OUTPUT MODES", "EXIT STATUS",
@@ -34,17 +35,17 @@ TIMEOUT = 60
 
 
 def test_checked_in_man_page_is_fresh(tmp_path):
-    result = subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path)],
-                            capture_output=True, timeout=TIMEOUT)
+    result = subprocess.run([sys.executable, str(GENERATOR), "--out", str(tmp_path / "out")],
+                            capture_output=True, timeout=TIMEOUT, env=clean_env(tmp_path / "home"))
     assert result.returncode == 0, result.stderr.decode()
-    fresh = (tmp_path / "man" / "streamcli.1").read_text(encoding="utf-8")
+    fresh = (tmp_path / "out" / "man" / "streamcli.1").read_text(encoding="utf-8")
     assert PAGE.is_file() and PAGE.read_text(encoding="utf-8") == fresh, (
         "man/streamcli.1 is stale; run: .venv/bin/python scripts/gen_docs.py")
 
 
 def test_generator_check_mode_agrees(tmp_path):
     result = subprocess.run([sys.executable, str(GENERATOR), "--check"], capture_output=True,
-                            timeout=TIMEOUT)
+                            timeout=TIMEOUT, env=clean_env(tmp_path / "home"))
     assert (result.returncode, result.stderr) == (0, b""), result.stderr.decode()
 
 
@@ -62,9 +63,10 @@ def test_no_lint_warnings():
 
 
 @pytest.fixture(scope="module")
-def rendered() -> str:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "MANWIDTH": "100",
-           "MANPAGER": "cat", "PAGER": "cat", "HOME": os.environ.get("HOME", "/")}
+def rendered(tmp_path_factory) -> str:
+    env = clean_env(tmp_path_factory.mktemp("man") / "home",
+                    {"LC_ALL": "C", "LANG": None, "MANWIDTH": "100", "MANPAGER": "cat",
+                     "PAGER": "cat"})
     if shutil.which("man"):
         argv = ["man", "-l", str(PAGE)]
     elif shutil.which("groff"):
@@ -176,7 +178,6 @@ def _events():
 
 
 def _jsonl_lines() -> list[dict]:
-    import json
     out = io.BytesIO()
     sink = JsonlSink(out, provider="anthropic", model="claude-x", show_thinking=True)
     sink.write(_events())
@@ -207,19 +208,13 @@ def test_jsonl_event_vocabulary_is_documented():
 
 
 def test_every_event_of_the_schema_is_documented():
-    import json
-    schema_file = ROOT / "streamcli" / "jsonl.schema.json"
-    if not schema_file.is_file():
-        pytest.skip("streamcli/jsonl.schema.json is not in this tree")
-    schema = json.loads(schema_file.read_text(encoding="utf-8"))
-    types = schema["properties"]["type"]["enum"]
+    types = SCHEMA["properties"]["type"]["enum"]
     assert "start" in types and "end" in types
     for name in types:
         _roff_item(name)  # fails when the event has no item in OUTPUT MODES
 
 
 def test_no_stream_object_is_documented():
-    import json
     out = io.BytesIO()
     sink = ResultSink(out, provider="anthropic", model="claude-x")
     sink.write(_events())

@@ -1,7 +1,7 @@
 """In-process tests of the output mode contracts of issue 3: --jsonl, --no-stream, --raw-sse,
 and --replay.
 
-Harness: tests/test_cli.py (`streamcli.entry.main` with an `httpx2.MockTransport`); every
+Harness: tests/helpers/cli.py (`streamcli.entry.main` with an `httpx2.MockTransport`); every
 --jsonl line and --no-stream object produced here is validated against
 streamcli/jsonl.schema.json by that harness.
 """
@@ -16,14 +16,16 @@ import httpx2
 import pytest
 
 import streamcli.signals
-import streamcli.transport
 from streamcli.errors import Cancelled
-from tests.fakeserver import FakeServer, Reply, anthropic_sse, openai_sse, sse_event
-from tests.test_cli import (ANTHROPIC_KEY, FIXTURES, OPENAI_KEY, Cli, anthropic_error,  # noqa: F401
-                            cli, json_response, sse)
+from tests.helpers.cli import anthropic_error, json_response, sse
+from tests.helpers.fakeserver import FakeServer, Reply
+from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
+from tests.helpers.paths import EXAMPLES as EXAMPLES_DIR
+from tests.helpers.paths import FIXTURES
+from tests.helpers.sse import (anthropic_sse, anthropic_tool_stream, bytewise, crlf_split,
+                               cycling_sizes, fixed_size, openai_sse, openai_tool_stream)
 
-ROOT = Path(__file__).parent.parent
-EXAMPLES = sorted((ROOT / "examples").glob("*.sse"))
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.sse"))
 RECORDINGS = sorted((FIXTURES / "anthropic").glob("*.sse")) + sorted((FIXTURES / "openai").glob("*.sse"))
 # Recordings that do not end well, and the exit status they must give (DESIGN.md table).
 RECORDING_EXIT = {
@@ -34,60 +36,6 @@ RECORDING_EXIT = {
     "truncated_no_done": 9,
     "vllm_style_midstream_error": 3,
 }
-
-
-def a_event(obj: dict) -> bytes:
-    return sse_event(obj, obj["type"])
-
-
-def anthropic_tool_stream(texts, tool_json_parts, *, stop_reason="tool_use", block_stop=True,
-                          output_tokens=9):
-    """An Anthropic stream: one text block, then one tool_use block fed by input_json_delta."""
-    events = [
-        a_event({"type": "message_start", "message": {
-            "id": "msg_tool", "type": "message", "role": "assistant", "model": "claude-test",
-            "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": 20, "output_tokens": 1}}}),
-        a_event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-        *(a_event({"type": "content_block_delta", "index": 0,
-                   "delta": {"type": "text_delta", "text": t}}) for t in texts),
-        a_event({"type": "content_block_stop", "index": 0}),
-        a_event({"type": "content_block_start", "index": 1, "content_block": {
-            "type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}}),
-        *(a_event({"type": "content_block_delta", "index": 1,
-                   "delta": {"type": "input_json_delta", "partial_json": p}}) for p in tool_json_parts),
-    ]
-    if block_stop:
-        events.append(a_event({"type": "content_block_stop", "index": 1}))
-    events += [
-        a_event({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                 "usage": {"output_tokens": output_tokens}}),
-        a_event({"type": "message_stop"}),
-    ]
-    return events
-
-
-def _chunk(choices, **extra) -> bytes:
-    return sse_event({"id": "chatcmpl-tool", "object": "chat.completion.chunk", "created": 0,
-                      "model": "gpt-test", "choices": choices, **extra})
-
-
-def openai_tool_stream(texts, calls, *, finish="tool_calls", output_tokens=9):
-    """An OpenAI stream: text deltas, then tool call deltas [(index, id, name, args)]
-    in the order given (so parallel calls can interleave), then finish, usage, [DONE]."""
-    events = [_chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])]
-    events += [_chunk([{"index": 0, "delta": {"content": t}, "finish_reason": None}]) for t in texts]
-    for index, call_id, name, args in calls:
-        call = {"index": index, "function": {"arguments": args}}
-        if call_id:
-            call.update(id=call_id, type="function")
-            call["function"]["name"] = name
-        events.append(_chunk([{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]))
-    events.append(_chunk([{"index": 0, "delta": {}, "finish_reason": finish}]))
-    events.append(_chunk([], usage={"prompt_tokens": 20, "completion_tokens": output_tokens,
-                                    "total_tokens": 20 + output_tokens}))
-    events.append(b"data: [DONE]\n\n")
-    return events
 
 
 def stream_then_fail(parts, exc):
@@ -102,6 +50,13 @@ def stream_then_fail(parts, exc):
 
 def texts_of(events) -> str:
     return "".join(e["text"] for e in events if e["type"] == "text")
+
+
+def test_the_parametrized_corpus_is_there():
+    """An empty glob would turn the corpus tests below into no tests at all."""
+    assert len(RECORDINGS) >= 30, RECORDINGS
+    assert {p.parent.name for p in RECORDINGS} == {"anthropic", "openai"}
+    assert len(EXAMPLES) >= 3, EXAMPLES
 
 
 # =========================================================================== --jsonl
@@ -175,7 +130,7 @@ def test_jsonl_parallel_openai_tool_calls_are_kept_apart(cli):
 def test_jsonl_recorded_parallel_tool_calls(cli):
     body = (FIXTURES / "openai" / "chat_tool_calls_parallel.sse").read_bytes()
     summary = json.loads((FIXTURES / "openai" / "chat_tool_calls_parallel.summary.json").read_text())
-    cli.env(**OPENAI_KEY).serve(sse([body[i:i + 97] for i in range(0, len(body), 97)]))
+    cli.env(**OPENAI_KEY).serve(sse(fixed_size(body, 97)))
     r = cli.run("--jsonl", "-m", "gpt-4o", "hi")
     assert r.code == 0
     tools = [e for e in r.events if e["type"] == "tool_call"]
@@ -506,36 +461,16 @@ def test_no_stream_large_answer_comes_out_whole(cli):
 # =========================================================================== --raw-sse
 
 
-def _bytewise(body: bytes) -> list[bytes]:
-    return [body[i:i + 1] for i in range(len(body))]
-
-
-def _sizes(body: bytes, sizes=(1, 2, 3, 5, 7, 11)) -> list[bytes]:
-    out, i, k = [], 0, 0
-    while i < len(body):
-        n = sizes[k % len(sizes)]
-        out.append(body[i:i + n])
-        i, k = i + n, k + 1
-    return out
-
-
-def _crlf_split(body: bytes) -> list[bytes]:
-    """CRLF line ends, with every CR at the end of one read and its LF at the start of the next."""
-    body = body.replace(b"\n", b"\r\n")
-    parts = body.split(b"\r")
-    return [p + b"\r" for p in parts[:-1]] + [parts[-1]]
-
-
 ANTHROPIC_BODY = b"".join(anthropic_sse(["caf\u00e9 ", "\U0001f600 ", "\u65e5\u672c\u8a9e"]))
 OPENAI_BODY = b"".join(openai_sse(["caf\u00e9 ", "\U0001f600 ", "\u65e5\u672c\u8a9e"]))
 AWKWARD = {
-    "one-byte-per-read": ("anthropic", _bytewise(ANTHROPIC_BODY)),
-    "crlf-cr-lf-split": ("anthropic", _crlf_split(ANTHROPIC_BODY)),
-    "leading-bom-split": ("anthropic", _bytewise(b"\xef\xbb\xbf" + ANTHROPIC_BODY[:40]) + [ANTHROPIC_BODY[40:]]),
+    "one-byte-per-read": ("anthropic", bytewise(ANTHROPIC_BODY)),
+    "crlf-cr-lf-split": ("anthropic", crlf_split(ANTHROPIC_BODY)),
+    "leading-bom-split": ("anthropic", bytewise(b"\xef\xbb\xbf" + ANTHROPIC_BODY[:40]) + [ANTHROPIC_BODY[40:]]),
     "keep-alive-comments": ("anthropic", [b": keep-alive\n\n" + p + b":\n\n" for p in anthropic_sse(["a", "b"])]),
-    "multibyte-split": ("anthropic", _sizes(ANTHROPIC_BODY)),
-    "openai-bytewise": ("openai", _bytewise(OPENAI_BODY)),
-    "openai-crlf-comments": ("openai", _crlf_split(b": ok\n\n" + OPENAI_BODY)),
+    "multibyte-split": ("anthropic", cycling_sizes(ANTHROPIC_BODY)),
+    "openai-bytewise": ("openai", bytewise(OPENAI_BODY)),
+    "openai-crlf-comments": ("openai", crlf_split(b": ok\n\n" + OPENAI_BODY)),
     "trailing-bytes-after-terminal": ("openai", [OPENAI_BODY, b": bye\n\n", b"\n"]),
 }
 
@@ -557,11 +492,11 @@ def test_raw_sse_is_byte_for_byte(cli, name):
     assert r.err == ""
 
 
-def test_raw_sse_through_a_real_local_server(cli, monkeypatch):
-    cli.transport = None  # httpx2's own transport, to a real socket
+def test_raw_sse_through_a_real_local_server(cli):
+    cli.real_network()
     body = b"\xef\xbb\xbf" + b": keep-alive\r\n\r\n" + ANTHROPIC_BODY.replace(b"\n", b"\r\n")
     with FakeServer() as srv:
-        srv.enqueue(Reply(body=_bytewise(body)))
+        srv.enqueue(Reply(body=bytewise(body)))
         cli.env(**ANTHROPIC_KEY)
         r = cli.run("--raw-sse", "--base-url", srv.url, "-m", "claude-test", "--connect-timeout", "5",
                     "--idle-timeout", "10", "hi")
@@ -580,7 +515,7 @@ def test_raw_sse_through_a_real_local_server(cli, monkeypatch):
 ])
 def test_raw_sse_exit_status_follows_the_parsed_stream(cli, fixture, code):
     body = (FIXTURES / f"{fixture}.sse").read_bytes()
-    cli.env(**ANTHROPIC_KEY, **OPENAI_KEY).serve(sse(_sizes(body, (64, 1, 200))))
+    cli.env(**ANTHROPIC_KEY, **OPENAI_KEY).serve(sse(cycling_sizes(body, (64, 1, 200))))
     r = _run_provider(cli, fixture.split("/")[0], "--raw-sse")
     assert r.code == code
     assert r.out == body  # everything that arrived, even after the error

@@ -10,19 +10,19 @@ event to wait for there, so they poll it, bounded.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import select
 import shlex
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.fakeserver import (FakeServer, Gate, Pause, Reply, anthropic_error_body, anthropic_sse,
-                              openai_sse)
+from tests.helpers.cli import shell_words
+from tests.helpers.fakeserver import FakeServer, Gate, Pause, Reply
+from tests.helpers.schema import jsonl_events
+from tests.helpers.sse import anthropic_error_body, first_text_index, partial_sse, provider_sse
 
 PROVIDER_ARGS = {
     "anthropic": ["-m", "claude-test", "--provider", "anthropic"],
@@ -30,29 +30,14 @@ PROVIDER_ARGS = {
 }
 MODE_FLAGS = {"text": [], "raw": ["--raw-sse"], "jsonl": ["--jsonl"]}
 QUESTION = "what does it say?"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def cli_args(provider: str, srv: FakeServer, *extra: str, retries: int = 0) -> list[str]:
     return [*PROVIDER_ARGS[provider], "--base-url", srv.url, "--retries", str(retries), *extra]
 
 
-def stream(provider: str, texts) -> list[bytes]:
-    return anthropic_sse(list(texts)) if provider == "anthropic" else openai_sse(list(texts))
-
-
-def first_text_index(provider: str) -> int:
-    """Index of the first text delta in stream(): after message_start, content_block_start
-    and ping (Anthropic), after the role chunk (OpenAI)."""
-    return 3 if provider == "anthropic" else 1
-
-
 def prompt_sent(srv: FakeServer) -> str:
     return srv.requests[0].json["messages"][-1]["content"]
-
-
-def jsonl(out: bytes) -> list[dict]:
-    return [json.loads(line) for line in out.decode("utf-8").splitlines()]
 
 
 def one_stderr_line(r) -> str:
@@ -88,7 +73,7 @@ def wait_exit(proc, timeout: float = 10.0) -> float:
     ("anthropic", "text"), ("openai", "text"), ("anthropic", "jsonl"), ("openai", "raw"),
 ])
 def test_first_delta_is_on_stdout_before_the_second_is_sent(start_cli, fake_keys, provider, mode):
-    parts = stream(provider, ["first delta ", "second"])
+    parts = provider_sse(provider, ["first delta ", "second"])
     k = first_text_index(provider) + 1  # the gate sits right after the first delta
     gate = Gate()
     with FakeServer() as srv:
@@ -108,7 +93,7 @@ def test_first_delta_is_on_stdout_before_the_second_is_sent(start_cli, fake_keys
     elif mode == "raw":
         assert r.stdout == b"".join(parts)
     else:
-        events = jsonl(r.stdout)
+        events = jsonl_events(r.stdout)
         assert "".join(e["text"] for e in events if e["type"] == "text") == "first delta second"
     assert r.stderr == b""
 
@@ -120,7 +105,7 @@ def test_file_on_stdin_goes_before_the_question(start_cli, fake_keys, tmp_path):
     path = tmp_path / "notes.txt"
     path.write_bytes(b"line one\n  indented line two\n\n\n")
     with FakeServer() as srv, open(path, "rb") as stdin:
-        srv.enqueue(Reply(body=stream("anthropic", ["Hel", "lo"])))
+        srv.enqueue(Reply(body=provider_sse("anthropic", ["Hel", "lo"])))
         r = start_cli(cli_args("anthropic", srv, QUESTION), env=fake_keys, stdin=stdin).finish()
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"Hello\n"
@@ -130,7 +115,7 @@ def test_file_on_stdin_goes_before_the_question(start_cli, fake_keys, tmp_path):
 
 def test_pipe_on_stdin_goes_before_the_question(run_cli, fake_keys):
     with FakeServer() as srv:
-        srv.enqueue(Reply(body=stream("openai", ["Hel", "lo"])))
+        srv.enqueue(Reply(body=provider_sse("openai", ["Hel", "lo"])))
         r = run_cli(cli_args("openai", srv, "what", "does", "it", "say?"), input=b"CONTENT\n",
                     env=fake_keys)
     assert r.returncode == 0, r.stderr
@@ -138,23 +123,11 @@ def test_pipe_on_stdin_goes_before_the_question(run_cli, fake_keys):
     assert prompt_sent(srv) == "CONTENT\n\nwhat does it say?"
 
 
-def shell_env(tmp_path, fake_keys) -> dict:
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
-            "XDG_CONFIG_HOME": str(tmp_path / "config"), "NO_COLOR": "1", "LANG": "C.UTF-8",
-            **fake_keys}
-
-
-def command_line(args: list[str]) -> str:
-    return " ".join(shlex.quote(a) for a in [sys.executable, "-m", "streamcli", *args])
-
-
-def test_shell_pipeline_into_streamcli(fake_keys, no_secrets, tmp_path):
+def test_shell_pipeline_into_streamcli(processes, fake_keys):
     with FakeServer() as srv:
-        srv.enqueue(Reply(body=stream("anthropic", ["Hel", "lo"])))
-        script = f"printf 'CONTENT\\n' | {command_line(cli_args('anthropic', srv, QUESTION))}"
-        r = subprocess.run(["bash", "-c", script], capture_output=True, timeout=20,
-                           env=shell_env(tmp_path, fake_keys), cwd=ROOT)
-    no_secrets(r.stdout, r.stderr)
+        srv.enqueue(Reply(body=provider_sse("anthropic", ["Hel", "lo"])))
+        script = f"printf 'CONTENT\\n' | {shell_words(cli_args('anthropic', srv, QUESTION))}"
+        r = processes.shell(script, env=fake_keys)  # checks that no key leaked
     assert r.returncode == 0, r.stderr
     assert r.stdout == b"Hello\n"
     assert prompt_sent(srv) == f"CONTENT\n\n{QUESTION}"
@@ -162,7 +135,7 @@ def test_shell_pipeline_into_streamcli(fake_keys, no_secrets, tmp_path):
 
 def test_dash_means_stdin_only(run_cli, fake_keys):
     with FakeServer() as srv:
-        srv.enqueue(Reply(body=stream("anthropic", ["ok"])))
+        srv.enqueue(Reply(body=provider_sse("anthropic", ["ok"])))
         r = run_cli(cli_args("anthropic", srv, "-"), input=b"  only stdin\n\n", env=fake_keys)
     assert r.returncode == 0, r.stderr
     assert prompt_sent(srv) == "  only stdin\n\n"  # exactly what came in
@@ -171,7 +144,7 @@ def test_dash_means_stdin_only(run_cli, fake_keys):
 def test_no_stdin_never_reads_a_pipe_that_stays_open(start_cli, fake_keys):
     """stdin is a pipe nobody writes to or closes: reading it would hang."""
     with FakeServer() as srv:
-        srv.enqueue(Reply(body=stream("openai", ["Hel", "lo"])))
+        srv.enqueue(Reply(body=provider_sse("openai", ["Hel", "lo"])))
         proc = start_cli(cli_args("openai", srv, "--no-stdin", QUESTION), env=fake_keys,
                          stdin=subprocess.PIPE)
         wait_exit(proc.proc, timeout=15)  # before finish(), which would close stdin
@@ -191,7 +164,7 @@ def test_no_prompt_and_empty_stdin_is_a_usage_error(run_cli, fake_keys, mode):
     if mode == "text":
         assert r.stdout == b""
     else:
-        events = jsonl(r.stdout)
+        events = jsonl_events(r.stdout)
         assert events[0]["type"] == "start" and events[-1]["type"] == "end"
         assert events[-1]["exit_code"] == 2
 
@@ -210,12 +183,7 @@ def test_invalid_utf8_on_stdin_is_a_usage_error(run_cli, fake_keys):
 SIGNAL_TIMINGS: list[str] = []
 
 
-def partial(provider: str) -> list[bytes]:
-    """The stream up to and including the deltas "Hel" and "lo"."""
-    return stream(provider, ["Hel", "lo"])[:first_text_index(provider) + 2]
-
-
-# How the last delta of partial() looks on stdout, per provider and mode.
+# How the last delta of partial_sse() looks on stdout, per provider and mode.
 LAST_DELTA = {
     ("anthropic", "text"): b"Hello", ("openai", "text"): b"Hello",
     ("anthropic", "jsonl"): b'{"type":"text","text":"lo"}',
@@ -233,7 +201,7 @@ LAST_DELTA = {
 ], ids=["SIGINT-anthropic-text", "SIGINT-openai-jsonl", "SIGINT-anthropic-raw",
         "SIGTERM-openai-text", "SIGTERM-anthropic-jsonl"])
 def test_signal_mid_stream(start_cli, fake_keys, signum, provider, mode):
-    body = partial(provider)
+    body = partial_sse(provider)
     with FakeServer() as srv:
         srv.enqueue(Reply(body=body, end="hang"))  # the rest never comes
         proc = start_cli(cli_args(provider, srv, *MODE_FLAGS[mode], QUESTION), env=fake_keys)
@@ -256,7 +224,7 @@ def test_signal_mid_stream(start_cli, fake_keys, signum, provider, mode):
     elif mode == "raw":
         assert r.stdout == b"".join(body)
     else:
-        events = jsonl(r.stdout)
+        events = jsonl_events(r.stdout)
         assert events[0]["type"] == "start" and events[0]["id"] is not None
         assert "".join(e["text"] for e in events if e["type"] == "text") == "Hello"
         assert events[-1]["type"] == "end" and events[-1]["status"] == "cancelled"
@@ -267,7 +235,7 @@ def test_signal_mid_stream(start_cli, fake_keys, signum, provider, mode):
 def test_sigint_while_waiting_for_the_response_headers(start_cli, fake_keys, mode):
     gate = Gate()  # the server holds the status line until the gate opens (never)
     with FakeServer() as srv:
-        srv.enqueue(Reply(body=stream("anthropic", ["late"]), before=[gate]))
+        srv.enqueue(Reply(body=provider_sse("anthropic", ["late"]), before=[gate]))
         proc = start_cli(cli_args("anthropic", srv, *MODE_FLAGS[mode], QUESTION), env=fake_keys)
         gate.wait_reached(10)  # the request arrived; no headers went back
         proc.send_signal(signal.SIGINT)
@@ -279,7 +247,7 @@ def test_sigint_while_waiting_for_the_response_headers(start_cli, fake_keys, mod
     if mode == "text":
         assert r.stdout == b""
     else:
-        events = jsonl(r.stdout)
+        events = jsonl_events(r.stdout)
         assert [e["type"] for e in events] == ["start", "end"]
         assert events[0]["id"] is None
         assert events[-1]["status"] == "cancelled" and events[-1]["exit_code"] == 130
@@ -292,7 +260,7 @@ def test_sigint_during_a_retry_wait_ends_it_at_once(start_cli, fake_keys, mode):
     with FakeServer() as srv:
         srv.enqueue(Reply.json(429, anthropic_error_body("rate_limit_error", "fake-slow-down"),
                                {"retry-after": "30"}),
-                    Reply(body=stream("anthropic", ["too late"])))
+                    Reply(body=provider_sse("anthropic", ["too late"])))
         proc = start_cli(cli_args("anthropic", srv, "--max-retry-wait", "60", *MODE_FLAGS[mode],
                                   QUESTION, retries=1), env=fake_keys)
         if mode == "jsonl":
@@ -311,7 +279,7 @@ def test_sigint_during_a_retry_wait_ends_it_at_once(start_cli, fake_keys, mode):
     if mode == "text":
         assert r.stdout == b""
     else:
-        events = jsonl(r.stdout)
+        events = jsonl_events(r.stdout)
         assert [e["type"] for e in events] == ["start", "retry", "end"]
         assert events[-1]["status"] == "cancelled" and events[-1]["exit_code"] == 130
 
@@ -389,7 +357,7 @@ def blocked_stdout(start_cli, fake_keys):
         fds.append(r)
         srv = FakeServer().start()
         servers.append(srv)
-        srv.enqueue(Reply(body=partial("anthropic")[:4], end="hang"))  # ... "Hel", then nothing
+        srv.enqueue(Reply(body=partial_sse("anthropic")[:4], end="hang"))  # ... "Hel", then nothing
         try:
             proc = start_cli(cli_args("anthropic", srv, *MODE_FLAGS[mode], QUESTION),
                              env=fake_keys, stdout=w)
@@ -420,7 +388,7 @@ def test_sigint_while_stdout_is_blocked_keeps_the_output(blocked_stdout, mode):
     if mode == "text":
         assert out == b"Hel\n"
     else:
-        events = jsonl(out)
+        events = jsonl_events(out)
         assert events[0]["type"] == "start" and events[-1]["type"] == "end"
         assert events[-1]["status"] == "cancelled" and events[-1]["exit_code"] == 130
 
@@ -447,7 +415,7 @@ def test_second_sigint_during_cleanup_exits_at_once(blocked_stdout):
 @pytest.mark.parametrize("provider,mode", [("anthropic", "text"), ("openai", "jsonl"),
                                            ("anthropic", "raw")])
 def test_reader_closes_stdout_mid_stream(start_cli, fake_keys, provider, mode):
-    parts = stream(provider, ["Hello world", " and more"])
+    parts = provider_sse(provider, ["Hello world", " and more"])
     k = first_text_index(provider) + 1
     gate = Gate()
     with FakeServer() as srv:
@@ -463,8 +431,8 @@ def test_reader_closes_stdout_mid_stream(start_cli, fake_keys, provider, mode):
     assert r.returncode == -signal.SIGPIPE
 
 
-def test_head_c_5_in_a_shell_pipeline(fake_keys, no_secrets, tmp_path):
-    parts = stream("anthropic", ["Hello world"] + [" more"] * 100)
+def test_head_c_5_in_a_shell_pipeline(processes, fake_keys, no_secrets, tmp_path):
+    parts = provider_sse("anthropic", ["Hello world"] + [" more"] * 100)
     k = first_text_index("anthropic") + 1
     body: list = parts[:k]
     for part in parts[k:]:  # keeps writing after head has gone
@@ -472,13 +440,12 @@ def test_head_c_5_in_a_shell_pipeline(fake_keys, no_secrets, tmp_path):
     errors = tmp_path / "stderr.txt"
     with FakeServer() as srv:
         srv.enqueue(Reply(body=body, end="hang"))
-        cmd = command_line(cli_args("anthropic", srv, "--idle-timeout", "10", QUESTION))
+        cmd = shell_words(cli_args("anthropic", srv, "--idle-timeout", "10", QUESTION))
         script = (f"set -o pipefail; {cmd} 2>{shlex.quote(str(errors))} | head -c 5; "
                   'echo " ${PIPESTATUS[*]}"')
-        r = subprocess.run(["bash", "-c", script], capture_output=True, timeout=30,
-                           env=shell_env(tmp_path, fake_keys), cwd=ROOT)
+        r = processes.shell(script, env=fake_keys, timeout=30)  # checks stdout and stderr
         assert srv.disconnected.wait(5)
-    no_secrets(r.stdout, r.stderr, errors.read_bytes())
+    no_secrets(errors.read_bytes())
     assert r.stdout.startswith(b"Hello ")
     assert errors.read_bytes() == b""
     assert r.stdout.split()[1:] == [b"141", b"0"], r.stdout  # streamcli died by SIGPIPE

@@ -1,5 +1,5 @@
-"""Unit tests of prompt assembly that need a real pipe: the silent-stdin hint, and the
-spinner/decoration rules of the stderr writer."""
+"""Unit tests of prompt assembly (streamcli/prompt.py), some through a real pipe: the
+silent-stdin hint, '-', empty and invalid stdin."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 
 from streamcli import prompt
 from streamcli.errors import UsageError
-from streamcli.ui import Stderr
 
 
 class RecordingUI:
@@ -75,29 +74,3 @@ def test_empty_stdin_and_no_arguments_is_a_usage_error():
 def test_invalid_utf8_is_a_usage_error_naming_the_byte():
     with pytest.raises(UsageError, match="not valid UTF-8"):
         prompt.assemble(("q",), use_stdin=True, stdin=io.BytesIO(b"ok \xff\xfe"))
-
-
-class FakeTTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_stderr_is_decorated_only_on_a_tty_without_no_color(monkeypatch):
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    assert Stderr(FakeTTY()).decorated
-    assert not Stderr(io.StringIO()).decorated
-    monkeypatch.setenv("NO_COLOR", "1")
-    assert not Stderr(FakeTTY()).decorated
-
-
-def test_spinner_never_runs_off_a_tty_or_when_quiet(monkeypatch):
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    for ui in (Stderr(io.StringIO()), Stderr(FakeTTY(), quiet=True)):
-        ui.start_spinner()
-        assert ui._spinner is None
-    ui = Stderr(FakeTTY())
-    ui.start_spinner()
-    assert ui._spinner is not None
-    ui.error("boom")  # any message stops the spinner first
-    assert ui._spinner is None
-    assert ui.stream.getvalue().endswith("boom\n")

@@ -15,7 +15,6 @@ import json
 import random
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from pathlib import Path
 
 import httpx2
 import pytest
@@ -30,13 +29,20 @@ from streamcli.providers.errors import (error_from_body, error_from_event, make_
 from streamcli.request import Request
 from streamcli import retry
 from streamcli.sse import SSEDecoder
+from tests.helpers.paths import FIXTURES
+from tests.helpers.sse import bytewise, chat_chunk, split_at, sse_body
 
-FIXTURES = Path(__file__).parent / "fixtures"
 STREAMS = sorted(f"{p.parent.name}/{p.name[: -len('.sse')]}"
                  for kind in providers.KINDS for p in (FIXTURES / kind).glob("*.sse"))
 
 # Exit status of an in-stream error, by the error's own `type` (DESIGN.md table).
 ERROR_EXIT = {"overloaded_error": 6, "server_error": 6, "BadRequestError": 3}
+
+
+def test_the_recorded_streams_are_there():
+    """An empty glob would turn every parametrized test of this module into none."""
+    assert len(STREAMS) >= 30, STREAMS
+    assert {s.split("/")[0] for s in STREAMS} == set(providers.KINDS)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -216,13 +222,12 @@ def test_thinking_and_refusal_are_not_text(stream):
 def test_every_byte_split_gives_the_same_events(stream):
     kind, body, _, _ = fixture(stream)
     whole = drive(kind, [body])
-    one_by_one = drive(kind, [body[i:i + 1] for i in range(len(body))])
+    one_by_one = drive(kind, bytewise(body))
     assert one_by_one.events == whole.events
     assert repr(one_by_one.error) == repr(whole.error)
     rng = random.Random(stream)
     cuts = sorted(rng.sample(range(1, len(body)), min(40, len(body) - 1)))
-    pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)])]
-    assert drive(kind, pieces).events == whole.events
+    assert drive(kind, split_at(body, cuts)).events == whole.events
 
 
 @pytest.mark.parametrize("stream", STREAMS)
@@ -235,15 +240,9 @@ def test_replay_detects_the_provider(stream):
 
 
 def sse(*objs, done=False) -> bytes:
-    out = b""
-    for obj in objs:
-        if isinstance(obj, tuple):
-            name, obj = obj
-            out += f"event: {name}\n".encode()
-        out += b"data: " + json.dumps(obj).encode() + b"\n\n"
-    if done:
-        out += b"data: [DONE]\n\n"
-    return out
+    """A body of events in json.dumps' default format (spaces, \\u escapes): the
+    streams below are constructed that way, unlike the APIs' compact UTF-8."""
+    return sse_body(*objs, done=done, compact=False)
 
 
 def a_start(usage=None):
@@ -335,10 +334,8 @@ def test_invalid_json_in_data_is_malformed(kind):
 
 
 def chunk(choices, usage=None, cid="c1"):
-    obj = {"id": cid, "object": "chat.completion.chunk", "model": "m", "choices": choices}
-    if usage is not None:
-        obj["usage"] = usage
-    return obj
+    extra = {} if usage is None else {"usage": usage}
+    return chat_chunk(choices, chunk_id=cid, model="m", created=None, **extra)
 
 
 def test_openai_finish_reason_without_done_is_complete():

@@ -1,7 +1,7 @@
 """Regression tests for the review fixes (commits cfbc46f and ddbe277).
 
 Each test here failed on the code before its fix. In-process through the harness of
-tests/test_cli.py where possible; real processes (tests/conftest.py) only where the test
+tests/helpers/cli.py where possible; real processes (the same module) only where the test
 needs one: a pipe closed by `head`, a closed stdin or stderr, argv bytes, a signal.
 """
 
@@ -11,27 +11,21 @@ import io
 import json
 import os
 import signal
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-import streamcli.transport
 from streamcli import prompt as prompt_module
-from tests.conftest import FAKE_ANTHROPIC_KEY, CliProcess, _assert_no_secrets, _clean_env
-from tests.fakeserver import (FakeServer, Reply, anthropic_error_body, anthropic_error_event,
-                              anthropic_sse, openai_error_event, openai_sse, sse_event)
-from tests.test_cli import (ANTHROPIC_KEY, OPENAI_KEY, anthropic_error, cli,  # noqa: F401
-                            hello, jsonl_events, sse)
+from tests.helpers.cli import (anthropic_error, hello, python_code_command, sse,
+                               streamcli_command)
+from tests.helpers.fakeserver import FakeServer, Reply
+from tests.helpers.keys import ANTHROPIC_KEY, FAKE_ANTHROPIC_KEY, OPENAI_KEY, assert_no_secrets
+from tests.helpers.schema import jsonl_events
+from tests.helpers.sse import (anthropic_error_body, anthropic_error_event, anthropic_message,
+                               anthropic_sse, chat_chunk, openai_error_event, openai_sse,
+                               sse_event)
 
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = "sk-ant-test-SECRETKEY123"
-
-
-def _real_server(cli) -> None:
-    """In-process, but over a real socket to a FakeServer (for connection drops)."""
-    cli.transport = None
+SECRET = FAKE_ANTHROPIC_KEY
 
 
 # --------------------------------------------------------------------------- 1. after the terminal event
@@ -75,10 +69,10 @@ def test_nothing_after_the_terminal_event_changes_a_complete_answer(cli, provide
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
-def test_connection_drop_after_the_terminal_event_is_success(cli, monkeypatch, provider):
+def test_connection_drop_after_the_terminal_event_is_success(cli, provider):
     # text mode stopped reading at the terminal event even before the fix; --raw-sse reads
     # to the end of the body, and a drop there was exit 7.
-    _real_server(cli)
+    cli.real_network()  # in-process, but over a real socket to a FakeServer
     parts = anthropic_sse(["Hi"]) if provider == "anthropic" else openai_sse(["Hi"])
     model = "claude-x" if provider == "anthropic" else "gpt-4o"
     path = "" if provider == "anthropic" else "/v1"
@@ -145,40 +139,37 @@ def test_write_all_surfaces_the_broken_pipe_after_a_short_count():
 BIG = 512 * 1024  # several times a pipe's buffer: the write blocks until `head` exits
 
 
-def _pipe_into_head(tmp_path, args, reply: Reply, *, unbuffered: bool) -> tuple[int, bytes]:
+def _pipe_into_head(processes, tmp_path, args, reply: Reply, *,
+                    unbuffered: bool) -> tuple[int, bytes]:
     err_file = tmp_path / "streamcli.err"
     with FakeServer() as srv:
         srv.enqueue(reply)
-        cmd = [sys.executable, "-m", "streamcli", "-m", "claude-x", "--base-url", srv.url,
+        cmd = [*streamcli_command(), "-m", "claude-x", "--base-url", srv.url,
                "--no-stdin", "--retries", "0", *args, "q"]
         script = ("set -o pipefail; \"$@\" 2>\"$ERR_FILE\" | head -c 5 >/dev/null; "
                   "echo ${PIPESTATUS[0]}")
-        home = tmp_path / "home"
-        home.mkdir(exist_ok=True)
-        env = _clean_env(home, {"ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY,
-                                "ERR_FILE": err_file,
-                                "PYTHONUNBUFFERED": "1" if unbuffered else None})
-        proc = subprocess.run(["bash", "-c", script, "bash", *cmd], capture_output=True,
-                              env=env, cwd=ROOT, timeout=20)
+        proc = processes.shell(script, *cmd, env={
+            "ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY, "ERR_FILE": err_file,
+            "PYTHONUNBUFFERED": "1" if unbuffered else None})
     assert proc.stderr == b"", proc.stderr
     return int(proc.stdout.decode().split()[-1]), err_file.read_bytes()
 
 
-def test_closed_stdout_during_one_large_no_stream_write_is_sigpipe(tmp_path):
-    message = {"id": "msg_big", "type": "message", "role": "assistant", "model": "claude-x",
-               "content": [{"type": "text", "text": "x" * BIG}], "stop_reason": "end_turn",
-               "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}}
+def test_closed_stdout_during_one_large_no_stream_write_is_sigpipe(processes, tmp_path):
+    message = anthropic_message("x" * BIG, msg_id="msg_big", model="claude-x",
+                                input_tokens=1, output_tokens=1)
     for unbuffered in (True, False):
-        status, err = _pipe_into_head(tmp_path, ["--no-stream"], Reply.json(200, message),
-                                      unbuffered=unbuffered)
+        status, err = _pipe_into_head(processes, tmp_path, ["--no-stream"],
+                                      Reply.json(200, message), unbuffered=unbuffered)
         assert (status, err) == (141, b""), f"PYTHONUNBUFFERED={unbuffered:d}"
 
 
-def test_closed_stdout_during_one_large_text_delta_is_sigpipe(tmp_path):
+def test_closed_stdout_during_one_large_text_delta_is_sigpipe(processes, tmp_path):
     # One delta ending in a newline: no later write (the final newline) to notice the pipe.
     body = anthropic_sse(["y" * (BIG - 1) + "\n"])
     for unbuffered in (True, False):
-        status, err = _pipe_into_head(tmp_path, [], Reply(body=body), unbuffered=unbuffered)
+        status, err = _pipe_into_head(processes, tmp_path, [], Reply(body=body),
+                                      unbuffered=unbuffered)
         assert (status, err) == (141, b""), f"PYTHONUNBUFFERED={unbuffered:d}"
 
 
@@ -212,7 +203,7 @@ def test_key_with_a_bad_character_inside_is_a_usage_error_that_names_the_variabl
         r = cli.run(*argv, *mode, "q")
         assert r.code == 2, r.err
         assert variable in r.err
-        _assert_no_secrets(r.out, r.err)
+        assert_no_secrets(r.out, r.err)
     assert cli.requests == []
 
 
@@ -225,7 +216,7 @@ def test_key_echoed_back_by_the_server_is_redacted(cli):
     jsonl = cli.run("-m", "claude-x", "--jsonl", "q")
     assert text.code == jsonl.code == 4
     for r in (text, jsonl):
-        _assert_no_secrets(r.out, r.err)
+        assert_no_secrets(r.out, r.err)
         assert "***" in r.err
     (error,) = [e for e in jsonl.events if e["type"] == "error"]
     assert "***" in error["message"]
@@ -237,7 +228,7 @@ def test_key_echoed_back_in_a_retried_error_is_redacted(cli):
     cli.serve(anthropic_error(500, "api_error", echo, headers={"retry-after": "0"}), hello())
     r = cli.run("-m", "claude-x", "--jsonl", "q")
     assert r.code == 0, r.err
-    _assert_no_secrets(r.out, r.err)
+    assert_no_secrets(r.out, r.err)
     (retry,) = [e for e in r.events if e["type"] == "retry"]
     assert "***" in retry["reason"] and "retry 1/" in r.err and "***" in r.err
 
@@ -263,10 +254,10 @@ def _fake_tty(monkeypatch, tmp_path):
     return handle
 
 
-def _editor(seen: list):
+def _editor(seen: list, cli):
     def callback(process):
         seen.append({"kwargs": dict(process.kwargs or {}),
-                     "stdin_consumed": sys.stdin.buffer.tell()})
+                     "stdin_consumed": cli.stdin.buffer.tell()})
         with open(process.args[-1], "w", encoding="utf-8") as f:
             f.write("EDITED")
     return callback
@@ -276,7 +267,7 @@ def test_editor_with_piped_stdin_runs_on_the_terminal_after_stdin_is_read(cli, f
                                                                            tmp_path):
     tty = _fake_tty(monkeypatch, tmp_path)
     seen: list = []
-    fp.register(["fake-editor", fp.any(min=1, max=1)], callback=_editor(seen))
+    fp.register(["fake-editor", fp.any(min=1, max=1)], callback=_editor(seen, cli))
     cli.env(**ANTHROPIC_KEY, EDITOR="fake-editor").serve(hello())
     r = cli.run("-e", stdin=b"CONTEXT\n")
     assert r.code == 0, r.err
@@ -290,14 +281,14 @@ def test_editor_with_piped_stdin_runs_on_the_terminal_after_stdin_is_read(cli, f
 def test_editor_without_a_terminal_writes_its_screen_to_stderr(cli, fp, monkeypatch):
     _fake_tty(monkeypatch, None)
     seen: list = []
-    fp.register(["fake-editor", fp.any(min=1, max=1)], callback=_editor(seen))
+    fp.register(["fake-editor", fp.any(min=1, max=1)], callback=_editor(seen, cli))
     cli.env(**ANTHROPIC_KEY, EDITOR="fake-editor").serve(hello())
     r = cli.run("-e", stdin=b"CONTEXT")
     assert r.code == 0, r.err
     ((call,),) = [seen]
     assert call["stdin_consumed"] == len(b"CONTEXT")
     stdout = call["kwargs"].get("stdout")
-    # sys.stderr here is the harness's StringIO (pytest-subprocess hands over a copy of it).
+    # The run's stderr is the harness's StringIO (pytest-subprocess hands over a copy of it).
     assert isinstance(stdout, io.StringIO), stdout
     assert cli.body["messages"][0]["content"] == "CONTEXT\n\nEDITED"
 
@@ -322,49 +313,38 @@ def test_503_asking_to_wait_longer_than_max_retry_wait_is_exit_5(cli):
 # transport.stream (InvalidURL is no HTTPError).
 
 
-def _bash(tmp_path, script: str, *args, env=None):
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    return subprocess.run(["bash", "-c", script, "bash", *[str(a) for a in args]],
-                          capture_output=True, cwd=ROOT, timeout=20,
-                          env=_clean_env(home, {"ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY,
-                                                **(env or {})}))
+def _bash(processes, script: str, *args):
+    return processes.shell(script, *args, env={"ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY})
 
 
-def test_closed_stdin_with_prompt_arguments_works(tmp_path):
+def test_closed_stdin_with_prompt_arguments_works(processes):
     with FakeServer() as srv:
         srv.enqueue(Reply(body=anthropic_sse(["Hi"])))
-        p = _bash(tmp_path, 'exec "$@" <&-', sys.executable, "-m", "streamcli", "-m", "claude-x",
+        p = _bash(processes, 'exec "$@" <&-', *streamcli_command(), "-m", "claude-x",
                   "--base-url", srv.url, "question")
         assert len(srv.requests) == 1
         assert json.loads(srv.requests[0].body)["messages"][0]["content"] == "question"
     assert (p.returncode, p.stdout) == (0, b"Hi\n"), p.stderr
-    _assert_no_secrets(p.stdout, p.stderr)
+    assert_no_secrets(p.stdout, p.stderr)
 
 
-def test_closed_stderr_keeps_the_exit_status_of_the_error(tmp_path):
+def test_closed_stderr_keeps_the_exit_status_of_the_error(processes):
     with FakeServer() as srv:
         srv.enqueue(Reply.json(401, anthropic_error_body("authentication_error", "bad key")))
         srv.enqueue(Reply.json(401, anthropic_error_body("authentication_error", "bad key")))
-        base = [sys.executable, "-m", "streamcli", "-m", "claude-x", "--base-url", srv.url,
-                "--no-stdin"]
-        text = _bash(tmp_path, 'exec "$@" 2>&-', *base, "q")
-        jsonl = _bash(tmp_path, 'exec "$@" 2>&-', *base, "--jsonl", "q")
+        base = [*streamcli_command(), "-m", "claude-x", "--base-url", srv.url, "--no-stdin"]
+        text = _bash(processes, 'exec "$@" 2>&-', *base, "q")
+        jsonl = _bash(processes, 'exec "$@" 2>&-', *base, "--jsonl", "q")
     assert (text.returncode, text.stdout) == (4, b"")
     assert jsonl.returncode == 4
     assert jsonl_events(jsonl.stdout)[-1]["exit_code"] == 4
 
 
-def test_prompt_argument_that_is_not_utf8_is_a_usage_error(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
+def test_prompt_argument_that_is_not_utf8_is_a_usage_error(run_cli):
     with FakeServer() as srv:
         srv.enqueue(Reply(body=anthropic_sse(["Hi"])))
-        p = subprocess.run(
-            [sys.executable.encode(), b"-m", b"streamcli", b"-m", b"claude-x", b"--base-url",
-             srv.url.encode(), b"--no-stdin", b"caf\xe9 question"],
-            capture_output=True, cwd=ROOT, timeout=20,
-            env=_clean_env(home, {"ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY}))
+        p = run_cli([b"-m", b"claude-x", b"--base-url", srv.url.encode(), b"--no-stdin",
+                     b"caf\xe9 question"], env={"ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY})
         assert srv.requests == []
     assert p.returncode == 2, p.stderr
     assert b"not valid UTF-8" in p.stderr and b"Traceback" not in p.stderr
@@ -385,9 +365,10 @@ def test_base_url_with_an_invalid_port_is_a_usage_error(cli, mode):
 # Fix: openai.StreamMapper._tool_deltas gives a new id at the same index its own slot.
 
 
-def _chunk(delta: dict, finish=None, model="gemini-x") -> bytes:
-    return sse_event({"id": "c1", "object": "chat.completion.chunk", "model": model,
-                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+def _chunk(delta: dict, finish=None, model="gemini-x", chunk_id="c1") -> bytes:
+    """A chunk of one choice, without `created` (as Gemini's compatible API sends it)."""
+    return sse_event(chat_chunk([{"index": 0, "delta": delta, "finish_reason": finish}],
+                                chunk_id=chunk_id, model=model, created=None))
 
 
 def _call(call_id=None, name=None, arguments=None, index=0, with_index=True) -> dict:
@@ -508,20 +489,15 @@ main()
 """
 
 
-def test_sigterm_during_startup_still_ends_the_jsonl_output(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
+def test_sigterm_during_startup_still_ends_the_jsonl_output(start_cli):
     stdin_r, stdin_w = os.pipe()
     try:
-        popen = subprocess.Popen(
-            [sys.executable, "-c", _PAUSE_IN_STARTUP, "--jsonl", "-m", "claude-x",
-             "--no-stdin", "question"],
-            stdin=stdin_r, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-            env=_clean_env(home, {"ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY}))
+        proc = start_cli(["--jsonl", "-m", "claude-x", "--no-stdin", "question"],
+                         command=python_code_command(_PAUSE_IN_STARTUP), stdin=stdin_r,
+                         env={"ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY})
     finally:
         os.close(stdin_r)
-    proc = CliProcess(popen)
-    try:
+    try:  # a process still running at the end is killed by the fixture
         proc.read_until(b"READY\n", stream="stderr")
         proc.send_signal(signal.SIGTERM)  # held: the process is inside start-up
         os.close(stdin_w)
@@ -530,9 +506,6 @@ def test_sigterm_during_startup_still_ends_the_jsonl_output(tmp_path):
     finally:
         if stdin_w is not None:
             os.close(stdin_w)
-        if popen.poll() is None:
-            popen.kill()
-            popen.wait(5)
     assert done.returncode == -signal.SIGTERM, done.stderr
     events = jsonl_events(done.stdout)
     assert [e["type"] for e in events] == ["start", "end"]
@@ -576,9 +549,8 @@ def test_azure_prompt_filter_chunk_does_not_start_the_answer(cli):
     azure = [
         sse_event({"choices": [], "created": 0, "id": "", "model": "", "object": "",
                    "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]}),
-        _chunk({"role": "assistant", "content": "Hi"}, model="gpt-4o-2024")
-        .replace(b'"c1"', b'"chatcmpl-9"'),
-        _chunk({}, "stop", model="gpt-4o-2024").replace(b'"c1"', b'"chatcmpl-9"'),
+        _chunk({"role": "assistant", "content": "Hi"}, model="gpt-4o-2024", chunk_id="chatcmpl-9"),
+        _chunk({}, "stop", model="gpt-4o-2024", chunk_id="chatcmpl-9"),
         b"data: [DONE]\n\n",
     ]
     cli.env(**OPENAI_KEY).serve(sse(azure))
@@ -605,13 +577,10 @@ main()
 """
 
 
-def test_sigterm_between_install_and_hold_dies_by_the_signal(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    p = subprocess.run([sys.executable, "-c", _SIGNAL_BETWEEN_INSTALL_AND_HOLD, "--jsonl",
-                        "--no-stdin", "-m", "claude-x", "q"],
-                       capture_output=True, cwd=ROOT, timeout=20, stdin=subprocess.DEVNULL,
-                       env=_clean_env(home, {"ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY}))
+def test_sigterm_between_install_and_hold_dies_by_the_signal(run_cli):
+    p = run_cli(["--jsonl", "--no-stdin", "-m", "claude-x", "q"],
+                command=python_code_command(_SIGNAL_BETWEEN_INSTALL_AND_HOLD),
+                env={"ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY})
     assert b"Traceback" not in p.stderr, p.stderr
     assert p.returncode == -signal.SIGTERM
 

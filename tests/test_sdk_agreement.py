@@ -43,31 +43,26 @@ and openai 3.54: a test fails if an SDK changes, so that this table is revisited
 from __future__ import annotations
 
 import json
-import os
-import random
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import jsonschema
 import pytest
 
 import anthropic as anthropic_sdk  # test-only: never imported by streamcli itself
 import openai as openai_sdk
 
-from tests.fakeserver import FakeServer, Reply
+from tests.helpers.cli import Processes
+from tests.helpers.fakeserver import FakeServer, Reply
+from tests.helpers.paths import FIXTURES
+from tests.helpers.schema import EVENT_VALIDATOR
+from tests.helpers.sse import random_sizes, sse_body
 
-FIXTURES = Path(__file__).parent / "fixtures"
 RUN_TIMEOUT = 30  # seconds, per streamcli subprocess
 ANTHROPIC_MODEL = "claude-test-model"
 OPENAI_MODEL = "gpt-test-model"
 MAX_TOKENS = 100
-SCHEMA = json.loads((Path(__file__).parent.parent / "streamcli" / "jsonl.schema.json")
-                    .read_text(encoding="utf-8"))
-VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+KEYS = {"ANTHROPIC_API_KEY": "test-key", "OPENAI_API_KEY": "test-key"}
 
 
 # --------------------------------------------------------------------------- the streams
@@ -81,17 +76,8 @@ class Case:
     expected_text: str | None = None
 
 
-def _sse(*events: tuple[str | None, dict]) -> bytes:
-    out = b""
-    for name, obj in events:
-        if name:
-            out += f"event: {name}\n".encode()
-        out += b"data: " + json.dumps(obj).encode() + b"\n\n"
-    return out
-
-
 def _cache_usage_stream(delta_usage: dict) -> bytes:
-    return _sse(
+    return sse_body(
         ("message_start", {"type": "message_start", "message": {
             "id": "msg_cache", "type": "message", "role": "assistant", "model": "claude-x",
             "content": [], "stop_reason": None, "stop_sequence": None,
@@ -106,6 +92,7 @@ def _cache_usage_stream(delta_usage: dict) -> bytes:
                                                               "stop_sequence": None},
                            "usage": delta_usage}),
         ("message_stop", {"type": "message_stop"}),
+        compact=False,
     )
 
 
@@ -138,13 +125,8 @@ CASES = {case.name: case for case in _cases()}
 
 def pieces(case: Case) -> list[bytes]:
     """The body cut into seeded random pieces (1..150 bytes), one server write each."""
-    rng = random.Random(case.name)
-    body, out, i = case.body, [], 0
-    while i < len(body):
-        n = rng.randint(1, 150)
-        out.append(body[i:i + n])
-        i += n
-    assert b"".join(out) == body
+    out = random_sizes(case.body, case.name, largest=150)
+    assert b"".join(out) == case.body
     return out
 
 
@@ -239,22 +221,16 @@ def sdk_openai(client, case: Case) -> Result:
     return res
 
 
-def clean_env(tmp: Path) -> dict:
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp),
-            "XDG_CONFIG_HOME": str(tmp / "config"), "NO_COLOR": "1", "LC_ALL": "C.UTF-8",
-            "ANTHROPIC_API_KEY": "test-key", "OPENAI_API_KEY": "test-key"}
-
-
-def run_streamcli(case: Case, url: str, env: dict) -> Result:
+def run_streamcli(case: Case, url: str, processes: Processes) -> Result:
     model = ANTHROPIC_MODEL if case.kind == "anthropic" else OPENAI_MODEL
     base = url if case.kind == "anthropic" else url + "/v1"
-    proc = subprocess.run(
-        [sys.executable, "-m", "streamcli", "--jsonl", "--show-thinking", "--no-stdin",
-         "--retries", "0", "--max-tokens", str(MAX_TOKENS), "-m", model, "--base-url", base, "hi"],
-        env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=RUN_TIMEOUT)
+    proc = processes.run(
+        ["--jsonl", "--show-thinking", "--no-stdin", "--retries", "0",
+         "--max-tokens", str(MAX_TOKENS), "-m", model, "--base-url", base, "hi"],
+        env=KEYS, timeout=RUN_TIMEOUT)
     lines = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
     for line in lines:  # every line the tests produce is held to the published schema
-        VALIDATOR.validate(line)
+        EVENT_VALIDATOR.validate(line)
     res = Result(exit_code=proc.returncode, stderr=proc.stderr.decode("utf-8", "replace"))
     res.extra["lines"] = lines
     assert lines and lines[0]["type"] == "start" and lines[-1]["type"] == "end", proc
@@ -280,16 +256,17 @@ def runs(tmp_path_factory) -> "Runs":
     """Every case through both clients, once per module: {name: (sdk, cli, sdk requests,
     cli requests)}. The streamcli subprocesses run concurrently, each against its own
     server; the SDK runs in this process meanwhile."""
-    env = clean_env(tmp_path_factory.mktemp("sdk-agreement"))
+    processes = Processes(tmp_path_factory.mktemp("sdk-agreement") / "home")
     results: dict = {}
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=8) as pool:
+        stack.callback(processes.close)
         cli_servers = {}
         futures = {}
         for name, case in CASES.items():
             srv = stack.enter_context(FakeServer())
             srv.enqueue(Reply(body=pieces(case)))
             cli_servers[name] = srv
-            futures[name] = pool.submit(run_streamcli, case, srv.url, env)
+            futures[name] = pool.submit(run_streamcli, case, srv.url, processes)
         sdk_srv = stack.enter_context(FakeServer())
         a_client = anthropic_sdk.Anthropic(api_key="test-key", base_url=sdk_srv.url,
                                            max_retries=0, timeout=RUN_TIMEOUT)

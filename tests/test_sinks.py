@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
-import jsonschema
 import pytest
 
-import streamcli
 from streamcli.errors import InvalidRequestError, MalformedStream, ServerError
 from streamcli.events import DONE, Refusal, Retry, Start, Stop, Text, Thinking, ToolCall, Usage
 from streamcli.outcome import Outcome
@@ -25,25 +22,9 @@ from streamcli.sinks.raw import RawSink
 from streamcli.sinks.result import ResultSink
 from streamcli.sinks.text import TextSink
 from streamcli.ui import Stderr
-
-SCHEMA = json.loads((Path(streamcli.__file__).parent / "jsonl.schema.json").read_text(encoding="utf-8"))
-EVENT = jsonschema.Draft202012Validator(SCHEMA)
-RESULT = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"], "$ref": "#/$defs/result"})
-
-
-class CountingBytesIO(io.BytesIO):
-    def __init__(self) -> None:
-        super().__init__()
-        self.writes = 0
-        self.flushes = 0
-
-    def write(self, data) -> int:
-        self.writes += 1
-        return super().write(data)
-
-    def flush(self) -> None:
-        self.flushes += 1
-        super().flush()
+from tests.helpers.schema import EVENT_VALIDATOR as EVENT
+from tests.helpers.schema import RESULT_VALIDATOR as RESULT
+from tests.helpers.streams import CountingBytesIO
 
 
 @pytest.fixture

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import pytest
 
 from streamcli.sse import MAX_EVENT_BYTES, SSEDecoder, SSEError, SSEEvent
+from tests.helpers.paths import FIXTURES
+from tests.helpers.sse import bytewise, split_at
 
-SSE_DIR = Path(__file__).parent / "fixtures" / "sse"
+SSE_DIR = FIXTURES / "sse"
 CASES = sorted(p.name[: -len(".sse")] for p in SSE_DIR.glob("*.sse"))
 MANIFEST = {entry["name"]: entry for entry in json.loads((SSE_DIR / "MANIFEST.json").read_text())}
 CHUNKED_CASES = [name for name in CASES if (SSE_DIR / f"{name}.chunks.json").exists()]
@@ -55,11 +56,6 @@ def decode(reads) -> tuple[list[SSEEvent], SSEDecoder]:
     events.extend(decoder.finish())
     assert all(type(event) is SSEEvent for event in events)
     return events, decoder
-
-
-def split_at(body: bytes, cuts) -> list[bytes]:
-    bounds = [0, *cuts, len(body)]
-    return [body[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
 def two_way_positions(body: bytes) -> list[int]:
@@ -101,7 +97,7 @@ def test_case_whole(name):
 @pytest.mark.parametrize("name", CASES, ids=CASES)
 def test_case_one_byte_per_read(name):
     body, _ = load(name)
-    check(name, [body[i : i + 1] for i in range(len(body))], "one byte per read")
+    check(name, bytewise(body), "one byte per read")
 
 
 @pytest.mark.parametrize("name", CASES, ids=CASES)

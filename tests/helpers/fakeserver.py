@@ -1,4 +1,4 @@
-"""A scriptable local HTTP/1.1 server for end-to-end tests of streamcli.
+"""The one fake HTTP server: a scriptable local HTTP/1.1 server for end-to-end tests.
 
 Stdlib only. It listens on 127.0.0.1 (port 0, never any other address), serves each
 connection in its own daemon thread and answers every request with the next scripted
@@ -29,6 +29,8 @@ goes away, at most FakeServer.hang_timeout seconds).
 
 Every blocking wait is bounded: socket I/O by io_timeout (10 s), gates by their timeout
 (10 s), hangs by hang_timeout (30 s), and close() wakes every waiting connection.
+
+What to serve (SSE streams, error bodies) comes from tests/helpers/sse.py.
 """
 
 from __future__ import annotations
@@ -51,13 +53,6 @@ __all__ = [
     "Gate",
     "Recorded",
     "Exchange",
-    "anthropic_sse",
-    "anthropic_error_event",
-    "anthropic_error_body",
-    "openai_sse",
-    "openai_error_event",
-    "openai_error_body",
-    "sse_event",
 ]
 
 DEFAULT_TIMEOUT = 10.0
@@ -805,195 +800,3 @@ def _drain_send_queue(conn: socket.socket, timeout: float) -> None:
         if struct.unpack("i", bytes(buf))[0] == 0:
             return
         time.sleep(0.001)
-
-
-# --------------------------------------------------------------------------- streams
-
-
-def _dumps(obj: Any) -> str:
-    return _json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
-def sse_event(data: Any, event: str | None = None) -> bytes:
-    """One SSE event: optional `event:` line, one `data:` line (JSON unless str), blank line."""
-    text = data if isinstance(data, str) else _dumps(data)
-    head = f"event: {event}\n" if event is not None else ""
-    return f"{head}data: {text}\n\n".encode("utf-8")
-
-
-def _anthropic(obj: dict[str, Any]) -> bytes:
-    return sse_event(obj, obj["type"])
-
-
-def anthropic_sse(
-    texts: Sequence[str],
-    stop_reason: str | None = "end_turn",
-    model: str = "claude-test",
-    msg_id: str = "msg_test",
-    input_tokens: int = 10,
-    output_tokens: int | None = None,
-    thinking: Sequence[str] | None = None,
-    ping_after_start: bool = True,
-    terminal: bool = True,
-    *,
-    signature: str = "sig_test",
-    stop_sequence: str | None = None,
-) -> list[bytes]:
-    """A Messages API stream, one bytes part per event (see the module docstring)."""
-    events: list[bytes] = [
-        _anthropic(
-            {
-                "type": "message_start",
-                "message": {
-                    "id": msg_id,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": model,
-                    "content": [],
-                    "stop_reason": None,
-                    "stop_sequence": None,
-                    "usage": {"input_tokens": input_tokens, "output_tokens": 1},
-                },
-            }
-        )
-    ]
-    ping = _anthropic({"type": "ping"})
-    index = 0
-    if thinking is not None:
-        events.append(
-            _anthropic(
-                {
-                    "type": "content_block_start",
-                    "index": index,
-                    "content_block": {"type": "thinking", "thinking": ""},
-                }
-            )
-        )
-        if ping_after_start:
-            events.append(ping)
-        for t in thinking:
-            events.append(
-                _anthropic(
-                    {
-                        "type": "content_block_delta",
-                        "index": index,
-                        "delta": {"type": "thinking_delta", "thinking": t},
-                    }
-                )
-            )
-        events.append(
-            _anthropic(
-                {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "signature_delta", "signature": signature},
-                }
-            )
-        )
-        events.append(_anthropic({"type": "content_block_stop", "index": index}))
-        index += 1
-    events.append(
-        _anthropic(
-            {
-                "type": "content_block_start",
-                "index": index,
-                "content_block": {"type": "text", "text": ""},
-            }
-        )
-    )
-    if ping_after_start and thinking is None:
-        events.append(ping)
-    for t in texts:
-        events.append(
-            _anthropic(
-                {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "text_delta", "text": t},
-                }
-            )
-        )
-    events.append(_anthropic({"type": "content_block_stop", "index": index}))
-    events.append(
-        _anthropic(
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
-                "usage": {
-                    "output_tokens": output_tokens if output_tokens is not None else len(texts)
-                },
-            }
-        )
-    )
-    if terminal:
-        events.append(_anthropic({"type": "message_stop"}))
-    return events
-
-
-def anthropic_error_body(type: str, message: str) -> dict[str, Any]:
-    """The JSON body of a Messages API error, e.g. for Reply.json(529, ...)."""
-    return {"type": "error", "error": {"type": type, "message": message}}
-
-
-def anthropic_error_event(type: str, message: str) -> bytes:
-    """An `event: error` SSE event as the Messages API sends mid-stream."""
-    return sse_event(anthropic_error_body(type, message), "error")
-
-
-def openai_sse(
-    texts: Sequence[str],
-    finish_reason: str | None = "stop",
-    model: str = "gpt-test",
-    chunk_id: str = "chatcmpl-test",
-    usage: bool = True,
-    done: bool = True,
-    *,
-    prompt_tokens: int = 10,
-    completion_tokens: int | None = None,
-) -> list[bytes]:
-    """A Chat Completions stream, one bytes part per chunk (see the module docstring)."""
-
-    def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
-        obj = {
-            "id": chunk_id,
-            "object": "chat.completion.chunk",
-            "created": 0,
-            "model": model,
-            "choices": choices,
-            **extra,
-        }
-        return sse_event(obj)
-
-    def choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-
-    events = [chunk([choice({"role": "assistant", "content": ""})])]
-    events.extend(chunk([choice({"content": t})]) for t in texts)
-    events.append(chunk([choice({}, finish_reason)]))
-    if usage:
-        n = completion_tokens if completion_tokens is not None else len(texts)
-        events.append(
-            chunk(
-                [],
-                usage={
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": n,
-                    "total_tokens": prompt_tokens + n,
-                },
-            )
-        )
-    if done:
-        events.append(b"data: [DONE]\n\n")
-    return events
-
-
-def openai_error_body(
-    message: str, type: str = "server_error", code: str | None = None, param: str | None = None
-) -> dict[str, Any]:
-    """The JSON body of a Chat Completions error, e.g. for Reply.json(429, ...)."""
-    return {"error": {"message": message, "type": type, "param": param, "code": code}}
-
-
-def openai_error_event(message: str, type: str = "server_error", code: str | None = None) -> bytes:
-    """A `data: {"error": ...}` SSE event as OpenAI sends when a stream fails midway."""
-    return sse_event(openai_error_body(message, type, code))

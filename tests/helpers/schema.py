@@ -1,0 +1,45 @@
+"""The published JSONL schema (streamcli/jsonl.schema.json), loaded once, and the checks
+of --jsonl and --no-stream output against it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+
+import streamcli
+
+SCHEMA_PATH = Path(streamcli.__file__).parent / "jsonl.schema.json"
+SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+jsonschema.Draft202012Validator.check_schema(SCHEMA)
+EVENT_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+RESULT_VALIDATOR = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"],
+                                                    "$ref": "#/$defs/result"})
+
+
+def jsonl_events(out: bytes) -> list[dict]:
+    """Every line of a --jsonl output, each validated against the schema, with the
+    framing rules checked: UTF-8, one object per line, `start` first, `end` last, once each."""
+    text = out.decode("utf-8")
+    assert text.endswith("\n"), out[-200:]
+    lines = text[:-1].split("\n")
+    events = []
+    for line in lines:
+        assert line and line == line.strip(), f"blank or padded line: {line!r}"
+        obj = json.loads(line)
+        EVENT_VALIDATOR.validate(obj)
+        events.append(obj)
+    types = [e["type"] for e in events]
+    assert types[0] == "start" and types.count("start") == 1, types
+    assert types[-1] == "end" and types.count("end") == 1, types
+    return events
+
+
+def result_object(out: bytes) -> dict:
+    """The --no-stream output: exactly one JSON object, then one newline, schema-valid."""
+    text = out.decode("utf-8")
+    assert text.endswith("\n") and text.count("\n") == 1, out[-200:]
+    obj = json.loads(text)
+    RESULT_VALIDATOR.validate(obj)
+    return obj
