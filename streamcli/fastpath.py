@@ -1,13 +1,16 @@
-"""Every byte-level shortcut of the hot path, each with the general path it must equal.
+"""Every shortcut of the hot path, each with the general path it must equal.
 
 The pump is the only caller. A shortcut either returns exactly what the general path
-(SSE decoder, then the provider's mapper, then the sink) would produce for the same
-read, or None, and then the read takes the general path. tests/test_fastpath.py runs
-every recorded stream both ways and requires identical stdout bytes in every mode.
+(SSE decoder, then the provider's mapper, then the sink) would produce, or None, and
+then the general path runs. tests/test_fastpath.py runs every recorded stream both ways
+in several framings and requires identical stdout bytes in every mode.
 
-The shortcuts apply only between events (the decoder holds nothing: `SSEDecoder.idle`)
-and only to a read that is exactly one whole event, which is how the LLM APIs frame
-every event (one per HTTP chunk).
+Two levels. Read level (bytes): a read that is exactly one whole event, which is how
+the LLM APIs frame every event (one per HTTP chunk), and only between events (the
+decoder holds nothing: `SSEDecoder.idle`). Event level (str): one decoded event's data,
+for reads that carry several events (a fast local server, a replay, a client that was
+briefly descheduled). Both recognise the commonest event, a plain text delta, by its
+exact bytes, and decline anything that would need unescaping.
 """
 
 from __future__ import annotations
@@ -48,6 +51,15 @@ def plain_string(piece: bytes) -> bytes | None:
     return piece
 
 
+def plain_text(piece: str) -> str | None:
+    """The str form of `plain_string`, for decoded event data.
+
+    General path: `json.loads('"' + piece + '"')`."""
+    if '"' in piece or "\\" in piece or not piece.isprintable():
+        return None
+    return piece
+
+
 _ANTHROPIC_HEAD = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
 _ANTHROPIC_TEXT = b',"delta":{"type":"text_delta","text":"'
 
@@ -65,6 +77,25 @@ def anthropic_text(chunk: bytes) -> bytes | None:
     if mid < 0 or not chunk[start:mid].isdigit():
         return None
     return plain_string(chunk[mid + len(_ANTHROPIC_TEXT):-5])
+
+
+_ANTHROPIC_EVENT_HEAD = '{"type":"content_block_delta","index":'
+_ANTHROPIC_EVENT_TEXT = ',"delta":{"type":"text_delta","text":"'
+
+
+def anthropic_event_text(ev: SSEEvent) -> str | None:
+    """The text of one event whose data is a compact text_delta that needs no unescaping.
+
+    General path: the anthropic mapper's Text event for `ev` (which reads the type from
+    the data, whatever the event's name)."""
+    data = ev.data
+    if not data.endswith('"}}') or not data.startswith(_ANTHROPIC_EVENT_HEAD):
+        return None
+    start = len(_ANTHROPIC_EVENT_HEAD)
+    mid = data.find(_ANTHROPIC_EVENT_TEXT, start, start + 12 + len(_ANTHROPIC_EVENT_TEXT))
+    if mid < 0 or not data[start:mid].isdigit():
+        return None
+    return plain_text(data[mid + len(_ANTHROPIC_EVENT_TEXT):-3])
 
 
 _CONTENT_HEAD = b'"choices":[{"index":0,"delta":{"content":"'
@@ -122,10 +153,51 @@ class OpenAIText:
             self.head = chunk[:pos + len(_CONTENT_HEAD)]
 
 
-def text_shortcut(protocol: str):
-    """The chunk-text shortcut for one wire protocol (a fresh one per stream), or None."""
+_CONTENT_HEAD_S = _CONTENT_HEAD.decode()
+_CONTENT_TAIL_S = _CONTENT_TAIL.decode()
+_TAILS_S = ("}", ',"usage":null}')
+_OBFUSCATION_S = _OBFUSCATION.decode()
+
+
+class OpenAIEventText:
+    """`OpenAIText` for one decoded event: the text of a plain content chunk, recognised
+    by the data's head (learned from an earlier event's data, which took the general
+    path) and its exact tail.
+
+    General path: the openai mapper's Text event for `ev` (which raises for an event
+    named `error`, so those are never taken)."""
+
+    def __init__(self) -> None:
+        self.head: str | None = None
+        self._tries = 0
+
+    def __call__(self, ev: SSEEvent) -> str | None:
+        data, head = ev.data, self.head
+        if head is None:
+            if self._tries < _LEARN_TRIES:
+                self._tries += 1
+                pos = data.find(_CONTENT_HEAD_S)
+                if pos > 0:
+                    self.head = data[:pos + len(_CONTENT_HEAD_S)]
+            return None  # the event it learned from still takes the general path
+        if not data.startswith(head) or ev.event == "error":
+            return None
+        start = len(head)
+        end = data.find(_CONTENT_TAIL_S, start)
+        if end <= start:
+            return None
+        rest = data[end + len(_CONTENT_TAIL_S):]
+        if rest not in _TAILS_S and not (rest.startswith(_OBFUSCATION_S) and rest.endswith('"}')
+                                         and rest[len(_OBFUSCATION_S):-2].isalnum()):
+            return None
+        return plain_text(data[start:end])
+
+
+def shortcuts(protocol: str | None) -> tuple:
+    """(read-level, event-level) text shortcuts for one wire protocol, fresh for each
+    stream (the openai ones learn); (None, None) when it has none."""
     if protocol == "anthropic":
-        return anthropic_text
+        return anthropic_text, anthropic_event_text
     if protocol == "openai":
-        return OpenAIText()
-    return None
+        return OpenAIText(), OpenAIEventText()
+    return None, None

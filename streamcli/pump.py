@@ -12,6 +12,7 @@ from typing import Iterable
 
 from streamcli import fastpath
 from streamcli.errors import MalformedStream, StreamcliError, TimeoutExpired
+from streamcli.events import Text
 from streamcli.sse import SSEDecoder, SSEError
 
 
@@ -34,9 +35,10 @@ def pump(chunks: Iterable[bytes], mapper, sink, progress: Progress, *, idle_time
     sends every read through the general path (the tests compare the two)."""
     progress.mapper = mapper
     decoder = SSEDecoder()
+    read_text, event_text = fastpath.shortcuts(protocol) if shortcuts else (None, None)
     try:
-        _loop(chunks, decoder, mapper, sink, progress, idle_timeout, raw_mode,
-              fastpath.text_shortcut(protocol) if shortcuts else None, shortcuts)
+        _loop(chunks, decoder, mapper, sink, progress, idle_timeout, raw_mode, read_text,
+              event_text, shortcuts)
     except StreamcliError:
         # --raw-sse reads on after the terminal event (to the end of the body); what
         # goes wrong there (a drop, a stall) cannot change a complete answer.
@@ -47,8 +49,8 @@ def pump(chunks: Iterable[bytes], mapper, sink, progress: Progress, *, idle_time
     mapper.check_end(decoder.stray_error)
 
 
-def _loop(chunks, decoder, mapper, sink, progress, idle, raw_mode, text_shortcut,
-          event_shortcut) -> None:
+def _loop(chunks, decoder, mapper, sink, progress, idle, raw_mode, read_text, event_text,
+          read_shortcuts) -> None:
     feed, map_event = decoder.feed, mapper.feed
     write, raw, plain = sink.write, sink.raw, sink.write_plain_text
     monotonic = time.monotonic
@@ -59,9 +61,9 @@ def _loop(chunks, decoder, mapper, sink, progress, idle, raw_mode, text_shortcut
             raw(chunk)
             if mapper.complete:
                 continue  # after the terminal event: copy the bytes, parse nothing
-        if event_shortcut and decoder.idle:
-            if text_shortcut is not None and not held:
-                text = text_shortcut(chunk)
+        if read_shortcuts and decoder.idle:
+            if read_text is not None and not held:
+                text = read_text(chunk)
                 if text is not None:
                     plain(text)
                     if progress.first_output is None and sink.committed:
@@ -73,7 +75,8 @@ def _loop(chunks, decoder, mapper, sink, progress, idle, raw_mode, text_shortcut
         else:
             events = _decode(feed, chunk)
         if events:
-            content = _map(events, map_event, mapper, sink, write, progress, monotonic)
+            content = _map(events, map_event, mapper, sink, write, progress, monotonic,
+                           event_text)
             if content:
                 last_content = monotonic()
                 if mapper.complete and not raw_mode:
@@ -93,14 +96,20 @@ def _decode(feed, chunk: bytes) -> list:
         raise MalformedStream(str(exc)) from None
 
 
-def _map(events, map_event, mapper, sink, write, progress, monotonic) -> bool:
+def _map(events, map_event, mapper, sink, write, progress, monotonic, event_text) -> bool:
     """Map the events of one read and write what they gave; True if any was content."""
     out: list = []
     content = False
+    held = mapper.join.held
     try:
         for ev in events:
             if ev.event != "ping":
                 content = True
+            if event_text is not None and not held:
+                text = event_text(ev)
+                if text is not None:
+                    out.append(Text(text))
+                    continue
             map_event(ev, out)
             if mapper.complete:
                 break  # nothing after the terminal event can change the answer

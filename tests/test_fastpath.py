@@ -83,6 +83,18 @@ def constructed() -> list[tuple[str, str, bytes]]:
     parts[1] = parts[1].replace(b'"choices"', b'"k":1}\r"choices"', 1)
     cases.append(("openai", "cr-in-learning-chunk", b"".join(parts[:2]) + b"".join(
         p.replace(b'"choices"', b'"k":1}\r"choices"', 1) for p in parts[2:4]) + parts[-1]))
+    # A key after the text in a delta: the text ends at its own quote, not at the end.
+    parts = anthropic_sse(["a", "extra", "b"])
+    parts = [p.replace(b'"text":"extra"}}', b'"text":"extra","x":"y"}}') for p in parts]
+    cases.append(("anthropic", "key-after-text", b"".join(parts)))
+    # A raw control character inside a string is not JSON: malformed, never text.
+    for kind, build in (("anthropic", anthropic_sse), ("openai", openai_sse)):
+        body = b"".join(build(["a", "CTRL", "b"])).replace(b"CTRL", b"x\x01y")
+        cases.append((kind, "raw-control-char", body))
+    # A plain content chunk sent as an `error` event is an error, not text.
+    parts = openai_sse(["a", "b", "c"])
+    parts[3] = b"event: error\n" + parts[3]
+    cases.append(("openai", "error-named-chunk", b"".join(parts)))
     # Keep-alive comments that look like chunks: never data, never text.
     parts = openai_sse(["a", "b"])
     fake = b": " + parts[1][6:]
@@ -118,43 +130,73 @@ class SpySink:
         self.sink.write_plain_text(data)
 
 
+class Counted:
+    """An event-level shortcut that counts the events it took."""
+
+    def __init__(self, shortcut) -> None:
+        self.shortcut = shortcut
+        self.taken = 0
+
+    def __call__(self, ev):
+        text = self.shortcut(ev)
+        self.taken += text is not None
+        return text
+
+
 def run(kind: str, reads: list[bytes], mode: str, shortcuts: bool):
+    """stdout, the error, the mapper's end state, and how many reads and events the
+    read-level and event-level shortcuts took."""
     out = io.BytesIO()
     spy = SpySink(make_sink(mode, out, Stderr(io.StringIO()), show_thinking=True))
     mapper = providers.load(kind).StreamMapper()
+    read_text, event_text = fastpath.shortcuts(kind)
+    counted = Counted(event_text)
+    real = fastpath.shortcuts
+    fastpath.shortcuts = lambda protocol: (read_text, counted)
     try:
         pump(iter(reads), mapper, spy, Progress(), idle_timeout=1e9, raw_mode=mode == "raw",
              protocol=kind, shortcuts=shortcuts)
         error = None
     except StreamcliError as exc:
         error = (type(exc).__name__, exc.message)
+    finally:
+        fastpath.shortcuts = real
     state = (mapper.id, mapper.model, mapper.stop_raw, mapper.usage(), mapper.complete)
-    return out.getvalue(), error, state, spy.plain
+    return out.getvalue(), error, state, spy.plain, counted.taken
+
+
+def framings(body: bytes) -> dict[str, list[bytes]]:
+    return {"per-event": per_event(body), "whole": [body], "lines": lines(body),
+            "before-data": before_data_lines(body), "random": random_sizes(body, len(body))}
 
 
 @pytest.mark.parametrize("mode", ["text", "jsonl", "raw", "json"])
 @pytest.mark.parametrize("kind,name,body", CASES, ids=IDS)
 def test_shortcuts_give_the_general_paths_bytes(kind, name, body, mode):
-    events = per_event(body)
-    general = run(kind, events, mode, shortcuts=False)
-    assert general[3] == 0
-    for reads in (events, [body], lines(body), before_data_lines(body),
-                  random_sizes(body, len(body))):
+    """Same framing, shortcuts on and off: the same bytes. And, but for --raw-sse (which
+    copies each read as it comes, so a stream that fails midway shows where the reads
+    ended), the same bytes whatever the framing."""
+    reference = run(kind, per_event(body), mode, shortcuts=False)
+    assert reference[3:] == (0, 0)
+    for framing, reads in framings(body).items():
+        general = run(kind, reads, mode, shortcuts=False)
         fast = run(kind, reads, mode, shortcuts=True)
-        assert fast[:3] == general[:3]
-    whole = run(kind, [body], mode, shortcuts=False)
-    assert whole[:3] == general[:3]
+        assert fast[:3] == general[:3], framing
+        if mode != "raw":
+            assert general[:3] == reference[:3], framing
 
 
 def test_the_shortcuts_do_run_on_the_recorded_streams():
     """Without this, the comparison above could pass with the shortcuts switched off."""
-    used = {}
+    reads, events = {}, {}
     for kind, name, body in CASES:
-        used[f"{kind}-{name}"] = run(kind, per_event(body), "text", shortcuts=True)[3]
-    assert used["anthropic-sdk_basic_response"] > 0
-    assert used["openai-chat_text_basic"] > 0
-    assert used["anthropic-awkward"] > 0 and used["openai-awkward"] > 0
-    assert used["anthropic-spaced"] == 0  # spaced JSON never matches the byte pattern
+        reads[f"{kind}-{name}"] = run(kind, per_event(body), "text", shortcuts=True)[3]
+        events[f"{kind}-{name}"] = run(kind, [body], "text", shortcuts=True)[4]
+    for used in (reads, events):
+        assert used["anthropic-sdk_basic_response"] > 0
+        assert used["openai-chat_text_basic"] > 0
+        assert used["anthropic-awkward"] > 0 and used["openai-awkward"] > 0
+        assert used["anthropic-spaced"] == 0  # spaced JSON never matches the pattern
 
 
 @pytest.mark.parametrize("mode", ["text", "jsonl"])
@@ -167,7 +209,7 @@ def test_reads_of_two_events_each_give_the_general_paths_bytes(mode):
     assert run("openai", reads, mode, True)[:3] == run("openai", reads, mode, False)[:3]
 
 
-def test_a_whole_stream_in_one_read_takes_no_text_shortcut():
+def test_a_whole_stream_in_one_read_takes_no_read_level_shortcut():
     for kind, name, body in CASES:
         assert run(kind, [body], "text", shortcuts=True)[3] == 0, name
 
