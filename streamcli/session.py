@@ -21,6 +21,7 @@ from streamcli.outcome import Outcome
 from streamcli.pump import Progress
 from streamcli.retry import RetryPolicy
 from streamcli.sinks import make_sink
+from streamcli.transcript import Recorder, Transcript
 from streamcli.ui import Stderr
 
 if TYPE_CHECKING:  # the plan is handed down to the session; it is never imported back up
@@ -34,8 +35,11 @@ class Session:
         self.output = output
         self.env = env
         self.ui = Stderr(env.stderr, quiet=output.quiet, environ=env.environ)
-        self.sink = make_sink(output.mode, env.stdout, self.ui,
-                              show_thinking=output.show_thinking, newline=output.newline)
+        # What the answer said, for the end of the run, whatever the mode writes.
+        self.transcript = Transcript()
+        self.sink = Recorder(make_sink(output.mode, env.stdout, self.ui,
+                                       show_thinking=output.show_thinking,
+                                       newline=output.newline), self.transcript)
         self.sink.begin(*asked)
         self.progress = Progress()
         self.plan: Plan | None = None

@@ -134,9 +134,13 @@ def _env_vars_in_source() -> set[str]:
             names.update(re.findall(r"\b[A-Z][A-Z0-9_]+\b", tag))
     pattern = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
     for path in (ROOT / "streamcli").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        exported = {id(n) for a in ast.walk(tree) if isinstance(a, ast.Assign)
+                    and any(getattr(t, "id", None) == "__all__" for t in a.targets)
+                    for n in ast.walk(a.value)}  # __all__ lists names, not variables
+        for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and pattern.match(node.value):
+                    and pattern.match(node.value) and id(node) not in exported:
                 names.add(node.value)
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and node.func.attr == "get" and node.args

@@ -11,17 +11,13 @@ from json.encoder import encode_basestring  # the C string encoder json.dumps us
 
 from streamcli.events import Refusal, Start, Text, Thinking, ToolCall, normalize_stop, usage_dict
 from streamcli.sinks import encode_text, write_all
+from streamcli.transcript import tool_call_fields
 
 SCHEMA_VERSION = 1
 
 
 def _dumps(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-
-
-def tool_call_fields(ev: ToolCall) -> dict:
-    return {"id": ev.id, "name": ev.name, "arguments": ev.arguments,
-            "raw_arguments": ev.raw_arguments, "invalid": ev.invalid}
 
 
 class JsonlSink:

@@ -1,4 +1,4 @@
-"""Anthropic Messages API: request building and stream event mapping."""
+"""The Anthropic Messages API: stream events (and whole responses) to normalized events."""
 
 from __future__ import annotations
 
@@ -8,50 +8,7 @@ from streamcli.errors import MalformedStream
 from streamcli.events import (DONE, Start, Stop, SurrogateJoin, Text, Thinking, ToolCall, Usage,
                               tool_call)
 from streamcli.providers.errors import error_from_body, error_from_event
-from streamcli.request import HttpRequest, Request
-
-NAME = "anthropic"
-DEFAULT_BASE_URL = "https://api.anthropic.com"
-API_VERSION = "2023-06-01"
-KEY_ENV = "ANTHROPIC_API_KEY"
-URL_ENV = "ANTHROPIC_BASE_URL"
-REQUEST_ID_HEADER = "request-id"
-DEFAULT_MAX_TOKENS = 8192  # the API requires max_tokens; current models allow far more
-
-
-def build_request(req: Request) -> HttpRequest:
-    body: dict = {
-        "model": req.model,
-        "max_tokens": req.max_tokens or DEFAULT_MAX_TOKENS,
-        "messages": [{"role": "user", "content": req.prompt}],
-    }
-    if req.system:
-        body["system"] = req.system
-    if req.temperature is not None:
-        body["temperature"] = req.temperature
-    if req.stop:
-        body["stop_sequences"] = list(req.stop)
-    if req.tools:
-        body["tools"] = [_tool(t) for t in req.tools]
-    body["stream"] = req.stream
-    body.update(req.extra)
-    headers = {
-        "anthropic-version": API_VERSION,
-        "content-type": "application/json",
-        "accept": "text/event-stream" if req.stream else "application/json",
-    }
-    if req.api_key:
-        headers["x-api-key"] = req.api_key
-    return HttpRequest(req.base_url.rstrip("/") + "/v1/messages", headers,
-                       json.dumps(body, ensure_ascii=False).encode())
-
-
-def _tool(tool: dict) -> dict:
-    if "type" in tool:  # a server tool (web_search_20250305...): exactly as written
-        return tool
-    out = {k: v for k, v in tool.items() if v is not None}  # keeps e.g. cache_control
-    out["input_schema"] = tool.get("input_schema") or {"type": "object"}
-    return out
+from streamcli.providers.anthropic.request import NAME, REQUEST_ID_HEADER
 
 
 def error_from_response(status: int, body: bytes, headers):
