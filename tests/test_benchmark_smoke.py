@@ -174,3 +174,13 @@ def test_the_report_divides_by_the_httpx2_script_of_the_same_api_and_framing():
            "| 0.90 | **missed** |" in text
     assert "| rate, 16 events per chunk: streamcli (Anthropic, text) / httpx2 script >= 1.2 " \
            "(medians) | 1.20 | met |" in text
+
+
+def test_json_decode_checks_the_shortcuts_against_json_loads_and_prints_its_tables(capsys):
+    """benchmarks/json_decode.py asserts, before timing, that streamcli's JSON shortcuts
+    return what json.loads does on every payload of the recorded streams."""
+    from benchmarks import json_decode
+    assert json_decode.main(["--number", "1", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| OpenAI: content chunks of the fixtures | " in out, out
+    assert "| Anthropic: text_delta payloads of the fixtures (compact) | " in out, out
