@@ -361,6 +361,25 @@ def compare(before: dict, after: dict) -> str:
             cells += ["-" if b is None else f"{b:,.0f}", "-" if a is None else f"{a:,.0f}",
                       f"{a / b:.2f}" if a and b else "-"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("The reference scripts' after ÷ before is how much the machine itself changed "
+                 "between the two runs; the ratios to the httpx2 script, each measured within "
+                 "one run, compare across runs better:\n")
+    head = ["streamcli ÷ httpx2 script (medians)"]
+    for k in framings:
+        head += [f"rate, {framing_label(k)}: before", "after",
+                 f"CPU per delta, {framing_label(k)}: before", "after"]
+    lines += ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for cmd in after["commands"]:
+        if not cmd["streamcli"] or cmd["name"] not in names:
+            continue
+        cells = []
+        for k in framings:
+            for f in (ratio_to_httpx2, cpu_ratio_to_httpx2):
+                for d in (before, after):
+                    r = f(d, k, cmd)
+                    cells.append("-" if r is None else f"{r:.2f}")
+        lines.append(f"| {cmd['name']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """streamcli against the floor (curl) and its peers, on a local fake server.
 
-    .venv/bin/python benchmarks/run.py            # the full run (about 15 minutes on 2 cores)
+    .venv/bin/python benchmarks/run.py            # the full run (5-10 minutes on 2 cores)
     .venv/bin/python benchmarks/run.py --quick    # a short smoke run
     .venv/bin/python benchmarks/run.py --serve    # only the server, for experiments by hand
     .venv/bin/python benchmarks/run.py --report run.json [--chart c.svg] [--compare before.json]

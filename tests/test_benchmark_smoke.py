@@ -174,6 +174,12 @@ def test_the_report_divides_by_the_httpx2_script_of_the_same_api_and_framing():
            "| 0.90 | **missed** |" in text
     assert "| rate, 16 events per chunk: streamcli (Anthropic, text) / httpx2 script >= 1.2 " \
            "(medians) | 1.20 | met |" in text
+    # A before/after comparison of two saved runs (the second with one rate halved).
+    after = json.loads(json.dumps(data))
+    after["results"]["16"][sc_o]["rate"] = [150.0]
+    table = report.compare(data, after)
+    assert "| **streamcli** (OpenAI, text) | - | - | - | - | 45 | 45 | 1.00 | 300 | 150 | 0.50 |" in table
+    assert "| **streamcli** (OpenAI, text) | 0.90 | 0.90 | - | - | 3.00 | 1.50 | - | - |" in table
 
 
 def test_json_decode_checks_the_shortcuts_against_json_loads_and_prints_its_tables(capsys):
