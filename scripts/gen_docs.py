@@ -192,7 +192,44 @@ def options_section(ctx: click.Context) -> str:
 
 def synopsis(ctx: click.Context) -> str:
     pieces = " ".join(command.collect_usage_pieces(ctx))
-    return f".B {PROG}\n{roff(pieces)}"
+    lines = [f".B {PROG}\n{roff(pieces)}"]
+    for path, cmd, sub_ctx in subcommands():
+        usage = " ".join(cmd.collect_usage_pieces(sub_ctx))
+        lines.append(f".br\n.B {roff(' '.join(path))}\n{roff(usage)}")
+    return "\n".join(lines)
+
+
+def subcommands(group: click.Group | None = None, path: tuple = (PROG,)):
+    """(path, command, context) for every subcommand of the family that can be run,
+    depth first, in the order the groups list them."""
+    group = group or family
+    ctx = group.make_context(" ".join(path), [], resilient_parsing=True)
+    names = family.public_commands() if group is family else group.list_commands(ctx)
+    for name in names:
+        cmd = group.get_command(ctx, name)
+        if cmd is None or cmd.hidden:
+            continue
+        sub_path = (*path, name)
+        if isinstance(cmd, click.Group):
+            yield from subcommands(cmd, sub_path)
+        else:
+            yield sub_path, cmd, cmd.make_context(" ".join(sub_path), [], resilient_parsing=True)
+
+
+def commands_section() -> str:
+    """COMMANDS: each subcommand's usage, description and options, as its --help has them."""
+    items = []
+    for path, cmd, ctx in subcommands():
+        usage = " ".join(cmd.collect_usage_pieces(ctx))
+        items.append(f".SS {roff(' '.join(path))} {roff(usage)}\n{_paragraphs(cmd.help or '')}")
+        for param in cmd.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is not None:
+                term, help_text = record
+                items.append(f".TP\n{_term(term)}\n{roff(help_text.replace(chr(8), '').strip())}")
+    if not items:
+        return "None yet: every run is the prompt command above."
+    return "\n".join(items)
 
 
 def exit_status_section() -> str:
@@ -242,6 +279,7 @@ def manpage() -> str:
         "SYNOPSIS": synopsis(ctx),
         "DESCRIPTION": _paragraphs(command.help or ""),
         "OPTIONS": options_section(ctx),
+        "COMMANDS": commands_section(),
         "EXIT_STATUS": exit_status_section(),
         "SETTINGS_ENVIRONMENT": settings_environment(ctx),
         "STOP_REASONS": stop_reasons(),

@@ -29,7 +29,7 @@ from tests.helpers.schema import SCHEMA
 
 GENERATOR = ROOT / "scripts" / "gen_docs.py"
 PAGE = ROOT / "man" / "streamcli.1"
-SECTIONS = ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "OUTPUT MODES", "EXIT STATUS",
+SECTIONS = ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "COMMANDS", "OUTPUT MODES", "EXIT STATUS",
             "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO")
 TIMEOUT = 60
 
@@ -117,6 +117,43 @@ def test_options_read_as_in_help(rendered):
     for option in _options():
         names, help_text = option.get_help_record(ctx)
         assert squeeze(names + help_text.replace("\b", "")) in body, names
+
+
+def test_every_subcommand_and_its_options_are_rendered(rendered):
+    """Each subcommand of the family: its usage line and every option's --help line."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import gen_docs
+    body = squeeze(section(rendered, "COMMANDS"))
+    for path, cmd, ctx in gen_docs.subcommands():
+        assert squeeze(" ".join(path)) in body, path
+        for param in cmd.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is not None:
+                assert squeeze(record[0] + record[1].replace("\b", "")) in body, (path, record[0])
+
+
+def test_a_new_subcommand_is_documented_without_touching_the_generator(monkeypatch):
+    """The generator finds subcommands (nested groups too) by itself: a feature adds its
+    click command to the family and the man page and synopsis follow."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import gen_docs
+    from streamcli.family import family
+
+    @click.group("zz-demo", help="A demo group.")
+    def demo():
+        pass
+
+    @demo.command("show", help="Show one thing.")
+    @click.option("--limit", metavar="N", help="At most N of them.")
+    @click.argument("thing")
+    def show(limit, thing):
+        pass
+
+    monkeypatch.setitem(family.commands, "zz-demo", demo)
+    page = gen_docs.manpage()
+    assert "streamcli zz\\-demo show" in page and "Show one thing." in page
+    assert "\\-\\-limit" in page and "At most N of them." in page
+    assert gen_docs.roff("streamcli zz-demo show [OPTIONS] THING") in page  # the synopsis
 
 
 def test_exit_status_is_the_full_table(rendered):
