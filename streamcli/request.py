@@ -28,4 +28,5 @@ class HttpRequest:
 
     url: str
     headers: dict[str, str]
-    body: bytes
+    body: Any  # bytes, or an iterable of bytes (with a content-length header) for uploads
+    method: str = "POST"

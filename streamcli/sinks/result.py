@@ -37,21 +37,28 @@ class ResultSink:
         self.transcript.clear()
 
     def finish(self, outcome) -> None:
-        obj = {
-            "provider": outcome.provider or self.provider,
-            "model": outcome.model or self.model,
-            "id": outcome.id,
-            "text": self.transcript.text,
-            "thinking": self.transcript.thinking,
-            "refusal": self.transcript.refusal,
-            "tool_calls": self.transcript.tool_calls,
-            "stop_reason": normalize_stop(outcome.stop_raw),
-            "stop_reason_raw": outcome.stop_raw,
-            "usage": usage_dict(outcome.usage),
-            "duration_ms": outcome.duration_ms,
-            "status": outcome.status,
-            "exit_code": outcome.exit_code,
-            "error": outcome.error.as_dict() if outcome.error is not None else None,
-        }
+        obj = result_fields(outcome, self.transcript, self.provider, self.model)
         write_all(self.out, encode_text(json.dumps(obj, ensure_ascii=False) + "\n"))
         self.out.flush()
+
+
+def result_fields(outcome, transcript: Transcript, provider: str | None,
+                  model: str | None) -> dict:
+    """The --no-stream object (also the body of each `streamcli batch` output line):
+    `provider`/`model` are what was asked for, used when the response did not say."""
+    return {
+        "provider": outcome.provider or provider,
+        "model": outcome.model or model,
+        "id": outcome.id,
+        "text": transcript.text,
+        "thinking": transcript.thinking,
+        "refusal": transcript.refusal,
+        "tool_calls": transcript.tool_calls,
+        "stop_reason": normalize_stop(outcome.stop_raw),
+        "stop_reason_raw": outcome.stop_raw,
+        "usage": usage_dict(outcome.usage),
+        "duration_ms": outcome.duration_ms,
+        "status": outcome.status,
+        "exit_code": outcome.exit_code,
+        "error": outcome.error.as_dict() if outcome.error is not None else None,
+    }

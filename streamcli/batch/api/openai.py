@@ -1,0 +1,158 @@
+"""The OpenAI Batch API: the requests uploaded as a JSONL file (`POST /v1/files`, purpose
+batch), then `POST /v1/batches` for /v1/chat/completions with a 24 h window; `GET` and
+`POST .../cancel` on the batch; results from its output and error files
+(`GET /v1/files/{id}/content`), in any order. One model per batch file."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from streamcli import providers
+from streamcli.batch import lines
+from streamcli.batch.api import Status
+from streamcli.batch.api.ids import CustomIds
+from streamcli.errors import (InvalidRequestError, MalformedStream, ServerError,
+                              StreamcliError, TimeoutExpired)
+from streamcli.providers.errors import error_from_body, make_error
+
+NAME = "openai"
+MAX_REQUESTS = 50_000  # documented limits of one batch input file
+MAX_BYTES = 200_000_000
+LINE_OVERHEAD = 1  # the newline
+ENDPOINT = "/v1/chat/completions"
+FINAL = frozenset(("completed", "failed", "expired", "cancelled"))
+_PROV = providers.load(NAME)
+
+
+def custom_ids() -> CustomIds:
+    return CustomIds()
+
+
+def line(custom_id: str, request) -> bytes:
+    body = json.loads(_PROV.build_request(request).body)
+    body.pop("stream", None)
+    body.pop("stream_options", None)
+    return json.dumps({"custom_id": custom_id, "method": "POST", "url": ENDPOINT,
+                       "body": body}, ensure_ascii=False).encode()
+
+
+def _url(target, *parts: str) -> str:
+    return "/".join((target.base_url.rstrip("/"), *parts))
+
+
+def _headers(target) -> dict:
+    headers = {"accept": "application/json"}
+    if target.api_key:
+        headers["authorization"] = f"Bearer {target.api_key}"
+    return headers
+
+
+def create(api, target, spool, count: int, size: int, model=None) -> Status:
+    """Upload the `count` request lines of `spool` (`size` bytes without their newlines)
+    as a batch input file, then start a batch on it."""
+    boundary = "streamcli" + secrets.token_hex(12)
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="streamcli-batch.jsonl"\r\nContent-Type: application/jsonl\r\n\r\n'
+            ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def body():
+        spool.seek(0)
+
+        def chunks():
+            yield head
+            yield from iter(lambda: spool.read(1 << 16), b"")
+            yield tail
+        return (chunks(), f"multipart/form-data; boundary={boundary}",
+                len(head) + size + count + len(tail))
+    upload = api.json(_PROV, "POST", _url(target, "files"), _headers(target), body)
+    if not isinstance(upload.get("id"), str):
+        raise MalformedStream(f"the file upload answered without an id: {json.dumps(upload)[:120]}")
+    create_body = {"input_file_id": upload["id"], "endpoint": ENDPOINT, "completion_window": "24h"}
+    return status(api.json(_PROV, "POST", _url(target, "batches"), _headers(target), create_body))
+
+
+def retrieve(api, target, batch_id: str) -> Status:
+    return status(api.json(_PROV, "GET", _url(target, "batches", batch_id), _headers(target)))
+
+
+def cancel(api, target, batch_id: str) -> Status:
+    return status(api.json(_PROV, "POST", _url(target, "batches", batch_id, "cancel"),
+                           _headers(target)))
+
+
+def results(api, target, batch: Status, spool) -> None:
+    """The output file, then the error file (each request is in one of them)."""
+    for key in ("output_file_id", "error_file_id"):
+        file_id = batch.raw.get(key)
+        if isinstance(file_id, str) and file_id:
+            api.download(_PROV, _url(target, "files", file_id, "content"), _headers(target),
+                         spool)
+            spool.write(b"\n")  # a file whose last line has no newline ends here anyway
+
+
+def status(obj: dict) -> Status:
+    state, ident = obj.get("status"), obj.get("id")
+    if not isinstance(ident, str) or not isinstance(state, str):
+        raise MalformedStream(f"not a batch: {json.dumps(obj)[:120]}")
+    rc = obj.get("request_counts") if isinstance(obj.get("request_counts"), dict) else {}
+    total, done, failed = (rc.get(k) if isinstance(rc.get(k), int) else 0
+                           for k in ("total", "completed", "failed"))
+    rest = max(0, total - done - failed)
+    ended = state in FINAL
+    counts = {"processing": 0 if ended else rest, "succeeded": done,
+              "failed": failed + (rest if state in ("failed", "completed") else 0),
+              "cancelled": rest if state == "cancelled" else 0,
+              "expired": rest if state == "expired" else 0}
+    return Status(ident, state, ended, counts, obj)
+
+
+def custom_id_of(obj: dict) -> str | None:
+    value = obj.get("custom_id")
+    return value if isinstance(value, str) else None
+
+
+def to_line(item_id: str, index: int, obj: dict, batch: Status) -> lines.Done:
+    """One line of the output or error file as the item's output line."""
+    response = obj.get("response") if isinstance(obj.get("response"), dict) else None
+    error = obj.get("error") if isinstance(obj.get("error"), dict) else None
+    if response is not None and isinstance(response.get("status_code"), int):
+        code, body = response["status_code"], response.get("body")
+        if 200 <= code < 300 and isinstance(body, dict):
+            return lines.from_response(item_id, index, _PROV, body)
+        err = error_from_body(code, json.dumps(body).encode(), {}, _PROV.REQUEST_ID_HEADER)
+        request_id = response.get("request_id")
+        err.request_id = err.request_id or (request_id if isinstance(request_id, str) else None)
+    elif error is not None:
+        err = _request_error(error.get("code"), error.get("message"))
+    else:
+        err = MalformedStream(f"unexpected result line: {json.dumps(obj)[:120]}")
+    return lines.failed(item_id, index, err, provider=NAME)
+
+
+def _request_error(code, message) -> StreamcliError:
+    code = code if isinstance(code, str) else None
+    message = message if isinstance(message, str) and message else None
+    if code == "batch_expired":
+        return TimeoutExpired(message or "the batch expired (24 h) before this request ran",
+                              type=code)
+    if code == "batch_cancelled":
+        return lines.ItemCancelled(message or "the batch was cancelled before this request "
+                                              "ran", type=code)
+    return make_error(None, code, message or "the request failed")
+
+
+def missing(batch: Status) -> StreamcliError:
+    """Why a request of an ended batch is in neither file."""
+    if batch.state == "expired":
+        return _request_error("batch_expired", None)
+    if batch.state == "cancelled":
+        return _request_error("batch_cancelled", None)
+    if batch.state == "failed":
+        errors = (batch.raw.get("errors") or {}).get("data") or []
+        said = "; ".join(str(e.get("message")) for e in errors[:3] if isinstance(e, dict))
+        return InvalidRequestError(f"the batch failed validation: {said or 'no reason given'}",
+                                   type="batch_failed")
+    return ServerError(f"batch {batch.id} has no result for this request")

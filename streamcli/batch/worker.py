@@ -1,0 +1,112 @@
+"""One batch item on a worker thread: its request, the attempts under the shared budget
+with the retry policy of single runs, and its output line.
+
+Workers never touch signals or stdout: the main thread hands them items and writes what
+they give back (`runner`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from streamcli import providers
+from streamcli.attempt import complete_once
+from streamcli.batch import lines
+from streamcli.batch.requests import KeyMissing
+from streamcli.errors import AuthError, StreamcliError, UsageError
+from streamcli.pump import Progress
+from streamcli.retry import RetryPolicy
+from streamcli.sinks.result import ResultSink
+
+
+class Worker:
+    """What every worker thread shares: the requests' defaults, the budget, the policy,
+    and one transport (one connection pool) per server."""
+
+    def __init__(self, defaults, budget, *, jobs: int, run, env) -> None:
+        self.defaults = defaults
+        self.budget = budget
+        self.jobs = jobs
+        self.run_options = run  # plan.RunOptions: retries and timeouts
+        self.policy = RetryPolicy(run.retries, run.max_retry_wait)
+        self.env = env
+        self._transports: dict = {}
+        self._lock = threading.Lock()
+
+    def item(self, item) -> tuple[lines.Done | None, StreamcliError | None]:
+        """(the item's line, or None if it was not run; an error every other item would
+        meet too, which stops the run)."""
+        started = time.monotonic()
+        try:
+            request = self.defaults.request(item)
+        except KeyMissing as err:
+            return lines.failed(item.id, item.index, err), err
+        except UsageError as err:
+            return lines.failed(item.id, item.index, err), None
+        try:
+            return self._attempts(item, request, started)
+        except (UnicodeEncodeError, RecursionError) as exc:  # lone surrogates, deep nesting
+            err = UsageError(f"line {item.line}: the request cannot be encoded ({exc})")
+            return lines.failed(item.id, item.index, err), None
+
+    def _attempts(self, item, request, started: float):
+        prov = providers.load(request.provider)
+        transport = self.transport(request.base_url)
+        attempt = 0
+        while True:
+            if not self.budget.acquire():
+                return None, None
+            sink, progress, error = ResultSink(None), Progress(), None
+            try:
+                complete_once(transport, prov, request, sink, progress)
+            except StreamcliError as err:
+                error = err
+            finally:
+                self.budget.release(error is None)
+            if error is None:
+                result = lines.outcome("ok", None, mapper=progress.mapper,
+                                       provider=request.provider, model=request.model,
+                                       duration_ms=_ms(started))
+                return lines.done(item.id, item.index, result, sink.transcript,
+                                  request.provider, request.model), None
+            try:
+                delay = self.policy.delay(error, attempt, committed=False)
+            except StreamcliError as too_long:  # a retry-after above --max-retry-wait
+                error, delay = too_long, None
+            if delay is None:
+                _redact(error, request.api_key)
+                line = lines.failed(item.id, item.index, error, provider=request.provider,
+                                    model=request.model, duration_ms=_ms(started))
+                return line, error if isinstance(error, AuthError) else None
+            attempt += 1
+            if not self.budget.sleep(delay):
+                return None, None
+
+    def transport(self, url: str):
+        with self._lock:
+            transport = self._transports.get(url)
+            if transport is None:
+                from streamcli.transport import Transport
+                run = self.run_options
+                transport = Transport(url=url, connect_timeout=run.connect_timeout,
+                                      idle_timeout=run.idle_timeout,
+                                      environ=self.env.environ, transport=self.env.transport,
+                                      pool=self.jobs, observe=self.budget.observe)
+                self._transports[url] = transport
+            return transport
+
+    def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
+
+
+def _redact(err: StreamcliError, key: str | None) -> None:
+    """The key never appears in output, even when a server echoes it back."""
+    if key and key in err.message:
+        err.message = err.message.replace(key, "***")
+        err.args = (err.message,)
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)

@@ -1,0 +1,1 @@
+"""The subcommands of the command family (`family.add_command`), one module each."""
