@@ -13,6 +13,7 @@ from streamcli.batch import api as apis
 from streamcli.batch import lines
 from streamcli.batch.api import Status
 from streamcli.batch.requests import KeyMissing
+from streamcli.batch.worker import at_line
 from streamcli.errors import UsageError
 
 LEDGER_ROWS = 5000  # item rows written to the ledger at a time
@@ -68,7 +69,7 @@ def prepare(source, defaults, ledger, submission: str, skip: set[str]) -> tuple[
             raise
         except UsageError as err:
             unsent += 1
-            failed = lines.failed(item.id, item.index, err).line.decode("utf-8")
+            failed = lines.failed(item.id, item.index, at_line(item, err)).line.decode("utf-8")
             rows.append((item.index, item.id, item.line, None, None, failed))
         if len(rows) >= LEDGER_ROWS:
             ledger.add_items(submission, rows)

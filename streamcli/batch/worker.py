@@ -40,19 +40,24 @@ class Worker:
         started = time.monotonic()
         try:
             request = self.defaults.request(item)
-        except KeyMissing as err:
-            return lines.failed(item.id, item.index, err), err
+            transport = self.transport(request.base_url)
+        except KeyMissing as err:  # the item was not run: not written, left for --resume
+            return None, self._fatal(err)
         except UsageError as err:
-            return lines.failed(item.id, item.index, err), None
+            return lines.failed(item.id, item.index, at_line(item, err)), None
         try:
-            return self._attempts(item, request, started)
+            return self._attempts(item, request, transport, started)
         except (UnicodeEncodeError, RecursionError) as exc:  # lone surrogates, deep nesting
             err = UsageError(f"line {item.line}: the request cannot be encoded ({exc})")
             return lines.failed(item.id, item.index, err), None
 
-    def _attempts(self, item, request, started: float):
+    def _fatal(self, err: StreamcliError) -> StreamcliError:
+        """An error every item would meet: no worker sends anything more."""
+        self.budget.stop()
+        return err
+
+    def _attempts(self, item, request, transport, started: float):
         prov = providers.load(request.provider)
-        transport = self.transport(request.base_url)
         attempt = 0
         while True:
             if not self.budget.acquire():
@@ -78,7 +83,7 @@ class Worker:
                 _redact(error, request.api_key)
                 line = lines.failed(item.id, item.index, error, provider=request.provider,
                                     model=request.model, duration_ms=_ms(started))
-                return line, error if isinstance(error, AuthError) else None
+                return line, self._fatal(error) if isinstance(error, AuthError) else None
             attempt += 1
             if not self.budget.sleep(delay):
                 return None, None
@@ -99,6 +104,14 @@ class Worker:
     def close(self) -> None:
         for transport in self._transports.values():
             transport.close()
+
+
+def at_line(item, err: UsageError) -> UsageError:
+    """An item's usage error names its input line."""
+    if not err.message.startswith("line "):
+        err.message = f"line {item.line}: {err.message}"
+        err.args = (err.message,)
+    return err
 
 
 def _redact(err: StreamcliError, key: str | None) -> None:
