@@ -8,6 +8,7 @@ import click
 from click.core import ParameterSource
 
 from streamcli.cli import command as prompt_command
+from streamcli.config import defaults
 from streamcli.options import Runtime, help_option
 
 # The prompt command's options that mean the same for every item of a batch.
@@ -41,7 +42,8 @@ def _invoke(ctx: click.Context, action: str, **params) -> int:
 
 @click.group("batch", add_help_option=False, context_settings={"max_content_width": 100})
 @help_option("-h", "--help")
-def batch():
+@click.pass_context
+def batch(ctx: click.Context):
     """Many requests from one JSONL file: run here with concurrency (run), or through
     the providers' Batch APIs at half the price (submit, then status, wait, results).
 
@@ -51,6 +53,12 @@ def batch():
     "body"}). The command line's options are the defaults of every item. An item's id is
     its id or custom_id, else its 0-based position; ids must be unique.
     """
+    # Runs before the subcommand's options are parsed: the config file's settings
+    # (max_tokens, retries, timeouts...) become its defaults, as for the prompt command.
+    runtime = ctx.find_object(Runtime)
+    if runtime is not None and runtime.config_error is None:
+        settings = defaults(runtime.config)
+        ctx.default_map = {name: settings for name in batch.commands}
 
 
 @batch.command("run", add_help_option=False)
