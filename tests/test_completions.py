@@ -106,6 +106,10 @@ QUERIES = {
     "model prefix": "streamcli -m myl",
     "--replay file": "streamcli --replay ",
     "--tools file": "streamcli --tools t",
+    "subcommand": "streamcli bat",
+    "batch subcommand": "streamcli batch s",
+    "batch option": "streamcli batch run --uno",
+    "batch model": "streamcli batch submit -m myl",
 }
 
 
@@ -123,6 +127,14 @@ def check(what: str, got: list[str]) -> None:
         assert {"capture.sse", "notes.txt", "tools.json", "sub"} <= set(names)
     elif what == "--tools file":
         assert names == ["tools.json"]
+    elif what == "subcommand":
+        assert got == ["batch"]
+    elif what == "batch subcommand":
+        assert sorted(got) == ["status", "submit"]
+    elif what == "batch option":
+        assert got == ["--unordered"]
+    elif what == "batch model":
+        assert got == [f"{PROVIDER}:"]
     else:  # pragma: no cover
         raise AssertionError(what)
 
