@@ -175,7 +175,8 @@ def _exists(path) -> bool:
 
 def test_unknown_ids_and_no_ledger_are_usage_errors(sh, api):
     r = sh("status", "msgbatch_nope")
-    assert r.code == 2 and "no batch recorded yet" in r.err
+    assert r.code == 2 and "nothing was submitted from here yet" in r.err
+    assert sh("list").code == 0
     sh("submit", "-", "-m", "claude-test", stdin=jsonl("a"))
     r = sh("results", "msgbatch_nope")
     assert r.code == 2 and "streamcli batch list" in r.err

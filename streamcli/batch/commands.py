@@ -27,15 +27,24 @@ def _run_options(params: dict) -> RunOptions:
 
 
 def _ledger(env, *, create: bool = True):
+    """The ledger; with create=False, None when nothing was ever recorded."""
+    import os
+
+    from streamcli import store
     from streamcli.batch.ledger import Ledger
-    from streamcli.store import StoreError
+    if not create and not os.path.exists(store.db_path(env.environ)):
+        return None
     try:
-        return Ledger.open(env.environ, create=create)
-    except StoreError as err:
-        if not create:
-            raise UsageError("no batch recorded yet (streamcli batch submit records them)") \
-                from None
+        return Ledger.open(env.environ)
+    except store.StoreError as err:
         raise UsageError(f"the batch ledger cannot be used: {err}") from None
+
+
+def _recorded(env, ident: str):
+    ledger = _ledger(env, create=False)
+    if ledger is None:
+        raise UsageError(f"no recorded batch {ident!r}: nothing was submitted from here yet")
+    return ledger
 
 
 def _prepare(runtime, params: dict, provider_is_flag: bool, ui):
@@ -144,10 +153,10 @@ def submit(runtime, params: dict, *, provider_is_flag: bool) -> int:
 
 def status(runtime, params: dict, *, provider_is_flag: bool) -> int:
     ui = _start(runtime, params)
-    ledger = _ledger(runtime.env, create=False)
+    ledger = _recorded(runtime.env, params["batch_id"])
     client = remote.Remote(runtime.env, runtime.checked_config(), _run_options(params), ui)
     try:
-        for batch in remote.find(ledger, params["batch_id"]):
+        for batch in remote.find(ledger, params["batch_id"])[1]:
             state = client.retrieve(batch, ledger)
             _print(runtime, json.dumps(remote.describe(batch, state)) if params["as_json"]
                    else remote.status_line(batch, state))
@@ -159,11 +168,11 @@ def status(runtime, params: dict, *, provider_is_flag: bool) -> int:
 
 def wait(runtime, params: dict, *, provider_is_flag: bool) -> int:
     ui = _start(runtime, params, params["quiet"])
-    ledger = _ledger(runtime.env, create=False)
+    ledger = _recorded(runtime.env, params["batch_id"])
     client = remote.Remote(runtime.env, runtime.checked_config(), _run_options(params), ui)
     try:
         ident = params["batch_id"]
-        _wait(ident, remote.find(ledger, ident), client, ledger, params["poll"], ui,
+        _wait(ident, remote.find(ledger, ident)[1], client, ledger, params["poll"], ui,
               params["quiet"])
     finally:
         client.close()
@@ -185,15 +194,15 @@ def _wait(ident, batches, client, ledger, poll, ui, quiet) -> None:
 
 def results(runtime, params: dict, *, provider_is_flag: bool) -> int:
     ui = _start(runtime, params, params["quiet"])
-    ledger = _ledger(runtime.env, create=False)
+    ledger = _recorded(runtime.env, params["batch_id"])
     client = remote.Remote(runtime.env, runtime.checked_config(), _run_options(params), ui)
     try:
-        batches = remote.find(ledger, params["batch_id"])
+        submission, batches = remote.find(ledger, params["batch_id"])
         writer = output.Writer(runtime.env.stdout, params["output_file"], resume=False)
         progress = Progress(ui, sum(b.requests for b in batches), quiet=params["quiet"])
         try:
-            remote.results(params["batch_id"], batches[0].submission, batches, client, ledger,
-                           writer, progress)
+            remote.results(params["batch_id"], submission, batches, client, ledger, writer,
+                           progress)
         finally:
             writer.close()
     finally:
@@ -205,10 +214,10 @@ def results(runtime, params: dict, *, provider_is_flag: bool) -> int:
 
 def cancel(runtime, params: dict, *, provider_is_flag: bool) -> int:
     ui = _start(runtime, params)
-    ledger = _ledger(runtime.env, create=False)
+    ledger = _recorded(runtime.env, params["batch_id"])
     client = remote.Remote(runtime.env, runtime.checked_config(), _run_options(params), ui)
     try:
-        for batch in remote.find(ledger, params["batch_id"]):
+        for batch in remote.find(ledger, params["batch_id"])[1]:
             state = client.cancel(batch, ledger)
             _print(runtime, remote.status_line(batch, state))
     finally:
@@ -220,6 +229,8 @@ def cancel(runtime, params: dict, *, provider_is_flag: bool) -> int:
 def list_batches(runtime, params: dict, *, provider_is_flag: bool) -> int:
     _start(runtime, params)
     ledger = _ledger(runtime.env, create=False)
+    if ledger is None:  # nothing recorded yet: an empty list
+        return ExitStatus.OK
     try:
         for batch in ledger.recent(params["limit"]):
             _print(runtime, json.dumps(remote.listed(batch)) if params["as_json"]

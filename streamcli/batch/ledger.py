@@ -128,6 +128,13 @@ class Ledger:
     def batches_of(self, submission: str) -> list[Batch]:
         return self.find(submission)
 
+    def submission_of(self, ident: str) -> str | None:
+        """The submission ID is, or that batch ID belongs to; None if unknown."""
+        row = self.conn.execute("SELECT id FROM batch_submissions WHERE id = ? UNION "
+                                "SELECT submission FROM batch_batches WHERE id = ?",
+                                (ident, ident)).fetchone()
+        return row[0] if row else None
+
     def items(self, submission: str, chunk: int | None = None,
               unsent: bool = True) -> Iterator[ItemRow]:
         """The submission's items in input order: those of batch `chunk` (None: all),

@@ -56,10 +56,11 @@ class Progress:
     def _draw(self, now: float) -> None:
         elapsed = max(now - self.started, 1e-6)
         rate = self.done / elapsed
-        left = self.total - self.done
+        left = self.total - self.skipped - self.done
         eta = f"{left / rate:.0f} s left" if rate > 0 and left > 0 else "-"
         failed = sum(self.failed.values())
-        text = (f"\r\x1b[K{self.done}/{self.total} done, {self.ok} ok, {failed} failed, "
+        text = (f"\r\x1b[K{self.done}/{self.total - self.skipped} done, {self.ok} ok, "
+                f"{failed} failed, "
                 f"{rate:.1f} req/s, {self.tokens / elapsed:.0f} tokens/s, {eta}")
         try:
             self.ui.stream.write(text)

@@ -61,11 +61,13 @@ class Remote:
             api.transport.close()
 
 
-def find(ledger, ident: str) -> list:
-    batches = ledger.find(ident)
-    if not batches:
+def find(ledger, ident: str) -> tuple[str, list]:
+    """(the submission, the batches) that ID names: a batch, or a submission (which may
+    have no batch at all, when none of its items could be sent)."""
+    submission = ledger.submission_of(ident)
+    if submission is None:
         raise UsageError(f"no recorded batch {ident!r} (streamcli batch list shows them)")
-    return batches
+    return submission, ledger.find(ident)
 
 
 def describe(batch, status) -> dict:
@@ -104,7 +106,7 @@ def wait(batches: list, remote, ledger, *, interval: float, show) -> list:
     `show(statuses, next_check)` reports progress."""
     statuses = {}
     delay = interval
-    while True:
+    while batches:
         for batch in batches:
             known = statuses.get(batch.id)
             if known is None or not known.ended:
@@ -116,6 +118,7 @@ def wait(batches: list, remote, ledger, *, interval: float, show) -> list:
         show(current, delay)
         time.sleep(delay)  # a Ctrl-C here raises Cancelled: the batches keep running
         delay = min(delay * 1.5, MAX_POLL)
+    return []
 
 
 def results(ident: str, submission: str, batches: list, remote, ledger, writer,
