@@ -13,6 +13,16 @@ def tool_call_fields(ev: ToolCall) -> dict:
             "raw_arguments": ev.raw_arguments, "invalid": ev.invalid}
 
 
+# A long answer arrives as a million small strings; keeping each one would cost about
+# 60 bytes apiece. Joining them every few hundred keeps the memory near the text's size.
+_COMPACT_AT = 512
+
+
+def _compact(parts: list[str]) -> None:
+    if len(parts) >= _COMPACT_AT:
+        parts[:] = ["".join(parts)]
+
+
 class Transcript:
     def __init__(self) -> None:
         self.text_parts: list[str] = []
@@ -24,13 +34,20 @@ class Transcript:
         for ev in events:
             kind = type(ev)
             if kind is Text:
-                self.text_parts.append(ev.text)
+                self.add_text(ev.text)
             elif kind is Thinking:
                 self.thinking_parts.append(ev.text)
+                _compact(self.thinking_parts)
             elif kind is ToolCall:
                 self.tool_calls.append(tool_call_fields(ev))
             elif kind is Refusal:
                 self.refusal_parts.append(ev.text)
+
+    def add_text(self, text: str) -> None:
+        parts = self.text_parts
+        parts.append(text)
+        if len(parts) >= _COMPACT_AT:
+            parts[:] = ["".join(parts)]
 
     def clear(self) -> None:
         """A retried attempt starts from scratch: what a failed one delivered is void."""
@@ -68,7 +85,7 @@ class Recorder:
         self.sink.write(events)
 
     def write_plain_text(self, data: bytes) -> None:
-        self.transcript.text_parts.append(data.decode())
+        self.transcript.add_text(data.decode())
         self.sink.write_plain_text(data)
 
     def raw(self, chunk: bytes) -> None:
