@@ -14,19 +14,42 @@ def tool_call_fields(ev: ToolCall) -> dict:
 
 
 # A long answer arrives as a million small strings; keeping each one would cost about
-# 60 bytes apiece. Joining them every few hundred keeps the memory near the text's size.
+# 60 bytes apiece. Every few hundred are joined into one chunk (never re-joining earlier
+# chunks, which would copy the answer again and again), so memory stays near its size.
 _COMPACT_AT = 512
 
 
-def _compact(parts: list[str]) -> None:
-    if len(parts) >= _COMPACT_AT:
-        parts[:] = ["".join(parts)]
+class _Parts:
+    """Appended strings, kept compact; `str()` is all of them joined."""
+
+    __slots__ = ("chunks", "recent")
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+        self.recent: list[str] = []
+
+    def append(self, text: str) -> None:
+        recent = self.recent
+        recent.append(text)
+        if len(recent) >= _COMPACT_AT:
+            self.chunks.append("".join(recent))
+            recent.clear()
+
+    def clear(self) -> None:
+        self.chunks.clear()
+        self.recent.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self.chunks or self.recent)
+
+    def __str__(self) -> str:
+        return "".join(self.chunks) + "".join(self.recent)
 
 
 class Transcript:
     def __init__(self) -> None:
-        self.text_parts: list[str] = []
-        self.thinking_parts: list[str] = []
+        self.text_parts = _Parts()
+        self.thinking_parts = _Parts()
         self.refusal_parts: list[str] = []
         self.tool_calls: list[dict] = []
 
@@ -37,17 +60,13 @@ class Transcript:
                 self.add_text(ev.text)
             elif kind is Thinking:
                 self.thinking_parts.append(ev.text)
-                _compact(self.thinking_parts)
             elif kind is ToolCall:
                 self.tool_calls.append(tool_call_fields(ev))
             elif kind is Refusal:
                 self.refusal_parts.append(ev.text)
 
     def add_text(self, text: str) -> None:
-        parts = self.text_parts
-        parts.append(text)
-        if len(parts) >= _COMPACT_AT:
-            parts[:] = ["".join(parts)]
+        self.text_parts.append(text)
 
     def clear(self) -> None:
         """A retried attempt starts from scratch: what a failed one delivered is void."""
@@ -58,11 +77,11 @@ class Transcript:
 
     @property
     def text(self) -> str:
-        return "".join(self.text_parts)
+        return str(self.text_parts)
 
     @property
     def thinking(self) -> str | None:
-        return "".join(self.thinking_parts) if self.thinking_parts else None
+        return str(self.thinking_parts) if self.thinking_parts else None
 
     @property
     def refusal(self) -> str | None:
