@@ -1,6 +1,7 @@
-"""Options, config and prompt become a validated `Plan`: the request, the run options and
-the output options. Every usage error of a prompt run is raised here, before anything
-is sent."""
+"""Options, config and prompt become a validated `Plan`: request, run and output options.
+
+Every usage error of a prompt run is raised here, before anything is sent.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""One run: the attempts (with the policy of `retry`) or a replay, then the `Outcome` and
-the stderr report. Whatever happens, the mode's output ends properly.
+"""One run: attempts (policy of `retry`) or a replay, the `Outcome`, the stderr report.
+
+Whatever happens, the mode's output ends properly.
 
 A session starts before the plan is built (`with Session(output, env) as session:`):
 the output mode is known first, so a usage error met while planning (a bad config

@@ -1,6 +1,8 @@
-"""What the answer said, whatever the output mode: its text, thinking, refusal and tool
-calls, recorded as the events pass to the sink. The end of a run reads it (the
---no-stream object, the local log, a check against --schema)."""
+"""What the answer said (text, thinking, refusal, tool calls), in every output mode.
+
+Recorded as the events pass to the sink; the end of a run reads it (the --no-stream
+object, the local log, a check against --schema).
+"""
 
 from __future__ import annotations
 
