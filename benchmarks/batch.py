@@ -201,8 +201,11 @@ def check(name: str, res: dict, n: int) -> str | None:
     return None
 
 
+COMMANDS = {"streamcli": STREAMCLI, "xargs": XARGS, "sdk": SDK}
+
+
 def run(args) -> dict:
-    names = [STREAMCLI, XARGS, SDK]
+    names = [COMMANDS[c] for c in args.commands.split(",")]
     server = Server(args.delay)
     tmp = tempfile.mkdtemp(prefix="streamcli-bench-batch-")
     env = child_env(tmp)
@@ -211,7 +214,8 @@ def run(args) -> dict:
     memory: dict = {args.items: [], args.memory_items: []}
     try:
         for round_no in range(args.rounds):
-            order = names[round_no % 3:] + names[:round_no % 3]
+            turn = round_no % len(names)
+            order = names[turn:] + names[:turn]
             for name in order:
                 for size, key in ((args.items, "runs"), (BASELINE, "base")):
                     argv, stdin = argv_of(name, args.streamcli, server.url, args.jobs,
@@ -286,6 +290,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--memory-items", type=int, default=10000)
     parser.add_argument("--no-memory", dest="memory", action="store_false")
+    parser.add_argument("--commands", default="streamcli,xargs,sdk",
+                        help="which of streamcli, xargs, sdk to run (comma-separated)")
     parser.add_argument("--streamcli", default=os.path.join(os.path.dirname(sys.executable),
                                                             "streamcli"))
     parser.add_argument("--json", help="also write the figures to this file")

@@ -5,6 +5,7 @@ expired/cancelled/errored items, the ledger (and no key in it)."""
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 
 import pytest
@@ -193,3 +194,30 @@ def test_an_api_error_on_submit_is_its_exit_status(sh, api):
     api.key = "another"
     r = sh("submit", "-", "-m", "claude-test", stdin=jsonl("a"))
     assert r.code == 4 and "invalid x-api-key" in r.err
+
+
+def test_an_openai_batch_that_failed_validation_ends_and_its_items_say_why(sh, api):
+    api.validation_error = "max_tokens is too large"
+    r = sh("submit", "-", "-m", "gpt-test", stdin=jsonl("a", "b"))
+    (batch_id,) = r.text.split()
+    w = sh("wait", batch_id, "--poll", "0.01")
+    assert w.code == 0 and "failed" in w.err  # a final state, whatever its items did
+    r = sh("results", batch_id)
+    assert r.code == 12
+    for line in r.lines:
+        assert line["exit_code"] == 3 and "max_tokens is too large" in line["error"]["message"]
+
+
+def test_ctrl_c_while_waiting_leaves_the_batch_running(sh, api, start_cli):
+    api.hold = True
+    (batch_id,) = sh("submit", "-", "-m", "claude-test", stdin=jsonl("a")).text.split()
+    seen = len(api.server.requests)
+    proc = start_cli(["batch", "wait", batch_id, "--poll", "0.05"], env={
+        **ANTHROPIC_KEY, "ANTHROPIC_BASE_URL": api.anthropic_url})
+    api.server.wait_requests(seen + 2)  # polling
+    proc.send_signal(signal.SIGINT)
+    done = proc.finish()
+    assert done.returncode == -signal.SIGINT
+    assert b"the batch keeps running" in done.stderr
+    assert f"streamcli batch wait {batch_id}".encode() in done.stderr
+    assert not any(r.path.endswith("/cancel") for r in api.server.requests)

@@ -116,6 +116,19 @@ def test_bad_lines_are_failed_items_with_their_line_number(batch, fake_server):
     assert "2 ok, 5 failed: 5 bad input" in r.err
 
 
+def test_empty_prompts_and_streaming_are_refused_per_item(batch, fake_server):
+    r = batch(jsonl("", {"prompt": " "}, {"prompt": "x", "options": {"stream": True}},
+                    {"prompt": 5}, "fine"))
+    assert r.code == 12
+    messages = [x["error"]["message"] if x["error"] else None for x in r.lines]
+    assert "line 1: an empty prompt" == messages[0]
+    assert "line 2: prompt must be a non-empty string" == messages[1]
+    assert "stream cannot be set" in messages[2] and "line 4" in messages[3]
+    assert messages[4] is None and len(fake_server.requests) == 1
+    r = batch(jsonl("a"), "-o", "stream=true")  # every item would: refused at once
+    assert r.code == 2 and "-o: stream cannot be set" in r.err and r.out == b""
+
+
 def test_invalid_utf8_and_lone_surrogates_are_failed_items(batch, fake_server, cli, models):
     data = b'"caf\xe9"\n"\\ud800 alone"\n"good"\n'
     r = cli.run("batch", "run", "--base-url", models.url, "-m", "claude-test", stdin=data)

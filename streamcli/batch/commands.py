@@ -11,7 +11,7 @@ from streamcli.batch import items, output, remote, submit as submitting
 from streamcli.batch.progress import Progress
 from streamcli.batch.requests import Defaults
 from streamcli.errors import Cancelled, ExitStatus, StdoutClosed, UsageError
-from streamcli.plan import RunOptions
+from streamcli.plan import RunOptions, utf8
 from streamcli.ui import Stderr
 
 
@@ -52,7 +52,7 @@ def _prepare(runtime, params: dict, provider_is_flag: bool, ui):
     is sent)."""
     env = runtime.env
     config = runtime.checked_config()
-    source = items.scan(params["file"], env.stdin, params["lines_prompt"])
+    source = items.scan(params["file"], env.stdin, utf8("--lines", params["lines_prompt"]))
     try:
         defaults = Defaults(params, config=config, provider_is_flag=provider_is_flag, env=env,
                             tools_stdin=None if params["file"] == "-" else env.stdin)

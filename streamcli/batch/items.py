@@ -50,6 +50,8 @@ def parse(raw: bytes, index: int, line: int, lines_prompt: str | None) -> Item:
     except ValueError as exc:
         return _invalid(index, line, None, f"not valid JSON ({exc})")
     if isinstance(obj, str):
+        if not obj.strip():
+            return _invalid(index, line, None, "an empty prompt")
         return Item(index, line, str(index), "prompt", obj)
     if not isinstance(obj, dict):
         return _invalid(index, line, None, f"expected a JSON string or object, not "
@@ -72,8 +74,11 @@ def _from_object(obj: dict, index: int, line: int) -> Item:
                                                 "Anthropic batch line) or body (OpenAI)")
     else:
         kind, allowed = "fields", FIELDS
-        if obj.get("prompt") is None and obj.get("messages") is None:
-            return _invalid(index, line, ident, "no prompt and no messages")
+        prompt = obj.get("prompt")
+        if obj.get("messages") is None and not (isinstance(prompt, str) and prompt.strip()):
+            return _invalid(index, line, ident, "no prompt and no messages"
+                            if prompt is None or prompt == "" else "prompt must be a "
+                            "non-empty string")
     unknown = sorted(k for k in obj if k not in allowed)
     if unknown:
         return _invalid(index, line, ident, f"unknown key {unknown[0]!r} (known: "
@@ -112,9 +117,12 @@ class Source:
         self._owned = owned  # the spooled copy of stdin, or a file opened here
 
     def items(self) -> Iterator[Item]:
-        self.stream.seek(0)
-        for index, (number, raw) in enumerate(_lines(self.stream)):
-            yield parse(raw, index, number, self.lines_prompt)
+        try:
+            self.stream.seek(0)
+            for index, (number, raw) in enumerate(_lines(self.stream)):
+                yield parse(raw, index, number, self.lines_prompt)
+        except OSError as exc:
+            raise UsageError(f"cannot read {self.name}: {exc.strerror or exc}") from None
 
     def close(self) -> None:
         if self._owned:

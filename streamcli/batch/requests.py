@@ -54,7 +54,7 @@ class Defaults:
         if params["tools_file"] == "-" and tools_stdin is None:
             raise UsageError("--tools - reads stdin, but stdin is the batch input")
         self.tools = tools.load(params["tools_file"], tools_stdin)
-        self.extra = parse_extra(params["extra"])
+        self.extra = _no_stream(parse_extra(params["extra"]), "-o")
         self._targets: dict = {}
         self._lock = threading.Lock()
 
@@ -139,7 +139,7 @@ class Defaults:
         if options is not None:
             if not isinstance(options, dict):
                 raise UsageError("options must be an object of request body fields")
-            extra = {**extra, **options}
+            extra = {**extra, **_no_stream(options, "options")}
         messages = obj.get("messages")
         if messages is not None:
             turns = conversation(target.kind, _turns(messages), prompt,
@@ -171,6 +171,13 @@ class Defaults:
         if obj.get("method", "POST") != "POST":
             raise UsageError(f"method {obj.get('method')!r}: only POST is supported")
         return self._provider_line(obj, "openai", "body")
+
+
+def _no_stream(fields: dict, where: str) -> dict:
+    """Batch requests are never streamed: a body field saying otherwise is refused."""
+    if "stream" in fields or "stream_options" in fields:
+        raise UsageError(f"{where}: stream cannot be set (batch requests are not streamed)")
+    return fields
 
 
 def conversation(kind: str, turns: list, prompt: str, system: str | None) -> list:

@@ -18,7 +18,8 @@ Tests steer it:
     one request (default: succeeded, answering "answer to <last user text>");
   * `limits[kind] = (requests, bytes)`: what one batch may hold (a larger one is refused
     with a 400, as the services do);
-  * `key`: the API key every request must carry (None: any).
+  * `key`: the API key every request must carry (None: any);
+  * `validation_error`: an OpenAI batch fails validation with this message.
 Everything it was sent is in `created` (each batch's requests, parsed) and `server.requests`.
 """
 
@@ -50,6 +51,7 @@ class FakeBatchAPI:
         self.hold = False
         self.outcome: dict = {}
         self.limits = {"anthropic": (100_000, 256_000_000), "openai": (50_000, 200_000_000)}
+        self.validation_error: str | None = None  # OpenAI: the batch fails validation
         self.batches: dict[str, dict] = {}  # id -> {"kind", "obj", "requests", "polls"}
         self.files: dict[str, bytes] = {}
         self.created: list[dict] = []  # {"kind", "id", "requests": [...]} in creation order
@@ -265,6 +267,11 @@ class FakeBatchAPI:
 
     def _poll(self, batch: dict) -> None:
         if self.hold or self._ended(batch):
+            return
+        if batch["kind"] == "openai" and self.validation_error:
+            batch["obj"].update(status="failed", failed_at=T0 + 1, errors={
+                "object": "list", "data": [{"code": "invalid_request", "line": 1,
+                                            "message": self.validation_error, "param": None}]})
             return
         batch["polls"] += 1
         if batch["polls"] > self.polls_to_end:
