@@ -221,3 +221,27 @@ def test_ctrl_c_while_waiting_leaves_the_batch_running(sh, api, start_cli):
     assert b"the batch keeps running" in done.stderr
     assert f"streamcli batch wait {batch_id}".encode() in done.stderr
     assert not any(r.path.endswith("/cancel") for r in api.server.requests)
+
+
+def test_a_submission_cut_short_prints_and_records_the_batches_it_made(sh, api, monkeypatch):
+    monkeypatch.setattr(anthropic_api, "MAX_REQUESTS", 2)
+    api.max_batches = 1
+    r = sh("submit", "-", "-m", "claude-test", stdin=jsonl(*"abcde"))
+    assert r.code == 3, r.err  # the API's refusal of the second batch
+    (made,) = r.text.split()
+    assert made == api.created[0]["id"] and "only 1 of 3 batches were submitted" in r.err
+    assert [x["id"] for x in json.loads(_jsonl_line(sh("list", "--json").text))] == [made]
+
+
+def _jsonl_line(text: str) -> str:
+    return "[" + ",".join(text.splitlines()) + "]"
+
+
+def test_results_of_a_running_batch_leave_the_output_file_alone(sh, api, tmp_path):
+    api.hold = True
+    (batch_id,) = sh("submit", "-", "-m", "claude-test", stdin=jsonl("a")).text.split()
+    out = tmp_path / "kept.jsonl"
+    out.write_text("earlier results\n")
+    r = sh("results", batch_id, "--output", str(out))
+    assert r.code == 2 and "still running" in r.err
+    assert out.read_text() == "earlier results\n"

@@ -121,18 +121,24 @@ def wait(batches: list, remote, ledger, *, interval: float, show) -> list:
     return []
 
 
-def results(ident: str, submission: str, batches: list, remote, ledger, writer,
-            progress) -> None:
-    """Every item of ID (`batches`, of `submission`) in input order, its result (or why
-    it has none) as its line."""
+def ended(ident: str, batches: list, remote, ledger) -> dict:
+    """position -> Status of each batch, all ended; a UsageError (exit 2) saying when to
+    come back while one is still running."""
     statuses = {b.position: remote.retrieve(b, ledger) for b in batches}
-    running = [b for b in batches if not statuses[b.position].ended]
-    if running:
-        b = running[0]
-        left = statuses[b.position].counts.get("processing", "?")
-        raise UsageError(f"batch {b.id} is still running ({statuses[b.position].state}, "
-                         f"{left} of {b.requests} requests left): come back when "
-                         f"'streamcli batch wait {ident}' has returned")
+    for b in batches:
+        status = statuses[b.position]
+        if not status.ended:
+            left = status.counts.get("processing", "?")
+            raise UsageError(f"batch {b.id} is still running ({status.state}, {left} of "
+                             f"{b.requests} requests left): come back when "
+                             f"'streamcli batch wait {ident}' has returned")
+    return statuses
+
+
+def results(ident: str, submission: str, batches: list, statuses: dict, remote, ledger,
+            writer, progress) -> None:
+    """Every item of ID (`batches`, of `submission`, ended) in input order, its result (or
+    why it has none) as its line."""
     # The items never sent belong to the submission: with its only batch, or all of it.
     whole = ident == submission or len(ledger.batches_of(submission)) <= 1
     found = {b.position: _download(b, statuses[b.position], remote) for b in batches}

@@ -14,7 +14,7 @@ from streamcli.batch import lines
 from streamcli.batch.api import Status
 from streamcli.batch.requests import KeyMissing
 from streamcli.batch.worker import at_line
-from streamcli.errors import UsageError
+from streamcli.errors import StreamcliError, UsageError
 
 LEDGER_ROWS = 5000  # item rows written to the ledger at a time
 
@@ -112,16 +112,20 @@ def _new(group: Group, chunks: list) -> Chunk:
     return chunk
 
 
-def send(chunks: list[Chunk], remote, ledger, submission: str) -> list[Sent]:
-    """Create the provider batches, recording each as soon as it exists."""
+def send(chunks: list[Chunk], remote, ledger, submission: str):
+    """Create the provider batches, recording each as soon as it exists: (the batches
+    sent, the error that stopped the sending or None)."""
     sent = []
     for chunk in chunks:
         group = chunk.group
-        status = group.api.create(remote.api(group.target.base_url), group.target,
-                                  chunk.spool, chunk.count, chunk.size, group.model)
+        try:
+            status = group.api.create(remote.api(group.target.base_url), group.target,
+                                      chunk.spool, chunk.count, chunk.size, group.model)
+        except StreamcliError as err:
+            return sent, err
         ledger.add_batch(submission, chunk.position, status, kind=group.target.kind,
                          provider=group.target.name, base_url=group.target.base_url,
                          model=group.model or group.target.model, requests=chunk.count)
         chunk.spool.close()
         sent.append(Sent(chunk, status))
-    return sent
+    return sent, None

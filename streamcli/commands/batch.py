@@ -33,11 +33,14 @@ def shared(*names: str):
 
 
 def _invoke(ctx: click.Context, action: str, **params) -> int:
-    from streamcli.batch import commands  # the batch machinery: only when it runs
+    """Run `action` ("module.function" of streamcli.batch, imported only now)."""
+    import importlib
+    module, _, function = action.rpartition(".")
     runtime = ctx.find_object(Runtime)
     flag = ctx.get_parameter_source("provider") is ParameterSource.COMMANDLINE \
         if "provider" in params else False
-    return getattr(commands, action)(runtime, params, provider_is_flag=flag)
+    handler = getattr(importlib.import_module(f"streamcli.batch.{module}"), function)
+    return handler(runtime, params, provider_is_flag=flag)
 
 
 @click.group("batch", add_help_option=False, context_settings={"max_content_width": 100})
@@ -91,7 +94,7 @@ def run(ctx, **params):
     a 429 pauses every one of them. Exit status 0 when every item succeeded, 12 when
     some failed (each line says why); a 401/403 or a missing key stops the run early.
     """
-    return _invoke(ctx, "run", **params)
+    return _invoke(ctx, "commands.run", **params)
 
 
 @batch.command("submit", add_help_option=False)
@@ -108,8 +111,9 @@ def submit(ctx, **params):
     """Submit the requests of FILE (default: stdin) to the providers' Batch APIs and
     print the batch ids, one per line. Input beyond one batch's limits, or for several
     OpenAI models, becomes several batches; the submission id (sub_...) names them all.
+    Exit status 12 when some lines could not be submitted (results lists them as failed).
     """
-    return _invoke(ctx, "submit", **params)
+    return _invoke(ctx, "commands.submit", **params)
 
 
 @batch.command("status", add_help_option=False)
@@ -121,7 +125,7 @@ def submit(ctx, **params):
 def status(ctx, **params):
     """The state of batch ID (or of every batch of submission ID), with its requests
     counted by state."""
-    return _invoke(ctx, "status", **params)
+    return _invoke(ctx, "tracking.status", **params)
 
 
 @batch.command("wait", add_help_option=False)
@@ -135,7 +139,7 @@ def status(ctx, **params):
 def wait(ctx, **params):
     """Wait until batch ID has ended (exit 0, whatever its requests did). Ctrl-C stops
     waiting and leaves the batch running."""
-    return _invoke(ctx, "wait", **params)
+    return _invoke(ctx, "tracking.wait", **params)
 
 
 @batch.command("results", add_help_option=False)
@@ -150,7 +154,7 @@ def results(ctx, **params):
     """Download the results of batch ID and write one line per item, in input order,
     as batch run does (exit 12 when any item failed; exit 2 while it is still running).
     """
-    return _invoke(ctx, "results", **params)
+    return _invoke(ctx, "tracking.results", **params)
 
 
 @batch.command("cancel", add_help_option=False)
@@ -160,7 +164,7 @@ def results(ctx, **params):
 @click.pass_context
 def cancel(ctx, **params):
     """Cancel batch ID; the requests not yet processed come back as cancelled items."""
-    return _invoke(ctx, "cancel", **params)
+    return _invoke(ctx, "tracking.cancel", **params)
 
 
 @batch.command("list", add_help_option=False)
@@ -171,4 +175,4 @@ def cancel(ctx, **params):
 @click.pass_context
 def list_(ctx, **params):
     """The batches submitted from this machine, with their last known state."""
-    return _invoke(ctx, "list_batches", **params)
+    return _invoke(ctx, "tracking.list_batches", **params)

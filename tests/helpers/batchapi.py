@@ -19,7 +19,8 @@ Tests steer it:
   * `limits[kind] = (requests, bytes)`: what one batch may hold (a larger one is refused
     with a 400, as the services do);
   * `key`: the API key every request must carry (None: any);
-  * `validation_error`: an OpenAI batch fails validation with this message.
+  * `validation_error`: an OpenAI batch fails validation with this message;
+  * `max_batches`: creating more batches than this is refused with a 400.
 Everything it was sent is in `created` (each batch's requests, parsed) and `server.requests`.
 """
 
@@ -52,6 +53,7 @@ class FakeBatchAPI:
         self.outcome: dict = {}
         self.limits = {"anthropic": (100_000, 256_000_000), "openai": (50_000, 200_000_000)}
         self.validation_error: str | None = None  # OpenAI: the batch fails validation
+        self.max_batches: int | None = None  # more batches than this are refused (400)
         self.batches: dict[str, dict] = {}  # id -> {"kind", "obj", "requests", "polls"}
         self.files: dict[str, bytes] = {}
         self.created: list[dict] = []  # {"kind", "id", "requests": [...]} in creation order
@@ -123,6 +125,8 @@ class FakeBatchAPI:
         if len(requests) > count or len(req.body) > size:
             return _anthropic_error(413 if len(req.body) > size else 400,
                                     "invalid_request_error", "too many requests or bytes")
+        if self._refused():
+            return _anthropic_error(400, "invalid_request_error", "too many batches")
         ids = [r.get("custom_id") for r in requests]
         if len(set(ids)) != len(ids) or not all(isinstance(i, str) and ANTHROPIC_ID.fullmatch(i)
                                                 for i in ids):
@@ -259,6 +263,9 @@ class FakeBatchAPI:
             obj["status"], obj["completed_at"] = "completed", T0 + 60
 
     # -- lifecycle --------------------------------------------------------------------------
+
+    def _refused(self) -> bool:
+        return self.max_batches is not None and len(self.created) >= self.max_batches
 
     def _new(self, ident: str, kind: str, obj: dict, requests: list) -> None:
         self.batches[ident] = {"kind": kind, "obj": obj, "requests": requests, "polls": 0,
