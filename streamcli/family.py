@@ -88,7 +88,8 @@ def _click_message(exc: click.UsageError) -> str:
             message += f" (from the environment variable {param.envvar})"
         elif source is ParameterSource.DEFAULT_MAP:
             message += f" (from {param.name} in the config file)"
-    return f"{message} (see 'streamcli --help')"
+    path = ctx.command_path if ctx is not None else PROG  # a subcommand's own --help
+    return f"{message} (see '{path} --help')"
 
 
 def _fail_early(args: list[str], env: Environment, err: UsageError) -> int:
