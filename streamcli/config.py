@@ -17,6 +17,7 @@ The config file is `$XDG_CONFIG_HOME/streamcli/config.toml` (or `$STREAMCLI_CONF
     base_url = "http://localhost:11434/v1"
     api_key_env = "LOCAL_API_KEY"      # or api_key_cmd = "pass show local-llm"
     model = "llama3.2"                 # its default model
+    headers = { "X-Team" = "search" }  # sent with every request to it (-H wins)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from streamcli import headers as extra_headers
 from streamcli.errors import UsageError
 from streamcli.providers import KINDS
 
@@ -87,6 +89,8 @@ def load_config(path: str | None = None, environ=None) -> dict:
         if kind not in KINDS:
             raise UsageError(f"config file {path}: providers.{name}.kind must be one of "
                              f"{', '.join(KINDS)}, not {kind!r}")
+        if "headers" in entry:
+            extra_headers.from_config(entry["headers"], f"providers.{name}.headers")
     return config
 
 
@@ -103,13 +107,17 @@ class Target:
     model: str
     base_url: str
     api_key: str | None
+    # Extra headers: the provider's `headers` table, then -H over it (headers.merge).
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def resolve(config: dict, *, model: str | None, provider: str | None, provider_is_flag: bool,
-            base_url: str | None, environ, need_key: bool = True) -> Target:
+            base_url: str | None, environ, need_key: bool = True,
+            headers: tuple = ()) -> Target:
     """`model` and `provider` as click resolved them (flag, else STREAMCLI_MODEL /
     STREAMCLI_PROVIDER); `provider_is_flag`: the provider came from --provider, which
-    beats a model that names its provider, where STREAMCLI_PROVIDER does not."""
+    beats a model that names its provider, where STREAMCLI_PROVIDER does not; `headers`:
+    the -H headers (parsed), which win over the config file's."""
     env = environ
     named = config.get("providers", {})
     env_provider = None if provider_is_flag else provider
@@ -133,10 +141,10 @@ def resolve(config: dict, *, model: str | None, provider: str | None, provider_i
     if name is None:
         raise UsageError(f"cannot tell the provider of model {model or configured!r}: pass --provider "
                          f"({', '.join(provider_names(config))}) or set STREAMCLI_PROVIDER")
-    return _target(config, name, model, configured, base_url, env, need_key)
+    return _target(config, name, model, configured, base_url, env, need_key, headers)
 
 
-def _target(config, name, model, configured, base_url, env, need_key) -> Target:
+def _target(config, name, model, configured, base_url, env, need_key, flag_headers) -> Target:
     named = config.get("providers", {})
     entry = named.get(name, {})
     if name not in KINDS and name not in named:
@@ -151,8 +159,15 @@ def _target(config, name, model, configured, base_url, env, need_key) -> Target:
     prov = load(kind)
     url = (base_url or (env.get(prov.URL_ENV) if name in KINDS else None)
            or entry.get("base_url") or prov.DEFAULT_BASE_URL)
+    headers = extra_headers.merge(
+        extra_headers.from_config(entry.get("headers", {}), f"providers.{name}.headers"),
+        flag_headers)
+    # The auth header given outright (a gateway's token, or removed with an empty value):
+    # no key is needed, and none is sent.
+    if prov.AUTH_HEADER in extra_headers.names(headers):
+        need_key = False
     key = _api_key(name, kind, entry, url, env, prov) if need_key else None
-    return Target(kind, name, model, url, key)
+    return Target(kind, name, model, url, key, headers)
 
 
 def _split(model: str, named: dict) -> tuple[str | None, str]:

@@ -3,7 +3,8 @@ events.
 
 Each protocol module offers the same names:
   NAME, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER
-  build_request(Request) -> HttpRequest
+  AUTH_HEADER             the header that carries the key (-H naming it makes the key optional)
+  build_request(Request) -> HttpRequest   (body: bytes, or body.StreamedBody with attachments)
   StreamMapper()          .feed(SSEEvent, out) / .complete / .check_end(stray_error)
                           .join (events.SurrogateJoin: what a shortcut must not overtake)
                           .id / .model / .stop_raw / .usage()

@@ -53,5 +53,7 @@ class ResultSink:
             "exit_code": outcome.exit_code,
             "error": outcome.error.as_dict() if outcome.error is not None else None,
         }
+        if outcome.schema:  # --schema: the answer's value, or null when it did not match
+            obj["json"] = outcome.json
         write_all(self.out, encode_text(json.dumps(obj, ensure_ascii=False) + "\n"))
         self.out.flush()

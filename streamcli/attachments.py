@@ -1,0 +1,240 @@
+"""-a/--attach: files, URLs and stdin read, typed by their content and checked against the
+protocol's limits before anything is sent; the neutral `Attachment` that each protocol
+renders; its bytes streamed from disk as base64 when the request body is sent.
+
+How a protocol renders an Attachment (see providers/*/request.py: user_content):
+  att.kind        "image", "pdf" or "text"
+  att.mime        image/png, image/jpeg, image/gif, image/webp, application/pdf, text/plain
+  att.name        the file's base name; "stdin.<ext>" for `-`; a URL's last path segment
+  att.url         a URL, sent by reference (never fetched here); else None
+  att.text        a text attachment's content (str; sent inline)
+  att.base64()    a body placeholder for the JSON string of the base64 bytes
+  att.data_url()  the same as a data: URL ("data:image/png;base64,...")
+Images and PDFs from files are read again, in pieces, while the body is sent (the body is
+`body.StreamedBody`); `-` is read once into memory, since stdin cannot be read twice.
+"""
+
+from __future__ import annotations
+
+import binascii
+import io
+import os
+import stat
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from streamcli import filetypes, limits
+from streamcli.errors import UsageError
+
+CHUNK = 3 * 256 * 1024  # bytes read per piece: a multiple of 3, so pieces encode alone
+
+
+@dataclass(frozen=True)
+class Attachment:
+    spec: str  # as given to -a (for messages)
+    kind: str
+    mime: str
+    name: str
+    url: str | None = None
+    path: str | None = None  # a file, read again when the body is sent
+    data: bytes | None = None  # stdin's bytes (images and PDFs)
+    text: str | None = None
+    size: int = 0  # bytes of content (0 for a URL)
+    width: int | None = None
+    height: int | None = None
+    animated: bool = False  # a GIF of more than one frame
+
+    @property
+    def encoded_size(self) -> int:
+        """Length of the base64 form."""
+        return 4 * ((self.size + 2) // 3)
+
+    @property
+    def sent_size(self) -> int:
+        """About what it adds to a request body (for the per-request limit)."""
+        if self.url is not None:
+            return len(self.url)
+        if self.text is not None:
+            return self.size
+        return self.encoded_size
+
+    def base64(self) -> "Base64":
+        return Base64(self, "")
+
+    def data_url(self) -> "Base64":
+        return Base64(self, f"data:{self.mime};base64,")
+
+    def chunks(self) -> Iterator[bytes]:
+        """The raw bytes, in pieces of CHUNK; exactly `size` of them, or an error."""
+        if self.data is not None:
+            view = memoryview(self.data)
+            for i in range(0, len(view), CHUNK):
+                yield bytes(view[i:i + CHUNK])
+            return
+        left = self.size
+        with open(self.path, "rb") as f:
+            while left:
+                piece = f.read(min(CHUNK, left))
+                if not piece:
+                    break
+                left -= len(piece)
+                yield piece
+            if left or f.read(1):
+                raise UsageError(f"-a {self.spec}: the file changed while it was being sent")
+
+
+class Base64:
+    """A body placeholder (see `body`): the JSON string `"<prefix><base64 of att>"`."""
+
+    def __init__(self, att: Attachment, prefix: str) -> None:
+        self.att = att
+        self.prefix = prefix
+        self.json_length = 2 + len(prefix) + att.encoded_size
+
+    def json_chunks(self) -> Iterator[bytes]:
+        yield b'"' + self.prefix.encode()
+        for piece in self.att.chunks():
+            yield binascii.b2a_base64(piece, newline=False)
+        yield b'"'
+
+
+def load(specs: Sequence[str], protocol: str, *, types: Sequence[str] = (), stdin=None,
+         other_bytes: int = 0) -> tuple[Attachment, ...]:
+    """Read and check every -a SPEC (a file, an http(s) URL, or `-` for stdin's bytes) for
+    `protocol`; `types`: --attach-type values, the Nth for the Nth spec ("auto": detect);
+    `other_bytes`: the prompt's size, counted toward the per-request limit."""
+    if len(types) > len(specs):
+        raise UsageError(f"{len(types)} --attach-type for {len(specs)} -a: the Nth "
+                         "--attach-type names the type of the Nth -a")
+    if list(specs).count("-") > 1:
+        raise UsageError("-a - may be given once: stdin can be read only once")
+    lim = limits.for_protocol(protocol)
+    out = []
+    for i, spec in enumerate(specs):
+        forced = _forced_type(spec, types[i] if i < len(types) else "auto")
+        att = _read(spec, forced, stdin, lim)
+        limits.check_each(att, lim)
+        out.append(att)
+    limits.check_request(out, lim, other_bytes)
+    return tuple(out)
+
+
+def _forced_type(spec: str, mime: str) -> str | None:
+    mime = mime.strip().lower()
+    if mime == "auto":
+        return None
+    if mime == "image/jpg":
+        mime = filetypes.JPEG
+    if filetypes.kind_of(mime) is None:
+        raise UsageError(f"--attach-type {mime} (for -a {spec}) is not supported: use one of "
+                         f"{', '.join(filetypes.SUPPORTED)} (or auto)")
+    return mime
+
+
+def _read(spec: str, forced: str | None, stdin, lim) -> Attachment:
+    if spec.startswith(("http://", "https://")):
+        return _url(spec, forced)
+    if spec == "-":
+        return _from_stdin(forced, stdin, lim)
+    if not spec:
+        raise UsageError("-a needs a file name, a URL or -")
+    name = os.path.basename(spec.rstrip(os.sep)) or spec
+    try:
+        with open(spec, "rb") as f:
+            info = os.fstat(f.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(info.st_mode):  # a pipe, <(process substitution), a device
+                data = _read_bounded(f, spec, lim)
+                return _typed(spec, io.BytesIO(data), len(data), forced, lim, data=data,
+                              name=name)
+            return _typed(spec, f, info.st_size, forced, lim, path=spec, name=name)
+    except FileNotFoundError:
+        raise UsageError(f"-a {spec}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"-a {spec}: is a directory, not a file") from None
+    except OSError as exc:
+        raise UsageError(f"-a {spec}: cannot read it: {exc.strerror or exc}") from None
+
+
+def _read_bounded(f, spec: str, lim) -> bytes:
+    """A stream read to its end, but never past the per-request limit."""
+    most = lim.max_request or 1 << 62
+    data = f.read(most + 1)
+    if isinstance(data, str):  # a text stream without a binary layer
+        data = data.encode("utf-8")
+    if len(data) > most:
+        raise UsageError(f"-a {spec}: more than the {limits.mb(most)} per request of "
+                         f"{lim.label}")
+    return data
+
+
+def _url(spec: str, forced: str | None) -> Attachment:
+    path = spec.split("?", 1)[0].split("#", 1)[0]
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    mime = forced or filetypes.BY_EXTENSION.get(os.path.splitext(name)[1].lower())
+    if mime is None:
+        raise UsageError(f"-a {spec}: cannot tell the type of a URL from its name; give it "
+                         "with --attach-type (e.g. image/png, application/pdf)")
+    if any(c.isspace() or not c.isprintable() for c in spec):
+        raise UsageError(f"-a {spec!r}: a URL cannot contain spaces or control characters")
+    return Attachment(spec=spec, kind=filetypes.kind_of(mime), mime=mime, name=name, url=spec)
+
+
+def _from_stdin(forced: str | None, stdin, lim) -> Attachment:
+    buffer = getattr(stdin, "buffer", stdin)
+    if buffer is None:
+        raise UsageError("-a - reads the attachment from stdin, but stdin is closed")
+    if _isatty(stdin):
+        raise UsageError("-a - reads the attachment from stdin, but stdin is a terminal; "
+                         "pipe or redirect the file in")
+    try:
+        data = _read_bounded(buffer, "-", lim)
+    except OSError as exc:
+        raise UsageError(f"cannot read stdin: {exc.strerror or exc}") from None
+    return _typed("-", io.BytesIO(data), len(data), forced, lim, data=data, name="stdin")
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _typed(spec: str, f, size: int, forced: str | None, lim, *, name: str, path=None,
+           data=None) -> Attachment:
+    if size == 0:
+        raise UsageError(f"-a {spec}: it is empty")
+    head = f.read(filetypes.SNIFF_BYTES)
+    mime = forced or filetypes.sniff(head)
+    if mime is None and filetypes.is_text_head(head, whole=len(head) >= size):
+        mime = filetypes.TEXT
+    if mime is None:
+        hint = "" if b"\x00" in head else "; text in another encoding? convert it, e.g. with iconv"
+        raise UsageError(f"-a {spec}: unknown type: not PNG, JPEG, GIF, WebP, PDF or UTF-8 "
+                         f"text{hint} (--attach-type names the type of one of those)")
+    if name == "stdin":
+        name += filetypes.EXTENSIONS[mime]
+    fields = dict(spec=spec, kind=filetypes.kind_of(mime), mime=mime, name=name, size=size)
+    if mime == filetypes.TEXT:
+        return Attachment(**fields, text=_text(spec, f, head, size, lim))
+    if mime in filetypes.IMAGE_TYPES:
+        fields["width"], fields["height"] = filetypes.dimensions(f, mime) or (None, None)
+        fields["animated"] = mime == filetypes.GIF and filetypes.gif_frames(f) > 1
+    return Attachment(**fields, path=path, data=data)
+
+
+def _text(spec: str, f, head: bytes, size: int, lim) -> str:
+    if lim.max_request is not None and size > lim.max_request:
+        raise UsageError(f"-a {spec}: {limits.mb(size)} of text is over the "
+                         f"{limits.mb(lim.max_request)} per request of {lim.label}")
+    raw = head + f.read()
+    if b"\x00" in raw:
+        raise UsageError(f"-a {spec}: not text (it holds NUL bytes); name its type with "
+                         "--attach-type if it is an image or a PDF")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"-a {spec}: not valid UTF-8 text (byte {exc.start}); convert it "
+                         "first, e.g. with iconv") from None
