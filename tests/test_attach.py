@@ -7,7 +7,6 @@ nothing sent: the server sees no connection at all."""
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
 

@@ -15,6 +15,7 @@ from streamcli import schema
 from streamcli.errors import SchemaMismatch, UsageError
 from tests.helpers.fakeserver import FakeServer, Reply
 from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
+from tests.helpers.paths import EXAMPLES, ROOT
 from tests.helpers.sse import anthropic_error_body, message, provider_sse
 
 MODEL = {"anthropic": "claude-test", "openai": "gpt-test"}
@@ -306,3 +307,15 @@ def test_schema_checks_a_replay(cli, tmp_path):
     assert (ok.code, ok.out) == (0, b'{"name": "x"}\n'), ok.err
     bad = cli.run("--replay", str(capture), "--schema", "name, age int", "--jsonl")
     assert bad.code == 10 and bad.events[-2] == {"type": "json", "json": None}
+
+
+def test_the_readme_examples(cli):
+    example = str(EXAMPLES / "constructed" / "anthropic_json.sse")
+    ok = cli.run("--replay", example, "--schema", "name, age int, bio: one sentence")
+    assert ok.code == 0 and json.loads(ok.out)["age"] == 36
+    bad = cli.run("--replay", example, "--schema", "name, age int, born int")
+    assert bad.code == 10
+    assert bad.err == "streamcli: error: --schema: the answer does not match at $: 'born' is a " \
+                      "required property\n"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert bad.err.strip() in readme and ok.out.decode().strip() in readme
