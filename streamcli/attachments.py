@@ -16,7 +16,6 @@ Images and PDFs from files are read again, in pieces, while the body is sent (th
 
 from __future__ import annotations
 
-import binascii
 import io
 import os
 import stat
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from streamcli import filetypes, limits
+from streamcli.body import Base64
 from streamcli.errors import UsageError
 
 CHUNK = 3 * 256 * 1024  # bytes read per piece: a multiple of 3, so pieces encode alone
@@ -58,10 +58,10 @@ class Attachment:
             return self.size
         return self.encoded_size
 
-    def base64(self) -> "Base64":
+    def base64(self) -> Base64:
         return Base64(self, "")
 
-    def data_url(self) -> "Base64":
+    def data_url(self) -> Base64:
         return Base64(self, f"data:{self.mime};base64,")
 
     def chunks(self) -> Iterator[bytes]:
@@ -81,21 +81,6 @@ class Attachment:
                 yield piece
             if left or f.read(1):
                 raise UsageError(f"-a {self.spec}: the file changed while it was being sent")
-
-
-class Base64:
-    """A body placeholder (see `body`): the JSON string `"<prefix><base64 of att>"`."""
-
-    def __init__(self, att: Attachment, prefix: str) -> None:
-        self.att = att
-        self.prefix = prefix
-        self.json_length = 2 + len(prefix) + att.encoded_size
-
-    def json_chunks(self) -> Iterator[bytes]:
-        yield b'"' + self.prefix.encode()
-        for piece in self.att.chunks():
-            yield binascii.b2a_base64(piece, newline=False)
-        yield b'"'
 
 
 def load(specs: Sequence[str], protocol: str, *, types: Sequence[str] = (), stdin=None,
@@ -132,22 +117,20 @@ def _forced_type(spec: str, mime: str) -> str | None:
 
 
 def _read(spec: str, forced: str | None, stdin, lim) -> Attachment:
-    if spec.startswith(("http://", "https://")):
+    if spec[:8].lower().startswith(("http://", "https://")):
         return _url(spec, forced)
     if spec == "-":
         return _from_stdin(forced, stdin, lim)
     if not spec:
         raise UsageError("-a needs a file name, a URL or -")
-    name = os.path.basename(spec.rstrip(os.sep)) or spec
+    name = _shown(os.path.basename(spec.rstrip(os.sep)) or spec)
     try:
         with open(spec, "rb") as f:
             info = os.fstat(f.fileno())
             if stat.S_ISDIR(info.st_mode):
                 raise IsADirectoryError
             if not stat.S_ISREG(info.st_mode):  # a pipe, <(process substitution), a device
-                data = _read_bounded(f, spec, lim)
-                return _typed(spec, io.BytesIO(data), len(data), forced, lim, data=data,
-                              name=name)
+                return _from_stream(f, spec, forced, lim, name)
             return _typed(spec, f, info.st_size, forced, lim, path=spec, name=name)
     except FileNotFoundError:
         raise UsageError(f"-a {spec}: no such file") from None
@@ -157,16 +140,28 @@ def _read(spec: str, forced: str | None, stdin, lim) -> Attachment:
         raise UsageError(f"-a {spec}: cannot read it: {exc.strerror or exc}") from None
 
 
-def _read_bounded(f, spec: str, lim) -> bytes:
-    """A stream read to its end, but never past the per-request limit."""
-    most = lim.max_request or 1 << 62
-    data = f.read(most + 1)
-    if isinstance(data, str):  # a text stream without a binary layer
-        data = data.encode("utf-8")
+def _from_stream(f, spec: str, forced: str | None, lim, name: str) -> Attachment:
+    """A stream read once into memory (it cannot be read again for the body): its type
+    from the first bytes, then the rest, never past what that type may weigh."""
+    head = f.read(filetypes.SNIFF_BYTES)
+    if isinstance(head, str):  # a text stream without a binary layer
+        head = head.encode("utf-8")
+    mime = _type_of(spec, head, forced, whole=len(head) < filetypes.SNIFF_BYTES)
+    most = limits.most_bytes(filetypes.kind_of(mime), lim)
+    rest = f.read(most + 1 - len(head)) if len(head) <= most else b""
+    if isinstance(rest, str):
+        rest = rest.encode("utf-8")
+    data = head + rest
     if len(data) > most:
-        raise UsageError(f"-a {spec}: more than the {limits.mb(most)} per request of "
-                         f"{lim.label}")
-    return data
+        raise UsageError(f"-a {spec}: more than the {limits.mb(most)} an attachment of type "
+                         f"{mime} may weigh for {lim.label}")
+    return _typed(spec, io.BytesIO(data), len(data), mime, lim, data=data, name=name)
+
+
+def _shown(name: str) -> str:
+    """A file name as it may go into JSON: bytes that were not UTF-8 in the file system
+    (surrogate escapes) become U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _url(spec: str, forced: str | None) -> Attachment:
@@ -189,10 +184,9 @@ def _from_stdin(forced: str | None, stdin, lim) -> Attachment:
         raise UsageError("-a - reads the attachment from stdin, but stdin is a terminal; "
                          "pipe or redirect the file in")
     try:
-        data = _read_bounded(buffer, "-", lim)
+        return _from_stream(buffer, "-", forced, lim, "stdin")
     except OSError as exc:
         raise UsageError(f"cannot read stdin: {exc.strerror or exc}") from None
-    return _typed("-", io.BytesIO(data), len(data), forced, lim, data=data, name="stdin")
 
 
 def _isatty(stream) -> bool:
@@ -207,13 +201,7 @@ def _typed(spec: str, f, size: int, forced: str | None, lim, *, name: str, path=
     if size == 0:
         raise UsageError(f"-a {spec}: it is empty")
     head = f.read(filetypes.SNIFF_BYTES)
-    mime = forced or filetypes.sniff(head)
-    if mime is None and filetypes.is_text_head(head, whole=len(head) >= size):
-        mime = filetypes.TEXT
-    if mime is None:
-        hint = "" if b"\x00" in head else "; text in another encoding? convert it, e.g. with iconv"
-        raise UsageError(f"-a {spec}: unknown type: not PNG, JPEG, GIF, WebP, PDF or UTF-8 "
-                         f"text{hint} (--attach-type names the type of one of those)")
+    mime = _type_of(spec, head, forced, whole=len(head) >= size)
     if name == "stdin":
         name += filetypes.EXTENSIONS[mime]
     fields = dict(spec=spec, kind=filetypes.kind_of(mime), mime=mime, name=name, size=size)
@@ -223,6 +211,19 @@ def _typed(spec: str, f, size: int, forced: str | None, lim, *, name: str, path=
         fields["width"], fields["height"] = filetypes.dimensions(f, mime) or (None, None)
         fields["animated"] = mime == filetypes.GIF and filetypes.gif_frames(f) > 1
     return Attachment(**fields, path=path, data=data)
+
+
+def _type_of(spec: str, head: bytes, forced: str | None, whole: bool) -> str:
+    if not head:
+        raise UsageError(f"-a {spec}: it is empty")
+    mime = forced or filetypes.sniff(head)
+    if mime is None and filetypes.is_text_head(head, whole=whole):
+        mime = filetypes.TEXT
+    if mime is None:
+        hint = "" if b"\x00" in head else "; text in another encoding? convert it, e.g. with iconv"
+        raise UsageError(f"-a {spec}: unknown type: not PNG, JPEG, GIF, WebP, PDF or UTF-8 "
+                         f"text{hint} (--attach-type names the type of one of those)")
+    return mime
 
 
 def _text(spec: str, f, head: bytes, size: int, lim) -> str:

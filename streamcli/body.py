@@ -12,6 +12,7 @@ holding a 27 MB base64 string would hold it three times: str, JSON text, bytes).
 
 from __future__ import annotations
 
+import binascii
 import json
 import os
 import re
@@ -61,3 +62,20 @@ def encode(obj) -> bytes | StreamedBody:
         elif piece:
             parts.append(piece.encode())
     return StreamedBody(parts)
+
+
+class Base64:
+    """A placeholder for the JSON string `"<prefix><base64 of the source's bytes>"`; the
+    source has `size` and `chunks()` (its bytes in pieces whose sizes are multiples of 3,
+    but the last, so that each piece encodes on its own)."""
+
+    def __init__(self, source, prefix: str) -> None:
+        self.source = source
+        self.prefix = prefix
+        self.json_length = 2 + len(prefix) + 4 * ((source.size + 2) // 3)
+
+    def json_chunks(self) -> Iterator[bytes]:
+        yield b'"' + self.prefix.encode()
+        for piece in self.source.chunks():
+            yield binascii.b2a_base64(piece, newline=False)
+        yield b'"'

@@ -78,6 +78,19 @@ def mb(n: int) -> str:
     return f"{n / MIB:.1f} MB" if n % MIB else f"{n // MIB} MB"
 
 
+def most_bytes(kind: str, lim: Limits) -> int:
+    """The raw size over which an attachment of `kind` breaks a limit for sure (a stream
+    is read no further)."""
+    most = 1 << 62
+    if lim.max_request is not None:
+        most = lim.max_request if kind == "text" else lim.max_request * 3 // 4
+    if kind == "image" and lim.max_image_base64 is not None:
+        most = min(most, lim.max_image_base64 * 3 // 4)
+    if kind == "pdf" and lim.max_pdf_bytes is not None:
+        most = min(most, lim.max_pdf_bytes)
+    return most
+
+
 def check_each(att, lim: Limits) -> None:
     """One attachment on its own: URLs, animation, size and dimensions of an image."""
     if att.url is not None:

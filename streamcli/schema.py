@@ -40,14 +40,17 @@ class Schema:
 def parse(text: str, as_list: bool = False) -> Schema:
     """SCHEMA: inline JSON (it starts with `{`), a file holding JSON, or the concise form.
     A schema that cannot be used is a UsageError (exit 2, nothing sent)."""
-    body = _load(text)
-    if not isinstance(body, dict):
-        raise UsageError("--schema must be a JSON object (a JSON Schema)")
-    _check_schema(body)
-    if as_list:
-        body = {"type": "object", "properties": {"items": {"type": "array", "items": body}},
-                "required": ["items"], "additionalProperties": False}
-    why = why_not_strict(body)
+    try:
+        body = _load(text)
+        if not isinstance(body, dict):
+            raise UsageError("--schema must be a JSON object (a JSON Schema)")
+        _check_schema(body)
+        if as_list:
+            body = {"type": "object", "properties": {"items": {"type": "array", "items": body}},
+                    "required": ["items"], "additionalProperties": False}
+        why = why_not_strict(body)
+    except RecursionError:
+        raise UsageError("--schema is nested too deeply to be used") from None
     title = body.get("title") if isinstance(body.get("title"), str) else ""
     name = _NAME.sub("_", title).strip("_")[:64] or ("items" if as_list else "answer")
     return Schema(body, name, why is None, why, as_list)
@@ -202,11 +205,15 @@ def check(schema: Schema, text: str, stop: str | None) -> Any:
     except ValueError as exc:
         what = "empty" if not text.strip() else f"not JSON ({exc})"
         raise SchemaMismatch(f"--schema: the answer is {what}") from None
+    except RecursionError:
+        raise SchemaMismatch("--schema: the answer is nested too deeply to check") from None
     import jsonschema
     cls = jsonschema.validators.validator_for(schema.json,
                                               default=jsonschema.Draft202012Validator)
     try:
         error = jsonschema.exceptions.best_match(cls(schema.json).iter_errors(value))
+    except RecursionError:
+        raise SchemaMismatch("--schema: the answer is nested too deeply to check") from None
     except Exception as exc:  # a reference jsonschema cannot follow (referencing's errors)
         raise SchemaMismatch(f"--schema: cannot check the answer: {_short(str(exc))}") from None
     if error is not None:

@@ -365,3 +365,16 @@ def test_bad_attachments_end_in_the_modes_own_output(net, server, tmp_path, mode
         assert "no such file" in error["message"]
     else:
         assert r.result["error"]["kind"] == "usage"
+
+
+def test_a_real_pipe_into_dash(run_cli, fake_keys, server, tmp_path):
+    data = media.jpeg(20, 10, app_pad=300_000)
+    server.enqueue(Reply(body=openai_sse(["a cat"])))
+    r = run_cli(["-m", "gpt-test", "--provider", "openai", "--base-url", server.url + "/v1",
+                 "-a", "-", "what is it?"], input=data, env=fake_keys)
+    assert (r.returncode, r.stdout) == (0, b"a cat\n"), r.stderr
+    (req,) = server.requests
+    assert req.json["messages"][0]["content"] == [
+        {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{b64(data)}"}},
+        {"type": "text", "text": "what is it?"}]
+    assert int(req.headers["content-length"]) == len(req.body)

@@ -192,3 +192,10 @@ def test_parse_keeps_colons_in_values():
     assert headers.parse(["X-Url: http://a:8080/x"]) == (("x-url", "http://a:8080/x"),)
     with pytest.raises(UsageError):
         headers.parse(["Transfer-Encoding: chunked"])
+
+
+def test_short_secrets_are_redacted_only_where_they_stand_alone():
+    from streamcli.session import redact
+    assert redact("key abc rejected; abcdef is fine", ["abc"]) == "key *** rejected; abcdef is fine"
+    assert redact("long-secret-value and long-secret-value2", ["long-secret-value"]) == \
+        "*** and ***2"

@@ -319,3 +319,13 @@ def test_the_readme_examples(cli):
                       "required property\n"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert bad.err.strip() in readme and ok.out.decode().strip() in readme
+
+
+def test_deep_nesting_is_a_clear_error_not_a_crash():
+    deep = '{"type": "object", "properties": {"a": ' * 3000 + "{}" + "}}" * 3000
+    with pytest.raises(UsageError, match="nested too deeply"):
+        schema.parse(deep)
+    recursive = schema.parse('{"type": "array", "items": {"$ref": "#"}}')
+    assert schema.check(recursive, "[[[]]]", "end") == [[[]]]
+    with pytest.raises(SchemaMismatch, match="nested too deeply"):
+        schema.check(recursive, "[" * 100_000 + "]" * 100_000, "end")
