@@ -197,6 +197,8 @@ def _walk(node, path: str, depth: int, count: list) -> str | None:
 def check(schema: Schema, text: str, stop: str | None) -> Any:
     """The answer's JSON value when `text` is JSON valid against the schema; else
     SchemaMismatch (exit 10) with the first reason. `stop`: the normalized stop reason."""
+    if stop == "refusal":
+        raise SchemaMismatch("--schema: the model refused to answer (stop reason refusal)")
     if stop == "max_tokens":
         raise SchemaMismatch("--schema: the answer was cut off at the token limit, so its "
                              "JSON is incomplete; raise --max-tokens")

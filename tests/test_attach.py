@@ -7,6 +7,7 @@ nothing sent: the server sees no connection at all."""
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -378,3 +379,18 @@ def test_a_real_pipe_into_dash(run_cli, fake_keys, server, tmp_path):
         {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{b64(data)}"}},
         {"type": "text", "text": "what is it?"}]
     assert int(req.headers["content-length"]) == len(req.body)
+
+
+@pytest.mark.parametrize("mode", [(), ("--jsonl",), ("--raw-sse",), ("--no-stream",)])
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_attachments_in_every_mode(net, server, tmp_path, mode, provider):
+    data = media.gif(3, 3)
+    path = media.write(tmp_path, "dot.gif", data)
+    if "--no-stream" in mode:
+        from tests.helpers.sse import message
+        server.enqueue(Reply.json(200, message(provider, "a dot")))
+    r = run(net, server, provider, *mode, "-a", path, "q", reply="--no-stream" not in mode)
+    assert r.code == 0, r.err
+    (req,) = server.requests
+    assert int(req.headers["content-length"]) == len(req.body)
+    assert b64(data) in json.dumps(req.json)

@@ -131,6 +131,7 @@ def test_check_returns_the_value():
     ("Sure! Here it is: {}", "end", "not JSON"),
     ("", "end", "the answer is empty"),
     (GOOD, "max_tokens", "cut off at the token limit"),
+    ("", "refusal", "the model refused"),
 ])
 def test_check_failures(text, stop, why):
     with pytest.raises(SchemaMismatch) as err:
