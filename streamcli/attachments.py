@@ -1,6 +1,7 @@
-"""-a/--attach: files, URLs and stdin read, typed by their content and checked against the
-protocol's limits before anything is sent; the neutral `Attachment` that each protocol
-renders; its bytes streamed from disk as base64 when the request body is sent.
+"""-a/--attach: files, URLs and stdin read, typed, checked, as the neutral `Attachment`.
+
+Each is typed by its content and checked against the protocol's limits before anything is
+sent; its bytes are streamed from disk as base64 when the request body is sent.
 
 How a protocol renders an Attachment (see providers/*/request.py: user_content):
   att.kind        "image", "pdf" or "text"

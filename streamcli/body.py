@@ -1,6 +1,7 @@
-"""A JSON request body whose big strings (attachments as base64) stream from disk: the
-body is produced in pieces, each piece made when the transport asks for it, with its exact
-length known before sending.
+"""A JSON request body whose attachments stream from disk, with its exact length.
+
+The body is produced in pieces, each made when the transport asks for it; its length is
+known before sending.
 
 A provider puts a placeholder in the body where such a string goes: any object with
 `json_length` (the bytes of the JSON string it stands for, quotes included) and

@@ -1,5 +1,6 @@
-"""What a file is, from its bytes: the MIME type by magic bytes, an image's size in pixels,
-and whether a GIF is animated. Pure functions over bytes and binary files; no decoding.
+"""What a file is, from its bytes: MIME type, an image's pixel size, a GIF's animation.
+
+Pure functions over bytes and binary files; nothing is decoded.
 
 The signatures are the formats' own: PNG (ISO/IEC 15948 section 5.2), JPEG (ITU T.81
 annex B), GIF87a/GIF89a (GIF89a spec section 17), WebP (RIFF container, "WEBP" form type,

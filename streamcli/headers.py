@@ -1,6 +1,7 @@
-"""-H/--header and a named provider's `headers` table: extra request headers parsed and
-checked, merged over the ones streamcli sets, and the credential-like values among them
-(for redaction wherever the tool prints or logs).
+"""-H/--header and the config's `headers`: checked, merged, credential values known.
+
+Extra request headers are parsed and checked, merged over the ones streamcli sets, and the
+credential-like values among them are listed for redaction wherever the tool prints or logs.
 
 Rules: `-H 'Name: value'` is repeatable; flags win over the config file, and a later -H
 over an earlier one of the same name (names are case-insensitive). -H replaces any

@@ -1,5 +1,6 @@
-"""Each wire protocol's documented attachment limits, with their sources, and the checks of
-a request's attachments against them (exit 2 before anything is sent).
+"""Each protocol's documented attachment limits, with sources, and the checks against them.
+
+A file over a limit is exit 2 before anything is sent.
 
 A new protocol adds its `Limits` to `FOR` under its wire-protocol name (the Request's
 `provider`). Sizes are in bytes; "MB" in the providers' pages is read as MiB, as their own

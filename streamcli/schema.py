@@ -1,6 +1,8 @@
-"""--schema and --schema-list: a JSON Schema from a file, inline JSON or the concise form;
-whether OpenAI's strict mode can take it; and the check of the final answer against it.
-`jsonschema` is imported only here, and only when a schema is given.
+"""--schema and --schema-list: the schema's three forms, strict mode, the answer's check.
+
+A JSON Schema from a file, inline JSON or the concise form; whether OpenAI's strict mode
+can take it; the check of the final answer against it. `jsonschema` is imported only
+here, and only when a schema is given.
 
 The concise form (llm's): fields separated by commas, or by newlines when there are any
 (then a description may hold commas); each field is `name [type][: description]`, type
