@@ -5,8 +5,8 @@
 A local server (a thread of this process, on 127.0.0.1) reads each request body whole,
 checks that the attachment inside it decodes to the file, and answers with a short SSE
 stream. Each command is a child process measured by /usr/bin/time: streamcli with no
-attachment (the baseline), streamcli -a FILE on both protocols, streamcli -a - (stdin,
-held in memory by design), and `naive`, the copy-per-layer way (read the file, base64 it,
+attachment (the baseline), streamcli -a FILE on both protocols, streamcli -a - fed through
+a pipe (copied to a temporary file as it is read), and `naive`, the copy-per-layer way (read the file, base64 it,
 json.dumps the body, encode it, send it with httpx2), for comparison.
 """
 
@@ -90,14 +90,16 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def measure(argv, stdin_path=None, env=None) -> int:
-    """Maximum RSS of the child in KiB."""
-    stdin = open(stdin_path, "rb") if stdin_path else subprocess.DEVNULL
+    """Maximum RSS of the child in KiB; `stdin_path` is fed through a real pipe (cat)."""
+    feeder = subprocess.Popen(["cat", stdin_path], stdout=subprocess.PIPE) if stdin_path else None
     try:
-        r = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], stdin=stdin,
+        r = subprocess.run(["/usr/bin/time", "-f", "%M", *argv],
+                           stdin=feeder.stdout if feeder else subprocess.DEVNULL,
                            capture_output=True, env=env, timeout=120)
     finally:
-        if stdin_path:
-            stdin.close()
+        if feeder:
+            feeder.stdout.close()
+            feeder.wait(10)
     if r.returncode != 0:
         raise SystemExit(f"{argv} failed: {r.stderr.decode()[-500:]}")
     return int(r.stderr.decode().strip().splitlines()[-1])
@@ -127,7 +129,7 @@ def main() -> None:
             ("streamcli, no attachment (baseline)", [*cli, *anth, "hi"], None),
             (f"streamcli -a {args.mb:g} MB PDF, Anthropic", [*cli, *anth, "-a", pdf, "q"], None),
             (f"streamcli -a {args.mb:g} MB PDF, OpenAI", [*cli, *oai, "-a", pdf, "q"], None),
-            (f"streamcli -a - < {args.mb:g} MB PDF, Anthropic",
+            (f"streamcli -a - fed the {args.mb:g} MB PDF by a pipe, Anthropic",
              [sys.executable, "-m", "streamcli", "--retries", "0", *anth, "-a", "-", "q"], pdf),
             ("naive: read, base64, json.dumps, encode, httpx2",
              [sys.executable, "-c", NAIVE, pdf, url], None),

@@ -11,19 +11,19 @@ How a protocol renders an Attachment (see providers/*/request.py: user_content):
   att.text        a text attachment's content (str; sent inline)
   att.base64()    a body placeholder for the JSON string of the base64 bytes
   att.data_url()  the same as a data: URL ("data:image/png;base64,...")
-Images and PDFs from files are read again, in pieces, while the body is sent (the body is
-`body.StreamedBody`); `-` is read once into memory, since stdin cannot be read twice.
+Images and PDFs are read again, in pieces, while the body is sent (the body is then a
+`body.StreamedBody`): from their file, or for `-` and pipes, which cannot be read twice,
+from the temporary copy made as they were read (`spool`).
 """
 
 from __future__ import annotations
 
-import io
 import os
 import stat
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from streamcli import filetypes, limits
+from streamcli import filetypes, limits, prompt, spool
 from streamcli.body import Base64
 from streamcli.errors import UsageError
 
@@ -38,7 +38,7 @@ class Attachment:
     name: str
     url: str | None = None
     path: str | None = None  # a file, read again when the body is sent
-    data: bytes | None = None  # stdin's bytes (images and PDFs)
+    spooled: object = None  # a stream (stdin, a pipe) copied to a temporary file
     text: str | None = None
     size: int = 0  # bytes of content (0 for a URL)
     width: int | None = None
@@ -67,10 +67,9 @@ class Attachment:
 
     def chunks(self) -> Iterator[bytes]:
         """The raw bytes, in pieces of CHUNK; exactly `size` of them, or an error."""
-        if self.data is not None:
-            view = memoryview(self.data)
-            for i in range(0, len(view), CHUNK):
-                yield bytes(view[i:i + CHUNK])
+        if self.spooled is not None:
+            for offset in range(0, self.size, CHUNK):
+                yield spool.read_at(self.spooled, offset, min(CHUNK, self.size - offset))
             return
         left = self.size
         with open(self.path, "rb") as f:
@@ -85,10 +84,11 @@ class Attachment:
 
 
 def load(specs: Sequence[str], protocol: str, *, types: Sequence[str] = (), stdin=None,
-         other_bytes: int = 0) -> tuple[Attachment, ...]:
+         other_bytes: int = 0, ui=None) -> tuple[Attachment, ...]:
     """Read and check every -a SPEC (a file, an http(s) URL, or `-` for stdin's bytes) for
     `protocol`; `types`: --attach-type values, the Nth for the Nth spec ("auto": detect);
-    `other_bytes`: the prompt's size, counted toward the per-request limit."""
+    `other_bytes`: the prompt's size, counted toward the per-request limit; `ui`: where a
+    hint goes when stdin stays silent."""
     if len(types) > len(specs):
         raise UsageError(f"{len(types)} --attach-type for {len(specs)} -a: the Nth "
                          "--attach-type names the type of the Nth -a")
@@ -98,7 +98,7 @@ def load(specs: Sequence[str], protocol: str, *, types: Sequence[str] = (), stdi
     out = []
     for i, spec in enumerate(specs):
         forced = _forced_type(spec, types[i] if i < len(types) else "auto")
-        att = _read(spec, forced, stdin, lim)
+        att = _read(spec, forced, stdin, lim, ui)
         limits.check_each(att, lim)
         out.append(att)
     limits.check_request(out, lim, other_bytes)
@@ -117,11 +117,11 @@ def _forced_type(spec: str, mime: str) -> str | None:
     return mime
 
 
-def _read(spec: str, forced: str | None, stdin, lim) -> Attachment:
+def _read(spec: str, forced: str | None, stdin, lim, ui) -> Attachment:
     if spec[:8].lower().startswith(("http://", "https://")):
         return _url(spec, forced)
     if spec == "-":
-        return _from_stdin(forced, stdin, lim)
+        return _from_stdin(forced, stdin, lim, ui)
     if not spec:
         raise UsageError("-a needs a file name, a URL or -")
     name = _shown(os.path.basename(spec.rstrip(os.sep)) or spec)
@@ -142,21 +142,19 @@ def _read(spec: str, forced: str | None, stdin, lim) -> Attachment:
 
 
 def _from_stream(f, spec: str, forced: str | None, lim, name: str) -> Attachment:
-    """A stream read once into memory (it cannot be read again for the body): its type
-    from the first bytes, then the rest, never past what that type may weigh."""
-    head = f.read(filetypes.SNIFF_BYTES)
-    if isinstance(head, str):  # a text stream without a binary layer
-        head = head.encode("utf-8")
-    mime = _type_of(spec, head, forced, whole=len(head) < filetypes.SNIFF_BYTES)
-    most = limits.most_bytes(filetypes.kind_of(mime), lim)
-    rest = f.read(most + 1 - len(head)) if len(head) <= most else b""
-    if isinstance(rest, str):
-        rest = rest.encode("utf-8")
-    data = head + rest
-    if len(data) > most:
-        raise UsageError(f"-a {spec}: more than the {limits.mb(most)} an attachment of type "
-                         f"{mime} may weigh for {lim.label}")
-    return _typed(spec, io.BytesIO(data), len(data), mime, lim, data=data, name=name)
+    """A stream, copied to a temporary file as it is read (it cannot be read twice): its
+    type from the first bytes, then the rest, never past what that type may weigh."""
+    def most(head: bytes) -> int:
+        whole = len(head) < filetypes.SNIFF_BYTES
+        return limits.most_bytes(filetypes.kind_of(_type_of(spec, head, forced, whole)), lim)
+
+    copy, size, head = spool.copy(f, filetypes.SNIFF_BYTES, most)
+    if size > most(head):
+        copy.close()
+        raise UsageError(f"-a {spec}: more than the {limits.mb(most(head))} an attachment "
+                         f"of this type may weigh for {lim.label}")
+    copy.seek(0)
+    return _typed(spec, copy, size, forced, lim, spooled=copy, name=name)
 
 
 def _shown(name: str) -> str:
@@ -177,13 +175,14 @@ def _url(spec: str, forced: str | None) -> Attachment:
     return Attachment(spec=spec, kind=filetypes.kind_of(mime), mime=mime, name=name, url=spec)
 
 
-def _from_stdin(forced: str | None, stdin, lim) -> Attachment:
+def _from_stdin(forced: str | None, stdin, lim, ui) -> Attachment:
     buffer = getattr(stdin, "buffer", stdin)
     if buffer is None:
         raise UsageError("-a - reads the attachment from stdin, but stdin is closed")
     if _isatty(stdin):
         raise UsageError("-a - reads the attachment from stdin, but stdin is a terminal; "
                          "pipe or redirect the file in")
+    prompt.hint_if_silent(buffer, ui, "waiting for the attachment on stdin (-a -)...")
     try:
         return _from_stream(buffer, "-", forced, lim, "stdin")
     except OSError as exc:
@@ -198,7 +197,7 @@ def _isatty(stream) -> bool:
 
 
 def _typed(spec: str, f, size: int, forced: str | None, lim, *, name: str, path=None,
-           data=None) -> Attachment:
+           spooled=None) -> Attachment:
     if size == 0:
         raise UsageError(f"-a {spec}: it is empty")
     head = f.read(filetypes.SNIFF_BYTES)
@@ -211,7 +210,7 @@ def _typed(spec: str, f, size: int, forced: str | None, lim, *, name: str, path=
     if mime in filetypes.IMAGE_TYPES:
         fields["width"], fields["height"] = filetypes.dimensions(f, mime) or (None, None)
         fields["animated"] = mime == filetypes.GIF and filetypes.gif_frames(f) > 1
-    return Attachment(**fields, path=path, data=data)
+    return Attachment(**fields, path=path, spooled=spooled)
 
 
 def _type_of(spec: str, head: bytes, forced: str | None, whole: bool) -> str:

@@ -89,7 +89,7 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
     specs, types = params["attach"], params["attach_type"]
     stdin_taken = _check_stdin_use(params)
     # Attachments before the prompt: a bad one fails before an editor opens or stdin is read.
-    found = (attachments.load(specs, target.kind, types=types, stdin=env.stdin)
+    found = (attachments.load(specs, target.kind, types=types, stdin=env.stdin, ui=ui)
              if specs or types else ())
     text = utf8("the prompt", read_prompt(params, env, ui, use_stdin=not stdin_taken,
                                           required=not found))

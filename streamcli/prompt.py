@@ -50,7 +50,7 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None,
 
 def read_stdin(stdin, ui=None) -> str:
     buffer = getattr(stdin, "buffer", stdin)
-    _hint_if_silent(buffer, ui)
+    hint_if_silent(buffer, ui)
     try:
         data = buffer.read()
     except OSError as exc:
@@ -65,9 +65,9 @@ def read_stdin(stdin, ui=None) -> str:
                          "e.g. with iconv") from None
 
 
-def _hint_if_silent(buffer, ui) -> None:
+def hint_if_silent(buffer, ui, message: str | None = None) -> None:
     """A pipe that stays silent is usually a forgotten `</dev/null` in a script: say so on
-    stderr after a few seconds, and keep waiting."""
+    stderr after a few seconds (`message`, or the hint for the prompt), and keep waiting."""
     if ui is None:
         return
     try:
@@ -76,8 +76,8 @@ def _hint_if_silent(buffer, ui) -> None:
     except (AttributeError, OSError, ValueError):
         return
     if not ready:
-        ui.notice("waiting for stdin... (pass --no-stdin or redirect </dev/null if no input "
-                  "is coming)")
+        ui.notice(message or "waiting for stdin... (pass --no-stdin or redirect </dev/null "
+                  "if no input is coming)")
 
 
 def _isatty(stream) -> bool:

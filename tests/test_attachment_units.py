@@ -122,3 +122,44 @@ def test_attachment_names_from_a_non_utf8_file_name(tmp_path):
     assert att.name == "caf\ufffd.png"
     http = openai.build_request(Request("openai", "m", "q", "http://x", None, attachments=(att,)))
     json.loads(http.body.read_all())
+
+
+def test_a_silent_pipe_into_dash_gets_its_own_hint_then_is_read(monkeypatch):
+    import os
+    import threading
+
+    from streamcli import prompt
+
+    class Notices:
+        def __init__(self):
+            self.lines, self.seen = [], threading.Event()
+
+        def notice(self, message):
+            self.lines.append(message)
+            self.seen.set()
+
+    monkeypatch.setattr(prompt, "SILENT_STDIN_HINT_AFTER", 0.05)
+    r, w = os.pipe()
+    ui = Notices()
+    data = media.png(6, 6, pad=3 * 1024 * 1024)  # several pieces through a raw pipe
+
+    def writer():
+        if ui.seen.wait(10):  # only after the hint: the read kept waiting
+            with os.fdopen(w, "wb") as f:
+                f.write(data)
+        else:
+            os.close(w)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        with os.fdopen(r, "rb", buffering=0) as stdin:  # raw: short reads
+            (att,) = attachments.load(["-"], "openai", stdin=stdin, ui=ui)
+    finally:
+        t.join(10)
+    assert ui.lines == ["waiting for the attachment on stdin (-a -)..."]
+    assert (att.size, att.width, att.name) == (len(data), 6, "stdin.png")
+    assert b"".join(att.chunks()) == data
+    assert b"".join(att.chunks()) == data  # again, for a retry
+    info = os.fstat(att.spooled.fileno())  # the copy: no name on disk, only ours to read
+    assert info.st_nlink == 0 and info.st_mode & 0o777 == 0o600
