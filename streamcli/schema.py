@@ -39,11 +39,12 @@ class Schema:
     as_list: bool = False
 
 
-def parse(text: str, as_list: bool = False) -> Schema:
-    """SCHEMA: inline JSON (it starts with `{`), a file holding JSON, or the concise form.
-    A schema that cannot be used is a UsageError (exit 2, nothing sent)."""
+def parse(text: str | dict, as_list: bool = False) -> Schema:
+    """SCHEMA: inline JSON (it starts with `{`), a file holding JSON, or the concise form;
+    or a JSON Schema already parsed (a dict, e.g. from a batch item). A schema that cannot
+    be used is a UsageError (exit 2, nothing sent)."""
     try:
-        body = _load(text)
+        body = text if isinstance(text, dict) else _load(text)
         if not isinstance(body, dict):
             raise UsageError("--schema must be a JSON object (a JSON Schema)")
         _check_schema(body)

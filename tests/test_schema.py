@@ -330,3 +330,11 @@ def test_deep_nesting_is_a_clear_error_not_a_crash():
     assert schema.check(recursive, "[[[]]]", "end") == [[[]]]
     with pytest.raises(SchemaMismatch, match="nested too deeply"):
         schema.check(recursive, "[" * 100_000 + "]" * 100_000, "end")
+
+
+def test_a_parsed_schema_is_taken_as_is():
+    body = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"],
+            "additionalProperties": False}
+    assert schema.parse(body).json == body and schema.parse(body).strict
+    with pytest.raises(UsageError):
+        schema.parse({"type": 5})
