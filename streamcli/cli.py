@@ -76,7 +76,13 @@ class PromptContext(click.Context):
                "chatgpt-* OpenAI). NAME:MODEL picks a provider from the config file.")
 @setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME",
           shell_complete=_complete_provider,
-          help="anthropic, openai, or a provider named in the config file.")
+          help="anthropic, openai, openai-responses, or a provider named in the config file.")
+@click.option("--api", type=click.Choice(["chat", "responses"]),
+              help="The API of an OpenAI-kind target: chat (Chat Completions, /chat/completions) "
+                   "or responses (the Responses API, /responses). [default: chat; responses "
+                   "for the models OpenAI serves only there (o1-pro, o3-pro, *-deep-research, "
+                   "computer-use-preview, codex-mini-latest, gpt-5*-pro, gpt-5*-codex*) on "
+                   "OpenAI's own URL]")
 @click.option("--base-url", metavar="URL",
               help="Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, OpenRouter) or an API proxy. "
                    "[env var: OPENAI_BASE_URL / ANTHROPIC_BASE_URL]")
@@ -87,7 +93,8 @@ class PromptContext(click.Context):
           help="Longest answer, in tokens. [default: 8192 for Anthropic, the server's for OpenAI]")
 @setting("--temperature", envvar="STREAMCLI_TEMPERATURE", type=click.FloatRange(min=0),
           metavar="T", help="Sampling temperature.")
-@click.option("--stop", multiple=True, metavar="TEXT", help="Stop sequence (repeatable).")
+@click.option("--stop", multiple=True, metavar="TEXT",
+              help="Stop sequence (repeatable; the Responses API has none).")
 @click.option("--tools", "tools_file", type=FILE, metavar="FILE",
               help="JSON file with a list of tool definitions (name, description, input_schema).")
 @click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE",

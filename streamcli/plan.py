@@ -68,16 +68,22 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
         retries=params["retries"], max_retry_wait=params["max_retry_wait"],
         connect_timeout=params["connect_timeout"], idle_timeout=params["idle_timeout"],
         total_timeout=params["timeout"], replay=params["replay"])
+    api = params.get("api")
     if params["replay"] is not None:  # a recording needs no prompt, key or network
         protocol = None
         if params["provider"] and provider_is_flag:
             protocol = resolve(config, model=None, provider=params["provider"],
                                provider_is_flag=True, base_url=None, environ=env.environ,
-                               need_key=False).kind
+                               need_key=False, api=api).kind
+        elif api:
+            protocol = "openai" if api == "chat" else "openai-responses"
         return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol}), None)
     target = resolve(config, model=params["model"], provider=params["provider"],
                      provider_is_flag=provider_is_flag, base_url=params["base_url"],
-                     environ=env.environ)
+                     environ=env.environ, api=api)
+    if target.kind == "openai-responses" and params["stop"]:
+        raise UsageError("--stop: the Responses API has no stop sequences (use --api chat, "
+                         "or pass what the server accepts with -o)")
     text = utf8("the prompt", read_prompt(params, env, ui))
     request = Request(
         provider=target.kind, model=target.model, prompt=text,

@@ -1,0 +1,16 @@
+"""The OpenAI Responses API (POST /responses): the protocol interface of
+`streamcli.providers`."""
+
+from streamcli.providers.openai.models import list_models_request, models_page
+from streamcli.providers.responses.request import (
+    NAME, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER, build_request, responses_only,
+)
+from streamcli.providers.responses.stream import (
+    StreamMapper, error_from_response, parse_message,
+)
+
+__all__ = [
+    "NAME", "DEFAULT_BASE_URL", "KEY_ENV", "URL_ENV", "REQUEST_ID_HEADER", "build_request",
+    "responses_only", "StreamMapper", "error_from_response", "parse_message",
+    "list_models_request", "models_page",
+]
