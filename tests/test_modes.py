@@ -21,12 +21,13 @@ from tests.helpers.cli import anthropic_error, json_response, sse
 from tests.helpers.fakeserver import FakeServer, Reply
 from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
 from tests.helpers.paths import EXAMPLES as EXAMPLES_DIR
-from tests.helpers.paths import FIXTURES
+from tests.helpers.paths import FIXTURES, KIND_OF_DIR
 from tests.helpers.sse import (anthropic_sse, anthropic_tool_stream, bytewise, crlf_split,
                                cycling_sizes, fixed_size, openai_sse, openai_tool_stream)
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.sse"))
-RECORDINGS = sorted((FIXTURES / "anthropic").glob("*.sse")) + sorted((FIXTURES / "openai").glob("*.sse"))
+RECORDINGS = [p for folder in ("anthropic", "openai", "responses")
+              for p in sorted((FIXTURES / folder).glob("*.sse"))]
 # Recordings that do not end well, and the exit status they must give (DESIGN.md table).
 RECORDING_EXIT = {
     "midstream_overloaded_error": 6,
@@ -35,6 +36,10 @@ RECORDING_EXIT = {
     "midstream_error_object": 6,
     "truncated_no_done": 9,
     "vllm_style_midstream_error": 3,
+    "failed": 6,
+    "error_event_flat": 3,
+    "error_event_nested": 5,
+    "truncated_no_terminal_event": 9,
 }
 
 
@@ -54,8 +59,8 @@ def texts_of(events) -> str:
 
 def test_the_parametrized_corpus_is_there():
     """An empty glob would turn the corpus tests below into no tests at all."""
-    assert len(RECORDINGS) >= 30, RECORDINGS
-    assert {p.parent.name for p in RECORDINGS} == {"anthropic", "openai"}
+    assert len(RECORDINGS) >= 40, RECORDINGS
+    assert {p.parent.name for p in RECORDINGS} == {"anthropic", "openai", "responses"}
     assert len(EXAMPLES) >= 3, EXAMPLES
 
 
@@ -333,7 +338,7 @@ def test_jsonl_over_every_recording(cli, path):
     assert r.code == RECORDING_EXIT.get(path.stem, 0)
     expected = path.with_name(path.stem + ".expected.txt").read_text(encoding="utf-8")
     assert texts_of(r.events) == expected
-    assert r.events[0]["provider"] == path.parent.name
+    assert r.events[0]["provider"] == KIND_OF_DIR[path.parent.name]
     assert r.events[-1]["status"] == ("ok" if r.code == 0 else "error")
 
 
@@ -577,7 +582,7 @@ def test_replay_every_example(cli, example):
     assert r.code == 0
     assert r.out == expected
     j = cli.run("--replay", str(example), "--jsonl")
-    assert j.events[0]["provider"] == source.parent.name  # detected from the content
+    assert j.events[0]["provider"] == KIND_OF_DIR[source.parent.name]  # told from the content
     assert j.code == 0
     assert cli.requests == []
 
