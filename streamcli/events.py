@@ -90,6 +90,8 @@ class SurrogateJoin:
         self.held: dict = {}  # event class -> the high surrogate held back
 
     def add(self, kind, text: str, out: list) -> None:
+        if text.__class__ is not str:  # valid JSON of the wrong shape: a malformed stream
+            raise TypeError(f"a {kind.__name__.lower()} delta that is not a string: {text!r:.60}")
         if self.held:
             text = self.held.pop(kind, "") + text
         if text[-1:] and "\ud800" <= text[-1] <= "\udbff":

@@ -431,6 +431,45 @@ def test_responses_in_stream_error_by_code(start_cli, fake_keys, name):
     run_case(start_cli, fake_keys, case, every_mode("openai-responses"))
 
 
+_BUG_IN_THE_MAPPER = """
+import sys
+from streamcli import entry
+from streamcli.providers import responses
+def bug(*args):
+    raise RuntimeError("a bug in the mapper")
+responses.StreamMapper.feed = bug
+responses.parse_message = bug
+entry.main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_responses_usage_and_internal_errors(run_cli, fake_keys, mode):
+    """The two rows that need no server error: a usage error (--stop, which the
+    Responses API does not have; nothing is sent) and a bug (exit 1, one line, no
+    traceback), each in its mode's output."""
+    from tests.helpers.cli import python_code_command
+    with FakeServer() as srv:
+        srv.enqueue(Reply.json(200, message("openai-responses")) if mode == "json"
+                    else Reply(body=provider_sse("openai-responses")))
+        base = [*PROVIDER_ARGS["openai-responses"], "--base-url", srv.url, "--retries", "0",
+                *MODE_FLAGS[mode]]
+        usage = run_cli([*base, "--stop", "END", "hi"], env=fake_keys)
+        assert srv.requests == []
+        bug = run_cli([*base, "hi"], env=fake_keys,
+                      command=python_code_command(_BUG_IN_THE_MAPPER))
+    for r, code, words in ((usage, 2, "--stop"), (bug, 1, "internal error")):
+        err = r.stderr.decode()
+        assert r.returncode == code, (mode, err)
+        assert "Traceback" not in err and err.count("\n") == 1 and words in err, err
+        if mode == "jsonl":
+            assert jsonl_events(r.stdout)[-1]["exit_code"] == code
+        elif mode == "json":
+            assert checked_result_object(r.stdout)["exit_code"] == code
+        elif mode == "raw" and code == 1:
+            assert r.stdout == b"".join(provider_sse("openai-responses"))[:len(r.stdout)]
+
+
 def slow_stream(provider: str) -> list[Reply]:
     """Starts at once, then takes 3 s per part: far beyond --timeout 0.5."""
     parts = provider_sse(provider, texts=("Hel", "lo", " slow", " stream"))

@@ -297,6 +297,10 @@ ODD_SHAPES = {
                   b'event: message_stop\ndata: {"type":"message_stop"}\n\n'),
     "openai": (b'data: {"id":"x","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n'
                b'data: {"id":"x","choices":"bad"}\n\ndata: [DONE]\n\n'),
+    # a text delta that is a list, where a string belongs
+    "openai-responses": (b'event: response.created\ndata: {"type":"response.created","response":{"id":"r"}}\n\n'
+                         b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":["x"]}\n\n'
+                         b'event: response.completed\ndata: {"type":"response.completed","response":{"id":"r"}}\n\n'),
 }
 
 

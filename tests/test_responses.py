@@ -246,6 +246,31 @@ def test_wrong_shapes_are_malformed_not_crashes():
         assert isinstance(got.error, MalformedStream), bad
 
 
+@pytest.mark.parametrize("mode", ["--jsonl", "--no-stream"])
+def test_fields_of_the_wrong_type_never_break_the_output_schema(cli, tmp_path, mode):
+    """Ids, names and token counts that are not what the API documents: the output stays
+    schema-valid (the harness validates every line)."""
+    call = {"id": 7, "type": "function_call", "call_id": ["c"], "name": {"n": 1}, "arguments": "{}"}
+    response = {"id": 12, "model": 3.5, "status": "completed", "output": [call],
+                "usage": {"input_tokens": "12", "output_tokens": -1, "total_tokens": True}}
+    if mode == "--jsonl":
+        body = b"".join([ev("response.created", response=response),
+                         ev("response.output_item.done", output_index=0, item=call),
+                         ev("response.completed", response=response)])
+        path = tmp_path / "odd.sse"
+        path.write_bytes(body)
+        r = cli.run("--replay", str(path), "--jsonl")
+        end = r.events[-1]
+    else:
+        path = tmp_path / "odd.json"
+        path.write_text(json.dumps({"object": "response", **response}), encoding="utf-8")
+        r = cli.run("--replay", str(path), "--no-stream")
+        end = r.result
+    assert r.code == 0
+    assert end["usage"]["input_tokens"] is None and end["usage"]["output_tokens"] is None
+    assert end["id"] == "12"
+
+
 def test_surrogate_halves_split_across_deltas_are_joined_at_every_split():
     body = (b"".join(responses_sse(["<HI>", "<LO>!"])).replace(b"<HI>", b"\\ud83d")
             .replace(b"<LO>", b"\\ude00"))

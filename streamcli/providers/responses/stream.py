@@ -93,8 +93,8 @@ class StreamMapper:
     def _start(self, response: dict, out: list) -> None:
         if not self.started:
             self.started = True
-            self.id = response.get("id") or None
-            self.model = response.get("model") or None
+            self.id = _str(response.get("id")) or None
+            self.model = _str(response.get("model")) or None
             out.append(Start(NAME, self.model, self.id))
 
     def _call(self, item_id, output_index) -> list:
@@ -108,8 +108,8 @@ class StreamMapper:
     def _item_added(self, item, output_index) -> None:
         if isinstance(item, dict) and item.get("type") == "function_call":
             call = self._call(item.get("id"), output_index)
-            call[0] = item.get("call_id") or item.get("id")
-            call[1] = item.get("name")
+            call[0] = _str(item.get("call_id") or item.get("id"))
+            call[1] = _str(item.get("name"))
             if item.get("arguments"):
                 call[2].append(item["arguments"])
             self._called = True
@@ -124,8 +124,8 @@ class StreamMapper:
             if not isinstance(arguments, str):  # the done item repeats them; else the deltas
                 arguments = "".join(call[2])
             self.join.flush(out)
-            out.append(tool_call(item.get("call_id") or call[0] or item.get("id"),
-                                 item.get("name") or call[1], arguments))
+            out.append(tool_call(_str(item.get("call_id")) or call[0] or _str(item.get("id")),
+                                 _str(item.get("name")) or call[1], arguments))
             self._called = True
         elif kind not in _ANSWER_ITEMS:
             self.join.flush(out)
@@ -140,7 +140,8 @@ class StreamMapper:
     def _take_usage(self, response: dict) -> None:
         usage = response.get("usage")
         if isinstance(usage, dict):
-            self._usage = Usage(usage.get("input_tokens"), usage.get("output_tokens"), usage)
+            self._usage = Usage(_int(usage.get("input_tokens")), _int(usage.get("output_tokens")),
+                                usage)
 
     def _end(self, response: dict, incomplete: bool, out: list) -> None:
         self._start(response, out)
@@ -215,6 +216,16 @@ def classify(code, etype: str | None, message):
     return make_error(status, etype or code, message, code=code)
 
 
+def _text(value) -> str:
+    if value.__class__ is not str:  # parse_complete reports it as a malformed response
+        raise TypeError(f"text that is not a string: {value!r:.60}")
+    return value
+
+
+def _int(value) -> int | None:
+    return value if value.__class__ is int and value >= 0 else None
+
+
 def _str(value) -> str | None:
     return value if isinstance(value, str) else (None if value is None else str(value))
 
@@ -248,18 +259,18 @@ def _output_item(mapper: StreamMapper, item: dict, out: list) -> None:
     if kind == "message":
         for part in item.get("content") or []:
             if part.get("type") == "output_text" and part.get("text"):
-                out.append(Text(part["text"]))
+                out.append(Text(_text(part["text"])))
             elif part.get("type") == "refusal" and part.get("refusal"):
-                out.append(Refusal(part["refusal"]))
+                out.append(Refusal(_text(part["refusal"])))
     elif kind == "reasoning":
         parts = [p.get("text") for p in [*(item.get("summary") or []), *(item.get("content") or [])]]
         for text in filter(None, parts):
-            out.append(Thinking(("\n\n" if mapper._thought else "") + text))
+            out.append(Thinking(("\n\n" if mapper._thought else "") + _text(text)))
             mapper._thought = True
     elif kind == "function_call":
         mapper._called = True
         arguments = item.get("arguments")
-        out.append(tool_call(item.get("call_id") or item.get("id"), item.get("name"),
+        out.append(tool_call(_str(item.get("call_id") or item.get("id")), _str(item.get("name")),
                              arguments if isinstance(arguments, str) else ""))
     else:
         out.append(output_item(item))
