@@ -29,8 +29,7 @@ from streamcli.errors import UsageError
 from streamcli.providers import KINDS
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
-# OpenAI's model names; the Responses-only ones (codex-mini-latest, computer-use-preview)
-# are OpenAI's too.
+# OpenAI's model names, Responses-only ones (codex-mini-latest, computer-use-preview) too
 _OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4|codex-mini|computer-use-preview)")
 _OFFICIAL_OPENAI = "://api.openai.com"
 
@@ -166,18 +165,15 @@ def _target(config, name, model, configured, base_url, env, need_key, api=None,
 def _protocol(kind: str, name: str, api: str | None, model: str | None, url: str) -> str:
     """The wire protocol of an OpenAI-kind target: --api decides; else, on OpenAI's own
     URL, a model that exists only in the Responses API picks it."""
-    if kind == "anthropic":
-        if api:
-            raise UsageError(f"--api {api}: provider {name!r} speaks the Anthropic Messages "
-                             f"API; --api chooses between OpenAI's Chat Completions (chat) and "
-                             f"Responses (responses) APIs")
-        return kind
-    if api:
+    if kind == "anthropic" and api:
+        raise UsageError(f"--api {api}: provider {name!r} speaks the Anthropic Messages API; "
+                         f"--api chooses between OpenAI's Chat Completions (chat) and "
+                         f"Responses (responses) APIs")
+    if api and kind != "anthropic":
         return "openai" if api == "chat" else "openai-responses"
     if kind == "openai" and _OFFICIAL_OPENAI in url:
         from streamcli.providers.responses.request import responses_only
-        if responses_only(model):
-            return "openai-responses"
+        return "openai-responses" if responses_only(model) else kind
     return kind
 
 

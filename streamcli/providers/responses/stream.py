@@ -7,8 +7,9 @@ import json
 from streamcli.errors import MalformedStream, ServerError
 from streamcli.events import (DONE, OutputItem, Refusal, Start, Stop, SurrogateJoin, Text,
                               Thinking, Usage, tool_call)
-from streamcli.providers.errors import error_from_body, make_error
-from streamcli.providers.responses.request import NAME, REQUEST_ID_HEADER
+from streamcli.providers.responses.errors import classify, event_error
+from streamcli.providers.responses.request import NAME
+from streamcli.providers.responses.values import int_of, str_of
 
 # Output items that are part of the answer itself; any other item (web_search_call,
 # file_search_call, code_interpreter_call, computer_call, mcp_call...) is something
@@ -16,10 +17,6 @@ from streamcli.providers.responses.request import NAME, REQUEST_ID_HEADER
 _ANSWER_ITEMS = frozenset(("message", "reasoning", "function_call"))
 _STARTS = frozenset(("response.created", "response.in_progress", "response.queued"))
 _THINKING = frozenset(("response.reasoning_summary_text.delta", "response.reasoning_text.delta"))
-
-
-def error_from_response(status: int, body: bytes, headers):
-    return error_from_body(status, body, headers, REQUEST_ID_HEADER)
 
 
 class StreamMapper:
@@ -93,8 +90,8 @@ class StreamMapper:
     def _start(self, response: dict, out: list) -> None:
         if not self.started:
             self.started = True
-            self.id = _str(response.get("id")) or None
-            self.model = _str(response.get("model")) or None
+            self.id = str_of(response.get("id")) or None
+            self.model = str_of(response.get("model")) or None
             out.append(Start(NAME, self.model, self.id))
 
     def _call(self, item_id, output_index) -> list:
@@ -108,8 +105,8 @@ class StreamMapper:
     def _item_added(self, item, output_index) -> None:
         if isinstance(item, dict) and item.get("type") == "function_call":
             call = self._call(item.get("id"), output_index)
-            call[0] = _str(item.get("call_id") or item.get("id"))
-            call[1] = _str(item.get("name"))
+            call[0] = str_of(item.get("call_id") or item.get("id"))
+            call[1] = str_of(item.get("name"))
             if item.get("arguments"):
                 call[2].append(item["arguments"])
             self._called = True
@@ -124,8 +121,8 @@ class StreamMapper:
             if not isinstance(arguments, str):  # the done item repeats them; else the deltas
                 arguments = "".join(call[2])
             self.join.flush(out)
-            out.append(tool_call(_str(item.get("call_id")) or call[0] or _str(item.get("id")),
-                                 _str(item.get("name")) or call[1], arguments))
+            out.append(tool_call(str_of(item.get("call_id")) or call[0] or str_of(item.get("id")),
+                                 str_of(item.get("name")) or call[1], arguments))
             self._called = True
         elif kind not in _ANSWER_ITEMS:
             self.join.flush(out)
@@ -140,7 +137,7 @@ class StreamMapper:
     def _take_usage(self, response: dict) -> None:
         usage = response.get("usage")
         if isinstance(usage, dict):
-            self._usage = Usage(_int(usage.get("input_tokens")), _int(usage.get("output_tokens")),
+            self._usage = Usage(int_of(usage.get("input_tokens")), int_of(usage.get("output_tokens")),
                                 usage)
 
     def _end(self, response: dict, incomplete: bool, out: list) -> None:
@@ -161,7 +158,7 @@ class StreamMapper:
         self._flush_calls(out)
         error = response.get("error")
         if isinstance(error, dict):
-            raise classify(error.get("code"), _str(error.get("type")), error.get("message"))
+            raise classify(error.get("code"), str_of(error.get("type")), error.get("message"))
         raise ServerError("the response failed (response.failed, with no error object)")
 
     def usage(self) -> Usage | None:
@@ -190,87 +187,4 @@ def stop_reason(response: dict, incomplete: bool, called: bool) -> str:
 
 
 def output_item(item: dict) -> OutputItem:
-    return OutputItem(_str(item.get("type")), _str(item.get("id")), _str(item.get("status")), item)
-
-
-def event_error(obj: dict):
-    """An `error` event, in either shape: documented flat ({"type": "error", "code",
-    "message", "param"}) or, as the API has been seen to send it, nested under `error`."""
-    error = obj.get("error")
-    if isinstance(error, dict):
-        return classify(error.get("code"), _str(error.get("type")), error.get("message"))
-    return classify(obj.get("code"), None, obj.get("message"))
-
-
-def classify(code, etype: str | None, message):
-    """An in-stream error by its code (rate_limit_exceeded 5; invalid_prompt and the
-    other request-side codes 3; server_error 6; an unknown code 6). A numeric code is an
-    HTTP status, as some compatible servers send it."""
-    status = None
-    if isinstance(code, int) and not isinstance(code, bool):
-        status, code = code, None
-    elif isinstance(code, str) and code.isdigit():
-        status, code = int(code), None
-    code = _str(code)
-    message = _str(message) or "error in stream"
-    return make_error(status, etype or code, message, code=code)
-
-
-def _text(value) -> str:
-    if value.__class__ is not str:  # parse_complete reports it as a malformed response
-        raise TypeError(f"text that is not a string: {value!r:.60}")
-    return value
-
-
-def _int(value) -> int | None:
-    return value if value.__class__ is int and value >= 0 else None
-
-
-def _str(value) -> str | None:
-    return value if isinstance(value, str) else (None if value is None else str(value))
-
-
-def parse_message(obj: dict, out: list) -> StreamMapper:
-    """A non-streaming response object, mapped to the same events a stream would give."""
-    error = obj.get("error")
-    if error or obj.get("status") == "failed":
-        error = error if isinstance(error, dict) else {}
-        raise (classify(error.get("code"), _str(error.get("type")), error.get("message"))
-               if error else ServerError("the response failed, with no error object"))
-    status = obj.get("status")
-    if status not in (None, "completed", "incomplete"):
-        raise MalformedStream(f"the response is not finished (status {status!r}): streamcli "
-                              f"does not wait for background responses")
-    mapper = StreamMapper()
-    mapper._start(obj, out)
-    output = obj.get("output") or []
-    for item in output:
-        _output_item(mapper, item, out)
-    mapper._take_usage(obj)
-    mapper.stop_raw = stop_reason(obj, status == "incomplete", mapper._called)
-    out.append(Stop(mapper.stop_raw))
-    mapper.complete = True
-    out.append(DONE)
-    return mapper
-
-
-def _output_item(mapper: StreamMapper, item: dict, out: list) -> None:
-    kind = item.get("type")
-    if kind == "message":
-        for part in item.get("content") or []:
-            if part.get("type") == "output_text" and part.get("text"):
-                out.append(Text(_text(part["text"])))
-            elif part.get("type") == "refusal" and part.get("refusal"):
-                out.append(Refusal(_text(part["refusal"])))
-    elif kind == "reasoning":
-        parts = [p.get("text") for p in [*(item.get("summary") or []), *(item.get("content") or [])]]
-        for text in filter(None, parts):
-            out.append(Thinking(("\n\n" if mapper._thought else "") + _text(text)))
-            mapper._thought = True
-    elif kind == "function_call":
-        mapper._called = True
-        arguments = item.get("arguments")
-        out.append(tool_call(_str(item.get("call_id") or item.get("id")), _str(item.get("name")),
-                             arguments if isinstance(arguments, str) else ""))
-    else:
-        out.append(output_item(item))
+    return OutputItem(str_of(item.get("type")), str_of(item.get("id")), str_of(item.get("status")), item)
