@@ -15,9 +15,10 @@ from streamcli.session import Session
 
 PROG = "streamcli"
 PROMPT_COMMAND = "prompt"  # hidden: reached by any first argument that names no subcommand
+# Offered by the completion of -m until `streamcli models` has cached a provider's listing.
 KNOWN_MODELS = (
     "claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5",
-    "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3", "o4-mini",
+    "gpt-5", "gpt-5-pro", "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3", "o4-mini",
 )
 
 
@@ -27,6 +28,7 @@ def _epilog() -> str:
             "  git diff | streamcli 'write a commit message'\n"
             "  streamcli --jsonl -m gpt-4o 'list three colours' | jq -r 'select(.type==\"text\").text'\n"
             "  streamcli --replay examples/anthropic_hello.sse\n"
+            "  streamcli models --provider openai\n"
             f"\n\b\nExit status:\n{rows}")
 
 
@@ -35,16 +37,26 @@ def _complete_provider(ctx, param, incomplete):
     try:
         names = provider_names(load_config(environ=environ_of(ctx)))
     except UsageError:
-        names = ["anthropic", "openai"]
+        from streamcli.providers import KINDS
+        names = list(KINDS)
     return [n for n in names if n.startswith(incomplete)]
 
 
 def _complete_model(ctx, param, incomplete):
+    """NAME: of the config's providers, then the ids of the cached listings (`streamcli
+    models`), or the built-in names where there is none. Never a network request."""
+    from streamcli import modelcache
+    from streamcli.providers import anthropic, openai
+    environ = environ_of(ctx)
     try:
-        named = [f"{n}:" for n in load_config(environ=environ_of(ctx)).get("providers", {})]
+        providers = load_config(environ=environ).get("providers", {})
     except UsageError:
-        named = []
-    return [m for m in (*named, *KNOWN_MODELS) if m.startswith(incomplete)]
+        providers = {}
+    claude = tuple(m for m in KNOWN_MODELS if m.startswith("claude-"))
+    builtin = {"anthropic": (anthropic.DEFAULT_BASE_URL, claude),
+               "openai": (openai.DEFAULT_BASE_URL, tuple(m for m in KNOWN_MODELS if m not in claude))}
+    ids = modelcache.completion_ids(environ, builtin, set(providers))
+    return [m for m in (*(f"{n}:" for n in providers), *ids) if m.startswith(incomplete)]
 
 
 def _complete_prompt(ctx, param, incomplete):

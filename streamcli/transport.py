@@ -65,10 +65,11 @@ class Transport:
 
     @contextmanager
     def stream(self, req: HttpRequest) -> Iterator["httpx2.Response"]:
-        """POST and yield the response with headers read and the body not yet read."""
+        """Send (a POST, or req.method) and yield the response with headers read and the
+        body not yet read."""
         try:
-            request = self.client.build_request("POST", req.url, headers=req.headers,
-                                                content=req.body)
+            request = self.client.build_request(req.method, req.url, headers=req.headers,
+                                                content=req.body or None)
             response = self.client.send(request, stream=True)
         except (httpx2.HTTPError, httpx2.InvalidURL) as exc:  # InvalidURL is no HTTPError
             raise self.translate(exc, started=False) from None
@@ -78,7 +79,7 @@ class Transport:
             response.close()
 
     def post(self, req: HttpRequest) -> tuple[int, "httpx2.Headers", bytes]:
-        """A non-streaming request: status, headers, whole body."""
+        """A non-streaming request (a POST, or req.method): status, headers, whole body."""
         with self.stream(req) as response:
             return response.status_code, response.headers, self.read_all(response)
 

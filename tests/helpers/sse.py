@@ -455,3 +455,20 @@ def before_data_lines(body: bytes) -> list[bytes]:
     """The body cut before every `data:` line: an `event:` line arrives alone, and the
     decoder holds it when the data line comes."""
     return split_at(body, [m.start() + 1 for m in re.finditer(rb"\ndata:", body)])
+
+
+# --------------------------------------------------------------------------- model listings
+
+
+def anthropic_models_page(ids: Sequence[str], *, has_more: bool) -> dict[str, Any]:
+    """One page of Anthropic's GET /v1/models (newest first; `last_id` is the cursor)."""
+    data = [{"type": "model", "id": i, "display_name": i.replace("-", " ").title(),
+             "created_at": "2026-01-01T00:00:00Z"} for i in ids]
+    return {"data": data, "has_more": has_more, "first_id": ids[0] if ids else None,
+            "last_id": ids[-1] if ids else None}
+
+
+def openai_models_list(ids: Sequence[str]) -> dict[str, Any]:
+    """OpenAI's (and compatible servers') GET /models body."""
+    return {"object": "list", "data": [{"id": i, "object": "model", "created": 0,
+                                        "owned_by": "system"} for i in ids]}
