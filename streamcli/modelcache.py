@@ -67,7 +67,8 @@ def store(environ, name: str, kind: str, base_url: str, models: list,
     listings[_key(name, base_url)] = {
         "provider": name, "kind": kind, "base_url": public_url(base_url),
         "fetched_at": time.time() if now is None else now, "models": models}
-    data = json.dumps({"v": VERSION, "listings": listings}, ensure_ascii=False).encode()
+    # ASCII: a lone surrogate a server sent in a name (as a JSON escape) stays escaped.
+    data = json.dumps({"v": VERSION, "listings": listings}).encode()
     directory = os.path.dirname(path)
     os.makedirs(directory, mode=0o700, exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"

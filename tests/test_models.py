@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from streamcli import modelcache
-from tests.helpers.cli import json_response
+from tests.helpers.cli import json_response, sse
 from tests.helpers.fakeserver import FakeServer, Gate, Reply
 from tests.helpers.keys import ANTHROPIC_KEY, FAKE_ANTHROPIC_KEY, OPENAI_KEY
 from tests.helpers.sse import anthropic_error_body, anthropic_models_page, openai_error_body, openai_models_list
@@ -257,6 +257,19 @@ def test_the_key_is_never_shown_even_when_a_server_echoes_it(cli):
         "bad key " + OPENAI_KEY["OPENAI_API_KEY"], "invalid_request_error", "invalid_api_key")))
     r = cli.run("models", "--provider", "openai")
     assert r.code == 4 and OPENAI_KEY["OPENAI_API_KEY"] not in r.err and "***" in r.err
+
+
+def test_odd_names_and_deep_json_neither_crash_nor_break_the_cache(cli):
+    body = b'{"data": [{"id": "half-\\ud800-name"}, {"id": "emoji-\\ud83d\\ude00"}]}'
+    cli.env(**OPENAI_KEY).serve(sse([body], content_type="application/json"))
+    r = cli.run("models", "--provider", "openai")
+    assert r.code == 0 and r.out == "half-?-name\nemoji-\U0001f600\n".encode()
+    cached = cli.run("models", "--provider", "openai", "--json")  # from the cache
+    assert cached.code == 0 and len(cli.requests) == 1
+    deep = b'{"data": ' + b"[" * 100000 + b"]" * 100000 + b"}"
+    cli.serve(sse([deep], content_type="application/json"))
+    r = cli.run("models", "--provider", "openai", "--refresh")
+    assert r.code == 9 and "not JSON" in r.err
 
 
 def test_ids_that_are_not_strings_are_left_out_of_the_plain_listing(cli):

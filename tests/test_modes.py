@@ -322,6 +322,25 @@ def test_unexpected_event_shape_is_a_malformed_stream(cli, tmp_path, provider):
     assert "internal error" not in r.err
 
 
+DEEP = b"[" * 100000 + b"]" * 100000  # valid JSON nested past what json.loads can read
+
+
+@pytest.mark.parametrize("body", [
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","delta":' + DEEP + b"}\n\n",
+    b'data: {"id":"x","choices":' + DEEP + b"}\n\n",
+    b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":'
+    + DEEP + b"}\n\n",
+    b'{"object":"response","output":' + DEEP + b"}",
+], ids=["anthropic", "openai", "openai-responses", "saved-response"])
+def test_json_nested_too_deep_is_malformed_not_a_crash(cli, tmp_path, body):
+    path = tmp_path / "deep.sse"
+    path.write_bytes(body)
+    for mode in ([], ["--jsonl"], ["--no-stream"]):
+        r = cli.run("--replay", str(path), *mode)
+        assert r.code == 9, (mode, r.err)
+        assert "internal error" not in r.err
+
+
 def test_jsonl_one_write_per_network_read(cli):
     parts = anthropic_sse(["a", "b", "c", "d"])
     reads = [b"".join(parts[:5]), b"".join(parts[5:7]), b"".join(parts[7:])]
