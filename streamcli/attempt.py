@@ -1,5 +1,7 @@
-"""One HTTP attempt: send the request, turn a failed response into an error, and run the
-body through the pump (streamed) or the provider's parser (whole)."""
+"""One HTTP attempt: send, turn a failed response into an error, read the body.
+
+A streamed body goes through the pump; a whole one through the provider's parser.
+"""
 
 from __future__ import annotations
 
