@@ -1,6 +1,7 @@
-"""The cache of model listings (`streamcli models`): `$XDG_CACHE_HOME/streamcli/models.json`,
-one listing per provider and URL, fresh for a day; the shell completion of -m reads it and
-never fetches anything itself.
+"""The cache of model listings that `streamcli models` writes and -m completion reads.
+
+`$XDG_CACHE_HOME/streamcli/models.json`: one listing per provider and URL, fresh for a
+day; the shell completion of -m reads it and never fetches anything itself.
 
 The file holds what the providers listed (model objects), the provider's name, its wire
 protocol and its URL (without any user:password part), and when it was fetched: never a

@@ -1,6 +1,8 @@
-"""`streamcli models`: the models a provider serves, one id per line (or each whole object
-as a JSON line), from the cache when its listing is younger than a day; errors follow the
-exit table, with the prompt command's classification and retries."""
+"""`streamcli models`: the models a provider serves, listed or from the day-old cache.
+
+One id per line, or each whole object as a JSON line; errors follow the exit table, with
+the prompt command's classification and retries.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The Anthropic Models API: the request and the pages of `GET /v1/models` (newest first;
-`has_more` and `last_id`, sent back as `after_id`, lead to the next page)."""
+"""The Anthropic Models API: the request and the pages of `GET /v1/models`.
+
+Newest first; `has_more` and `last_id`, sent back as `after_id`, lead to the next page.
+"""
 
 from __future__ import annotations
 

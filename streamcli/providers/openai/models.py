@@ -1,5 +1,4 @@
-"""OpenAI and compatible servers: the request and the page of `GET /models` (one page:
-the endpoint is not paginated)."""
+"""OpenAI and compatible servers: the request and the one page of `GET /models`."""
 
 from __future__ import annotations
 

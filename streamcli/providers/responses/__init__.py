@@ -1,5 +1,4 @@
-"""The OpenAI Responses API (POST /responses): the protocol interface of
-`streamcli.providers`."""
+"""The OpenAI Responses API (POST /responses): the interface of `streamcli.providers`."""
 
 from streamcli.providers.openai.models import list_models_request, models_page
 from streamcli.providers.responses.request import (

@@ -1,5 +1,7 @@
-"""The OpenAI Responses API's errors: HTTP error bodies, `error` events in both shapes, and
-the error object of a failed response, classified by their code."""
+"""The OpenAI Responses API's errors, classified by their code.
+
+HTTP error bodies, `error` events in both shapes, and the error object of a failed response.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The OpenAI Responses API: where the endpoint is, which models exist only there, and how
-a Request becomes its HTTP request."""
+"""The OpenAI Responses API: its endpoint, its models, and a Request as its HTTP request."""
 
 from __future__ import annotations
 

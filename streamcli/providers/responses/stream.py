@@ -1,4 +1,4 @@
-"""The OpenAI Responses API: stream events (and whole responses) to normalized events."""
+"""The OpenAI Responses API: its stream events as normalized events."""
 
 from __future__ import annotations
 

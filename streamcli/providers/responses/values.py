@@ -1,5 +1,4 @@
-"""Fields of the Responses API's JSON read defensively: an id, a name, a token count or a
-text of the wrong type never reaches the output as it came."""
+"""Fields of the Responses API's JSON, read so that a wrong type never reaches the output."""
 
 from __future__ import annotations
 
