@@ -294,3 +294,17 @@ def test_the_file_settings_apply_to_models_too(cli):
     cli.env(**OPENAI_KEY).serve(json_response(503, openai_error_body("fake-503")))
     r = cli.run("models", "--provider", "openai")
     assert r.code == 6 and len(cli.requests) == 1  # no retry: the file said 0
+
+
+@pytest.mark.parametrize("redirect, words", [(">&-", "stdout is closed"),
+                                             (">/dev/full", "No space left")])
+def test_stdout_that_cannot_be_written_is_an_output_error(processes, fake_keys, redirect, words):
+    """Exit 11 (errors.OutputError), one line on stderr: the listing came from the cache."""
+    if redirect == ">/dev/full" and not os.path.exists("/dev/full"):
+        pytest.fail("/dev/full is missing")
+    modelcache.store(processes.env(), "openai", "openai", "http://127.0.0.1:9/v1", [{"id": "a"}])
+    from tests.helpers.cli import shell_words
+    r = processes.shell(f"{shell_words(['models', '--base-url', 'http://127.0.0.1:9/v1'])} "
+                        f"{redirect}; echo \" $?\" >&2", env=fake_keys)
+    err = r.stderr.decode()
+    assert err.endswith(" 11\n") and words in err and "Traceback" not in err, err

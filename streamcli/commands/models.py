@@ -15,10 +15,12 @@ from click.core import ParameterSource
 from streamcli import modelcache, providers, signals
 from streamcli.cli import SECONDS, _complete_provider
 from streamcli.config import resolve
-from streamcli.errors import Cancelled, MalformedStream, StdoutClosed, StreamcliError
+from streamcli.errors import (Cancelled, MalformedStream, OutputError, StdoutClosed,
+                              StreamcliError)
 from streamcli.options import Runtime, help_option, setting
 from streamcli.providers.errors import error_from_event, request_id_of
 from streamcli.retry import RetryPolicy
+from streamcli.sinks import write_all
 from streamcli.ui import Stderr
 
 MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any provider has
@@ -167,6 +169,14 @@ def write(out, listing: list, as_json: bool) -> None:
         lines = [json.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in listing]
     else:
         lines = [m["id"] for m in listing if isinstance(m, dict) and isinstance(m.get("id"), str)]
-    if lines:
-        out.write(("\n".join(lines) + "\n").encode("utf-8", "replace"))
-    out.flush()
+    if out is None:
+        raise OutputError("cannot write the output: stdout is closed")
+    try:
+        if lines:
+            write_all(out, ("\n".join(lines) + "\n").encode("utf-8", "replace"))
+        out.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:  # ValueError: a closed file object
+        raise OutputError(f"cannot write the output to stdout: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
