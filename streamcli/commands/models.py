@@ -172,9 +172,12 @@ def write(out, listing: list, as_json: bool) -> None:
     if out is None:
         raise OutputError("cannot write the output: stdout is closed")
     try:
-        if lines:
-            write_all(out, ("\n".join(lines) + "\n").encode("utf-8", "replace"))
         out.flush()
+        # Past the buffer, to the file itself: bytes that could not be written must not
+        # wait in a buffer for the interpreter's last flush to fail on them again.
+        if lines:
+            write_all(getattr(out, "raw", None) or out,
+                      ("\n".join(lines) + "\n").encode("utf-8", "replace"))
     except BrokenPipeError:
         raise
     except (OSError, ValueError) as exc:  # ValueError: a closed file object
