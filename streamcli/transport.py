@@ -69,7 +69,7 @@ class Transport:
         body not yet read."""
         try:
             request = self.client.build_request(req.method, req.url, headers=req.headers,
-                                                content=req.body or None)
+                                                content=None if req.method == "GET" else req.body)
             response = self.client.send(request, stream=True)
         except (httpx2.HTTPError, httpx2.InvalidURL) as exc:  # InvalidURL is no HTTPError
             raise self.translate(exc, started=False) from None
