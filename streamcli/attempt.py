@@ -50,7 +50,7 @@ def not_sse(ctype: str, body: bytes) -> None:
     """A 2xx that is not an event stream: an error object if it carries one, else 9."""
     try:
         obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         obj = None
     if isinstance(obj, dict) and obj.get("error"):
         raise error_from_event(obj)  # classified by its own type, like an in-stream error
@@ -62,7 +62,7 @@ def parse_complete(prov, body: bytes, sink, progress: Progress) -> None:
     """A whole (non-streaming) response, mapped to the events a stream would give."""
     try:
         obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise MalformedStream(f"the response is not JSON: {body[:120]!r}") from None
     if not isinstance(obj, dict):
         raise MalformedStream(f"unexpected response: {body[:120]!r}")

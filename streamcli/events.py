@@ -36,6 +36,17 @@ class ToolCall(NamedTuple):
     invalid: bool
 
 
+class OutputItem(NamedTuple):
+    """An output item that streamcli does not run and that is not answer text (the
+    Responses API's web_search_call, file_search_call, code_interpreter_call,
+    computer_call...), reported once it is done."""
+
+    item_type: str | None
+    id: str | None
+    status: str | None
+    raw: dict  # the whole item, as the provider sent it
+
+
 class Stop(NamedTuple):
     raw: str  # the provider's own stop/finish reason; normalize_stop() maps it
 
@@ -47,7 +58,8 @@ class Usage(NamedTuple):
 
 
 class Done(NamedTuple):
-    """The provider's terminal event (Anthropic message_stop, OpenAI [DONE])."""
+    """The provider's terminal event (Anthropic message_stop, OpenAI [DONE], Responses
+    response.completed or response.incomplete)."""
 
 
 DONE = Done()
@@ -78,6 +90,8 @@ class SurrogateJoin:
         self.held: dict = {}  # event class -> the high surrogate held back
 
     def add(self, kind, text: str, out: list) -> None:
+        if text.__class__ is not str:  # valid JSON of the wrong shape: a malformed stream
+            raise TypeError(f"a {kind.__name__.lower()} delta that is not a string: {text!r:.60}")
         if self.held:
             text = self.held.pop(kind, "") + text
         if text[-1:] and "\ud800" <= text[-1] <= "\udbff":
@@ -117,6 +131,10 @@ STOP_REASONS = {
     "tool_calls": "tool_use",
     "function_call": "tool_use",
     "content_filter": "content_filter",
+    # OpenAI Responses API: the status `completed` (`function_call` when the output holds
+    # function calls), or the reason of an incomplete response
+    "completed": "end",
+    "max_output_tokens": "max_tokens",
 }
 
 

@@ -57,6 +57,11 @@ def from_config(table, where: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def for_provider(entry: dict, name: str, flags: Iterable[tuple[str, str]]):
+    """A provider's `headers` table from the config file, with the -H headers over it."""
+    return merge(from_config(entry.get("headers", {}), f"providers.{name}.headers"), flags)
+
+
 def checked(name: str, value: str, where: str) -> tuple[str, str]:
     if not name or not set(name) <= _TOKEN:
         raise UsageError(f"{where}: {name!r} is not a valid header name")

@@ -65,6 +65,10 @@ FOR = {
         sources="developers.openai.com/api/docs/guides/images-vision, .../pdf-files",
     ),
 }
+# The Responses API: the same guides' limits, and PDFs by URL too ("You can upload PDF file
+# inputs by linking external URLs", the pdf-files guide; its file_url input).
+FOR["openai-responses"] = Limits(**{**FOR["openai"].__dict__, "label": "the OpenAI Responses API",
+                                    "url_kinds": frozenset({"image", "pdf"})})
 
 
 def for_protocol(protocol: str) -> Limits:

@@ -74,18 +74,24 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
         connect_timeout=params["connect_timeout"], idle_timeout=params["idle_timeout"],
         total_timeout=params["timeout"], replay=params["replay"])
     structure = schema_of(params)
+    api = params.get("api")
     if params["replay"] is not None:  # a recording needs no prompt, key or network
         protocol = None
         if params["provider"] and provider_is_flag:
             protocol = resolve(config, model=None, provider=params["provider"],
                                provider_is_flag=True, base_url=None, environ=env.environ,
-                               need_key=False).kind
+                               need_key=False, api=api).kind
+        elif api:
+            protocol = "openai" if api == "chat" else "openai-responses"
         # A replay keeps no transcript, unless --schema must check the answer.
         return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol,
                                           "record": structure is not None}), None, structure)
     target = resolve(config, model=params["model"], provider=params["provider"],
                      provider_is_flag=provider_is_flag, base_url=params["base_url"],
-                     environ=env.environ, headers=headers.parse(params["header"]))
+                     environ=env.environ, api=api, headers=headers.parse(params["header"]))
+    if target.kind == "openai-responses" and params["stop"]:
+        raise UsageError("--stop: the Responses API has no stop sequences (use --api chat, "
+                         "or pass what the server accepts with -o)")
     specs, types = params["attach"], params["attach_type"]
     stdin_taken = _check_stdin_use(params)
     # Attachments before the prompt: a bad one fails before an editor opens or stdin is read.
@@ -97,7 +103,7 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
     if found:  # the request as a whole, prompt included
         limits.check_request(found, limits.for_protocol(target.kind),
                              len(text.encode()) + len((system or "").encode()))
-    if structure is not None and not structure.strict and target.kind == "openai":
+    if structure is not None and not structure.strict and target.kind != "anthropic":
         ui.notice(f"--schema is sent without OpenAI's strict mode: {structure.why_not_strict}")
     request = Request(
         provider=target.kind, model=target.model, prompt=text,

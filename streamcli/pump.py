@@ -112,8 +112,9 @@ def _map(events, map_event, mapper, sink, write, progress, monotonic, event_text
             map_event(ev, out)
             if mapper.complete:
                 break  # nothing after the terminal event can change the answer
-    except (AttributeError, TypeError, KeyError, IndexError) as exc:
-        # Valid JSON of a shape the provider never sends: a malformed stream.
+    except (AttributeError, TypeError, KeyError, IndexError, RecursionError) as exc:
+        # Valid JSON of a shape the provider never sends (or nested past what json can
+        # read): a malformed stream.
         raise MalformedStream(f"unexpected {ev.event!r} event ({exc}): "
                               f"{ev.data[:120]!r}") from None
     finally:

@@ -54,8 +54,10 @@ def _play(stream, path, sink, progress, protocol, idle_timeout, raw_mode) -> Non
 
 def sse_protocol(head: bytes) -> str:
     """The protocol of an SSE body, from its first events: Anthropic's event names and
-    `type`s, or OpenAI's chunk objects and [DONE]. Undecided (nothing but pings, or not
-    SSE at all): openai, whose mapper then reports what is wrong."""
+    `type`s, the Responses API's `response.*` events (and its `error` events, which carry
+    a sequence_number or a flat code), or OpenAI's chunk objects and [DONE]. Undecided
+    (nothing but pings, or not SSE at all): openai, whose mapper then reports what is
+    wrong."""
     decoder = SSEDecoder()
     try:
         events = decoder.feed(head)
@@ -66,14 +68,21 @@ def sse_protocol(head: bytes) -> str:
             return "openai"
         if ev.event in _ANTHROPIC_EVENTS:
             return "anthropic"
+        if ev.event.startswith("response."):
+            return "openai-responses"
         try:
             obj = json.loads(ev.data)
         except (ValueError, RecursionError):
             continue
         if not isinstance(obj, dict):
             continue
-        if obj.get("type") in _ANTHROPIC_EVENTS:
+        kind = obj.get("type")
+        if kind in _ANTHROPIC_EVENTS:
             return "anthropic"
+        if isinstance(kind, str) and kind.startswith("response."):
+            return "openai-responses"
+        if kind == "error" and ("sequence_number" in obj or not isinstance(obj.get("error"), dict)):
+            return "openai-responses"
         if "choices" in obj or obj.get("object") == "chat.completion.chunk":
             return "openai"
         if obj.get("type") == "error" and isinstance(obj.get("error"), dict):
@@ -89,6 +98,8 @@ def json_protocol(body: bytes) -> str:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return "openai"  # its parser reports the body as not JSON
+    if isinstance(obj, dict) and obj.get("object") == "response":
+        return "openai-responses"
     if isinstance(obj, dict) and (obj.get("type") in ("message", "error")
                                   or isinstance(obj.get("content"), list)):
         return "anthropic"

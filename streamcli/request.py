@@ -10,7 +10,7 @@ from streamcli.headers import secrets as header_secrets
 
 @dataclass(frozen=True)
 class Request:
-    provider: str  # "anthropic" or "openai" (the wire protocol)
+    provider: str  # the wire protocol: "anthropic", "openai" or "openai-responses"
     model: str
     prompt: str
     base_url: str
@@ -44,3 +44,4 @@ class HttpRequest:
     # bytes, or a body.StreamedBody (attachments streamed from disk): an iterable of bytes
     # with its `length`, sent with that Content-Length (not chunked).
     body: Any
+    method: str = "POST"

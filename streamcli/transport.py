@@ -65,15 +65,16 @@ class Transport:
 
     @contextmanager
     def stream(self, req: HttpRequest) -> Iterator["httpx2.Response"]:
-        """POST and yield the response with headers read and the body not yet read."""
+        """Send (a POST, or req.method) and yield the response with headers read and the
+        body not yet read."""
         headers = req.headers
-        if not isinstance(req.body, bytes):
+        if req.method != "GET" and not isinstance(req.body, bytes):
             # A body streamed from disk (attachments): with its exact length, httpx2 sends
             # it as is instead of chunked, which servers and gateways often refuse.
             headers = {**headers, "content-length": str(req.body.length)}
         try:
-            request = self.client.build_request("POST", req.url, headers=headers,
-                                                content=req.body)
+            request = self.client.build_request(req.method, req.url, headers=headers,
+                                                content=None if req.method == "GET" else req.body)
             response = self.client.send(request, stream=True)
         except (httpx2.HTTPError, httpx2.InvalidURL) as exc:  # InvalidURL is no HTTPError
             raise self.translate(exc, started=False) from None
@@ -83,7 +84,7 @@ class Transport:
             response.close()
 
     def post(self, req: HttpRequest) -> tuple[int, "httpx2.Headers", bytes]:
-        """A non-streaming request: status, headers, whole body."""
+        """A non-streaming request (a POST, or req.method): status, headers, whole body."""
         with self.stream(req) as response:
             return response.status_code, response.headers, self.read_all(response)
 

@@ -394,3 +394,39 @@ def test_attachments_in_every_mode(net, server, tmp_path, mode, provider):
     (req,) = server.requests
     assert int(req.headers["content-length"]) == len(req.body)
     assert b64(data) in json.dumps(req.json)
+
+
+# --------------------------------------------------------------------------- the Responses API
+
+
+def test_responses_api_parts(net, server, tmp_path):
+    from tests.helpers.sse import responses_sse
+    png, pdf = media.png(9, 9), media.pdf(4000)
+    a = media.write(tmp_path, "a.png", png)
+    b = media.write(tmp_path, "b.pdf", pdf)
+    c = media.write(tmp_path, "c.txt", "plain\n")
+    server.enqueue(Reply(body=responses_sse(["ok"])))
+    r = net.run("-m", "gpt-test", "--provider", "openai", "--api", "responses", "--base-url",
+                server.url + "/v1", "--retries", "0", "-a", a, "-a", b, "-a", c,
+                "-a", "https://example.com/x.webp", "-a", "https://example.com/y.pdf", "go")
+    assert r.code == 0, r.err
+    (req,) = server.requests
+    assert req.path == "/v1/responses"
+    assert req.json["input"] == [{"role": "user", "content": [
+        {"type": "input_image", "image_url": f"data:image/png;base64,{b64(png)}", "detail": "auto"},
+        {"type": "input_file", "filename": "b.pdf",
+         "file_data": f"data:application/pdf;base64,{b64(pdf)}"},
+        {"type": "input_text", "text": "c.txt:\n\nplain\n"},
+        {"type": "input_image", "image_url": "https://example.com/x.webp", "detail": "auto"},
+        {"type": "input_file", "file_url": "https://example.com/y.pdf"},
+        {"type": "input_text", "text": "go"},
+    ]}]
+    assert int(req.headers["content-length"]) == len(req.body)
+
+
+def test_responses_api_limits_are_openais(net, server, tmp_path):
+    path = media.write(tmp_path, "anim.gif", media.gif(frames=2))
+    r = net.run("-m", "gpt-test", "--provider", "openai", "--api", "responses", "--base-url",
+                server.url + "/v1", "-a", path, "q")
+    assert r.code == 2 and "the OpenAI Responses API takes no animated GIF" in r.err
+    assert server.connections == 0

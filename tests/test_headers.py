@@ -199,3 +199,17 @@ def test_short_secrets_are_redacted_only_where_they_stand_alone():
     assert redact("key abc rejected; abcdef is fine", ["abc"]) == "key *** rejected; abcdef is fine"
     assert redact("long-secret-value and long-secret-value2", ["long-secret-value"]) == \
         "*** and ***2"
+
+
+def test_streamcli_models_sends_the_providers_config_headers(net, server):
+    from tests.helpers.sse import openai_models_list
+    net.config(f'[providers.gw]\nkind = "openai"\nbase_url = "{server.url}/v1"\n'
+               f'headers = {{ "X-Team" = "search", "Authorization" = "Bearer {SECRET}" }}\n')
+    server.enqueue(Reply.json(200, openai_models_list(["m1"])),
+                   Reply.json(401, openai_error_body(f"token {SECRET} revoked", "invalid_request_error")))
+    ok = net.run("models", "--provider", "gw")
+    assert (ok.code, ok.out) == (0, b"m1\n"), ok.err
+    assert sent(server)["x-team"] == "search"
+    assert sent(server)["authorization"] == f"Bearer {SECRET}"
+    bad = net.run("models", "--provider", "gw", "--refresh")
+    assert bad.code == 4 and SECRET not in bad.err and "token *** revoked" in bad.err

@@ -18,7 +18,12 @@ from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
 from tests.helpers.paths import EXAMPLES, ROOT
 from tests.helpers.sse import anthropic_error_body, message, provider_sse
 
-MODEL = {"anthropic": "claude-test", "openai": "gpt-test"}
+MODEL = {"anthropic": "claude-test", "openai": "gpt-test", "openai-responses": "gpt-test"}
+PROTOCOL_ARGS = {"anthropic": ["--provider", "anthropic"], "openai": ["--provider", "openai"],
+                 "openai-responses": ["--provider", "openai", "--api", "responses"]}
+PROTOCOLS = list(PROTOCOL_ARGS)
+TRUNCATED = {"anthropic": {"stop_reason": "max_tokens"}, "openai": {"finish_reason": "length"},
+             "openai-responses": {"status": "incomplete", "reason": "max_output_tokens"}}
 CONCISE = "name, age int, score float, ok bool, tags: the topics it covers"
 GOOD = '{"name": "Ada", "age": 36, "score": 9.5, "ok": true, "tags": "math"}'
 
@@ -162,15 +167,16 @@ def run(net, server, provider, *args, answer=GOOD, truncated=False, mode=(), rep
             obj = message(provider, answer)
             if truncated and provider == "anthropic":
                 obj["stop_reason"] = "max_tokens"
-            elif truncated:
+            elif truncated and provider == "openai":
                 obj["choices"][0]["finish_reason"] = "length"
+            elif truncated:
+                obj = message(provider, answer, **TRUNCATED[provider])
             server.enqueue(Reply.json(200, obj))
         else:
-            stop = {"anthropic": {"stop_reason": "max_tokens"},
-                    "openai": {"finish_reason": "length"}}[provider] if truncated else {}
+            stop = TRUNCATED[provider] if truncated else {}
             server.enqueue(Reply(body=provider_sse(provider, pieces, **stop)))
     url = server.url + ("" if provider == "anthropic" else "/v1")
-    return net.run("-m", MODEL[provider], "--provider", provider, "--base-url", url,
+    return net.run("-m", MODEL[provider], *PROTOCOL_ARGS[provider], "--base-url", url,
                    "--retries", "0", *mode, *args)
 
 
@@ -189,6 +195,16 @@ def test_openai_response_format_strict(net, server):
     assert server.requests[0].json["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "answer", "schema": schema.parse(CONCISE).json, "strict": True}}
+
+
+def test_responses_text_format(net, server):
+    r = run(net, server, "openai-responses", "--schema-list", "name", "q",
+            answer='{"items": [{"name": "x"}]}')
+    assert r.code == 0, r.err
+    assert server.requests[0].json["text"] == {"format": {
+        "type": "json_schema", "name": "items", "strict": True,
+        "schema": schema.parse("name", as_list=True).json}}
+    assert server.requests[0].path == "/v1/responses"
 
 
 def test_openai_non_strict_with_a_notice(net, server):
@@ -243,7 +259,7 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("provider", PROTOCOLS)
 @pytest.mark.parametrize("mode", MODES)
 def test_a_conforming_answer(net, server, provider, mode):
     r = run(net, server, provider, "--schema", CONCISE, "q", mode=MODES[mode])
@@ -261,7 +277,7 @@ def test_a_conforming_answer(net, server, provider, mode):
         assert GOOD[7:].replace('"', '\\"').encode() in r.out  # the upstream bytes
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("provider", PROTOCOLS)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("case", BAD)
 def test_a_non_conforming_answer_is_exit_10(net, server, provider, mode, case):

@@ -9,6 +9,7 @@ Each protocol module offers the same names:
                           .id / .model / .stop_raw / .usage()
   parse_message(obj, out) -> StreamMapper, for a non-streaming response
   error_from_response(status, body, headers) -> StreamcliError
+  list_models_request(base_url, api_key, after) / models_page(obj), for `streamcli models`
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-KINDS = ("anthropic", "openai")
+# The wire protocols, by the names the config file's `kind` and --provider use.
+KINDS = ("anthropic", "openai", "openai-responses")
+_PACKAGES = {"openai-responses": "responses"}  # a kind whose package is named otherwise
 
 
 def load(kind: str) -> ModuleType:
-    return importlib.import_module(f"streamcli.providers.{kind}")
+    return importlib.import_module(f"streamcli.providers.{_PACKAGES.get(kind, kind)}")

@@ -31,7 +31,20 @@ _BY_TYPE: dict[str, type[StreamcliError]] = {
     "server_error": ServerError,
     "InternalServerError": ServerError,
     "timeout_error": TimeoutExpired,
+    # The OpenAI Responses API's in-stream error codes (response.failed, `error` events)
+    "invalid_prompt": InvalidRequestError,
+    "vector_store_timeout": ServerError,
 }
+# The Responses API's codes for a request it cannot serve as sent: a policy, a data
+# residency or an image problem (exit 3, like invalid_prompt).
+_BY_TYPE.update(dict.fromkeys((
+    "bio_policy", "misalignment_policy_violation", "data_residency_mismatch",
+    "invalid_image", "invalid_image_format", "invalid_base64_image", "invalid_image_url",
+    "image_too_large", "image_too_small", "image_parse_error", "image_content_policy_violation",
+    "invalid_image_mode", "image_file_too_large", "unsupported_image_media_type",
+    "empty_image_file", "failed_to_download_image", "image_file_not_found",
+), InvalidRequestError))
+
 
 def class_for_status(status: int) -> type[StreamcliError]:
     if status in (401, 402, 403):
