@@ -6,8 +6,9 @@ one is built per delta on the hot path.
 
 from __future__ import annotations
 
-import json
 from typing import Any, NamedTuple
+
+from streamcli import safejson
 
 
 class Start(NamedTuple):
@@ -56,11 +57,13 @@ DONE = Done()
 def tool_call(call_id: str | None, name: str | None, raw: str) -> ToolCall:
     """A complete tool call from its assembled argument string. An empty string is a
     call without arguments ({}), as the SDK accumulators read it; a string that is not
-    JSON (cut off by a token limit) is kept raw and flagged, never a crash."""
+    JSON (cut off by a token limit), or JSON no output could carry (a number beyond a
+    double such as 1e400, NaN, nesting too deep: see `safejson`), is kept raw and
+    flagged, never a crash: `arguments` null, `invalid` true, `raw_arguments` exact."""
     if not raw.strip():
         return ToolCall(call_id, name, {}, raw, False)
     try:
-        return ToolCall(call_id, name, json.loads(raw), raw, False)
+        return ToolCall(call_id, name, safejson.loads(raw), raw, False)
     except ValueError:
         return ToolCall(call_id, name, None, raw, True)
 
@@ -79,7 +82,14 @@ class SurrogateJoin:
 
     def add(self, kind, text: str, out: list) -> None:
         if self.held:
-            text = self.held.pop(kind, "") + text
+            high = self.held.pop(kind, None)
+            if high is not None:
+                if text[:1] and "\udc00" <= text[0] <= "\udfff":
+                    # One character again, so every reader (stderr, the log) sees it.
+                    text = chr(0x10000 + ((ord(high) - 0xD800) << 10) + ord(text[0]) - 0xDC00) \
+                        + text[1:]
+                else:
+                    text = high + text
         if text[-1:] and "\ud800" <= text[-1] <= "\udbff":
             self.held[kind] = text[-1]
             text = text[:-1]
@@ -88,9 +98,9 @@ class SurrogateJoin:
         out.append(kind(text))
 
     def flush(self, out: list) -> None:
-        """At the end of the stream: a lone half is output as it is (sinks make it U+FFFD)."""
-        for kind, char in self.held.items():
-            out.append(kind(char))
+        """At the end of the stream: a lone half is U+FFFD, as the sinks would write it."""
+        for kind in self.held:
+            out.append(kind("\ufffd"))
         self.held.clear()
 
 

@@ -17,6 +17,7 @@ from typing import NamedTuple
 BOM = b"\xef\xbb\xbf"
 # Far above any real event; the limit only stops a runaway body from eating all memory.
 MAX_EVENT_BYTES = 64 * 1024 * 1024
+MAX_RETRY_DIGITS = 18  # a `retry:` value in milliseconds fits a signed 64-bit integer
 
 
 class SSEEvent(NamedTuple):
@@ -164,7 +165,9 @@ class SSEDecoder:
                 if b"\x00" not in value:
                     self._last_id = value
             elif field == b"retry":
-                if value.isdigit():  # bytes.isdigit() accepts ASCII digits only
+                # bytes.isdigit() accepts ASCII digits only. Longer than any wait in
+                # milliseconds could be (and past int()'s digit limit): ignored.
+                if value.isdigit() and len(value) <= MAX_RETRY_DIGITS:
                     self.retry = int(value)
             elif field == b"error":
                 self.stray_error = value
