@@ -63,9 +63,19 @@ def tool_call(call_id: str | None, name: str | None, raw: str) -> ToolCall:
     if not raw.strip():
         return ToolCall(call_id, name, {}, raw, False)
     try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:  # surrogate halves from JSON escapes split across deltas
+        raw = whole_characters(raw)
+    try:
         return ToolCall(call_id, name, safejson.loads(raw), raw, False)
     except ValueError:
         return ToolCall(call_id, name, None, raw, True)
+
+
+def whole_characters(text: str) -> str:
+    """`text` with its surrogate pairs joined into characters and a lone half made
+    U+FFFD, as the sinks write them (for the readers of the str itself: stderr, the log)."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 class SurrogateJoin:
@@ -83,6 +93,8 @@ class SurrogateJoin:
     def add(self, kind, text: str, out: list) -> None:
         if self.held:
             high = self.held.pop(kind, None)
+            if self.held:  # the held half of another kind will get no second half
+                self.flush(out)
             if high is not None:
                 if text[:1] and "\udc00" <= text[0] <= "\udfff":
                     # One character again, so every reader (stderr, the log) sees it.
@@ -98,7 +110,8 @@ class SurrogateJoin:
         out.append(kind(text))
 
     def flush(self, out: list) -> None:
-        """At the end of the stream: a lone half is U+FFFD, as the sinks would write it."""
+        """At the end of a block or of the stream: a lone half is U+FFFD, as the sinks
+        would write it."""
         for kind in self.held:
             out.append(kind("\ufffd"))
         self.held.clear()

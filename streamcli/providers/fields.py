@@ -15,7 +15,7 @@ from streamcli.errors import MalformedStream
 MAX_COUNT = 2 ** 63 - 1
 
 _NAMES = {dict: "an object", list: "an array", str: "a string", int: "a number",
-          float: "a number", bool: "a boolean"}
+          float: "a number", bool: "a boolean", type(None): "missing"}
 
 
 class WrongType(Exception):

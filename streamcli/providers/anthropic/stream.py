@@ -73,6 +73,8 @@ class StreamMapper:
             self._block_start(fields.index(obj.get("index")),
                               fields.obj(obj.get("content_block"), "content_block") or {}, out)
         elif kind == "content_block_stop":
+            if self.join.held:
+                self.join.flush(out)
             tool = self._tools.pop(fields.index(obj.get("index")), None)
             if tool is not None:
                 out.append(tool_call(tool[0], tool[1], "".join(tool[2])))
