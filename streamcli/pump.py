@@ -11,7 +11,7 @@ import time
 from typing import Iterable
 
 from streamcli import fastpath
-from streamcli.errors import MalformedStream, StreamcliError, TimeoutExpired
+from streamcli.errors import ConnectionFailed, MalformedStream, StreamcliError, TimeoutExpired
 from streamcli.events import Text
 from streamcli.sse import SSEDecoder, SSEError
 
@@ -36,17 +36,31 @@ def pump(chunks: Iterable[bytes], mapper, sink, progress: Progress, *, idle_time
     progress.mapper = mapper
     decoder = SSEDecoder()
     read_text, event_text = fastpath.shortcuts(protocol) if shortcuts else (None, None)
+    chunks = iter(chunks)
     try:
         _loop(chunks, decoder, mapper, sink, progress, idle_timeout, raw_mode, read_text,
               event_text, shortcuts)
-    except StreamcliError:
+    except StreamcliError as err:
         # --raw-sse reads on after the terminal event (to the end of the body); what
         # goes wrong there (a drop, a stall) cannot change a complete answer.
-        if not (raw_mode and mapper.complete):
-            raise
-        return
+        if raw_mode and mapper.complete:
+            return
+        if raw_mode and not isinstance(err, (ConnectionFailed, TimeoutExpired)):
+            _drain(chunks, sink)
+        raise
     decoder.finish()
     mapper.check_end(decoder.stray_error)
+
+
+def _drain(chunks, sink) -> None:
+    """--raw-sse after an event that ends the answer (malformed, an in-stream error):
+    the rest of the body is still copied, unparsed, so the capture is the whole body
+    whatever the network's reads were (a replay of it then says the same)."""
+    try:
+        for chunk in chunks:
+            sink.raw(chunk)
+    except StreamcliError:
+        pass  # the body cannot be read further: the first error is the one to report
 
 
 def _loop(chunks, decoder, mapper, sink, progress, idle, raw_mode, read_text, event_text,

@@ -20,6 +20,7 @@ from streamcli import safejson
 from streamcli.sse import SSEDecoder
 from tests.helpers.cli import json_response, sse
 from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
+from tests.helpers.paths import FIXTURES
 from tests.helpers.sse import (ANTHROPIC_MESSAGE_STOP, DONE, anthropic_block_start,
                                anthropic_block_stop, anthropic_delta, anthropic_event,
                                anthropic_message, anthropic_message_delta,
@@ -793,3 +794,151 @@ def test_a_stream_answering_a_no_stream_request_is_printed(cli, provider):
     r = run(cli, provider, sse(parts), flags=("--no-stream",))
     assert r.code == 0 and r.result["text"] == "Hello", r.err
     assert "streamed its answer" in r.err
+
+
+# =========================================================================== item 10:
+# --replay agrees with live HTTP for every body
+
+ASKED = {"anthropic": "claude-asked", "openai": "gpt-asked"}  # never a model in a body
+
+
+def constructed_bodies() -> list[tuple[str, str | None, bytes]]:
+    """(name, the protocol it is written in or None, body): the awkward bodies a server
+    or a capture can hold, beside the recorded fixtures."""
+    anthropic_json = json.dumps(anthropic_tool_message()).encode()
+    openai_json = json.dumps(openai_tool_message()).encode()
+    anthropic_body = b"".join(anthropic_sse(["Hel", "lo"]))
+    openai_body = b"".join(openai_sse(["Hel", "lo"]))
+    non_finite = openai_body.replace(b'"usage":{', b'"usage":{"cost":1e400,')
+    huge_args = put(openai_tool_chunks(), (0, *TOOL_CALL, "function", "arguments"), '{"x": 1e400}')
+    bodies = [
+        ("anthropic-message", "anthropic", anthropic_json),
+        ("openai-message", "openai", openai_json),
+        ("anthropic-message-indented", "anthropic",
+         json.dumps(anthropic_tool_message(), indent=2).replace("\n", "\r\n").encode()),
+        ("anthropic-error-object", "anthropic",
+         json.dumps({"type": "error", "error": {"type": "overloaded_error",
+                                                "message": "busy"}}).encode()),
+        ("openai-error-object", "openai",
+         json.dumps({"error": {"message": "nope", "type": "invalid_request_error",
+                               "code": None}}).encode()),
+        ("bom-json", "anthropic", b"\xef\xbb\xbf" + anthropic_json),
+        ("bom-sse", "anthropic", b"\xef\xbb\xbf" + anthropic_body),
+        ("blank-lines-then-sse", "openai", b"\n\r\n" + openai_body),
+        ("whitespace-then-json", "openai", b" \t\r\n" + openai_json),
+        ("json-with-invalid-utf8", "openai", openai_json.replace(b"Hello", b"He\xffo")),
+        ("sse-with-invalid-utf8", "openai", openai_body.replace(b"Hel", b"H\xffl")),
+        ("two-json-objects", "openai", openai_json + openai_json),
+        ("truncated-json", "anthropic", anthropic_json[:60]),
+        ("json-array", None, b"[1, 2]"),
+        ("json-not-a-message", None, b'{"foo": 1}'),
+        ("not-json", None, b"this is not json"),
+        ("html", None, b"<html><body>login</body></html>"),
+        ("empty", None, b""),
+        ("whitespace", None, b"  \n\n"),
+        ("deep-json", None, b'{"a": ' + DEEP.encode() + b"}"),
+        ("deep-sse", "anthropic", b"".join(deep_anthropic_stream())),
+        ("only-pings", "anthropic", b"event: ping\ndata: {\"type\": \"ping\"}\n\n" * 3),
+        ("comments-only", "openai", b": keep-alive\n\n" * 3),
+        ("event-ping-in-answer", "openai", b"".join(openai_sse(["event: ping\n\n", "x"]))),
+        ("event-names-without-space", "anthropic", anthropic_body.replace(b"event: ", b"event:")),
+        ("crlf", "anthropic", anthropic_body.replace(b"\n", b"\r\n")),
+        ("no-terminal-event", "openai", b"".join(openai_sse(["Hel"], done=False, usage=False,
+                                                              finish_reason=None))),
+        ("non-finite-usage", "openai", non_finite),
+        ("tool-arguments-1e400", "openai", b"".join(encode_openai(huge_args))),
+        ("retry-4400-digits", "anthropic", b"retry: " + b"9" * 4400 + b"\n\n" + anthropic_body),
+    ]
+    for case in WRONG_TYPES_IN_STREAMS[::4]:
+        name, provider, build, index, path, value = case
+        bodies.append((f"wrong-type-{provider}-{name}", provider,
+                       b"".join(wrong_type_stream(provider, build, index, path, value))))
+    for name, (provider, body) in PAIRS.items():
+        bodies.append((f"split-pair-{name}", provider, body))
+    return bodies
+
+
+FIXTURE_BODIES = [(f"fixture-{kind}-{path.stem}", kind, path.read_bytes())
+                  for kind, path in sorted((p.parent.name, p) for k in ("anthropic", "openai")
+                                           for p in (FIXTURES / k).glob("*.sse"))]
+EVERY_BODY = FIXTURE_BODIES + constructed_bodies()
+
+
+def comparable(out: bytes, mode: str) -> bytes:
+    """stdout without what legitimately differs between a live run and a replay: the
+    timings, the model and provider that were asked for (a live run knows them, a replay
+    does not), and an error's wording (a live response also has a content type to name:
+    the error's kind, status and type must agree)."""
+    if mode in ("text", "raw") or not out:
+        return out
+    objects = [safejson.loads(line) for line in out.decode().splitlines()]
+    for obj in objects:
+        for key in ("duration_ms", "ttft_ms"):
+            if key in obj:
+                obj[key] = 0
+        if obj.get("model") in ASKED.values():
+            obj["model"] = None
+        if obj.get("type", "start") == "start" and obj.get("id") is None:
+            obj["provider"] = None
+        error = obj if obj.get("type") == "error" else obj.get("error")
+        if isinstance(error, dict):
+            error["message"] = None
+    return "\n".join(json.dumps(o) for o in objects).encode()
+
+
+def live_and_replayed(cli, tmp_path, provider, body, mode, content_type):
+    cli.env(**ANTHROPIC_KEY, **OPENAI_KEY).serve(sse(per_event(body) or [b""],
+                                                     content_type=content_type))
+    live = cli.run("-m", ASKED[provider], "--provider", provider, "--retries", "0",
+                   *MODE_FLAGS[mode], "hi")
+    path = tmp_path / "capture"
+    path.write_bytes(body)
+    replayed = cli.run("--replay", str(path), "--provider", provider, *MODE_FLAGS[mode])
+    return live, replayed
+
+
+@pytest.mark.parametrize("mode", ["text", "jsonl", "raw", "json"])
+@pytest.mark.parametrize("name, natural, body", EVERY_BODY, ids=[b[0] for b in EVERY_BODY])
+def test_replay_agrees_with_live_http_for_every_body(cli, tmp_path, name, natural, body, mode):
+    """Item 10: the same body, served (one event per read) or replayed: the same stdout
+    and the same exit status, in every mode, for the protocol it is written in and for
+    the other one (--provider); and a replay without --provider agrees with the live run
+    of the protocol it detects. Constructed bodies are also served as application/json:
+    the content type decides nothing but an error's wording."""
+    for provider in ([natural] if name.startswith("fixture-") else ["anthropic", "openai"]):
+        types = ["text/event-stream"] + ([] if name.startswith("fixture-")
+                                         else ["application/json"])
+        for content_type in types:
+            live, replayed = live_and_replayed(cli, tmp_path, provider, body, mode, content_type)
+            where = (provider, content_type, live.err, replayed.err)
+            assert live.code == replayed.code, where
+            assert comparable(live.out, mode) == comparable(replayed.out, mode), where
+            assert live.code != 1 and "internal error" not in live.err + replayed.err, where
+    if natural is not None:
+        path = tmp_path / "capture"
+        auto = cli.run("--replay", str(path), *MODE_FLAGS[mode])
+        cli.serve(sse(per_event(body) or [b""]))
+        live = cli.run("-m", ASKED[natural], "--provider", natural, "--retries", "0",
+                       *MODE_FLAGS[mode], "hi")
+        assert (auto.code, comparable(auto.out, mode)) == (live.code, comparable(live.out, mode))
+
+
+@pytest.mark.parametrize("name", ["fixture-anthropic-docs_tool_use", "anthropic-message",
+                                  "html", "split-pair-openai-refusal", "deep-sse",
+                                  "event-ping-in-answer"])
+def test_replay_agrees_with_a_real_local_server(cli, tmp_path, name):
+    """Item 10 over real HTTP (the FakeServer on 127.0.0.1, one event per chunk)."""
+    from tests.helpers.fakeserver import FakeServer, Reply
+    natural, body = next((n, b) for case, n, b in EVERY_BODY if case == name)
+    provider = natural or "openai"
+    cli.real_network().env(**ANTHROPIC_KEY, **OPENAI_KEY)
+    path = tmp_path / "capture"
+    path.write_bytes(body)
+    for mode in ("text", "jsonl", "raw"):
+        with FakeServer() as srv:
+            srv.enqueue(Reply(body=per_event(body) or [b""]))
+            live = cli.run("-m", ASKED[provider], "--provider", provider, "--retries", "0",
+                           "--base-url", srv.url, *MODE_FLAGS[mode], "hi")
+        replayed = cli.run("--replay", str(path), "--provider", provider, *MODE_FLAGS[mode])
+        assert live.code == replayed.code, (mode, live.err, replayed.err)
+        assert comparable(live.out, mode) == comparable(replayed.out, mode), mode
