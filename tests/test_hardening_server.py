@@ -942,3 +942,26 @@ def test_replay_agrees_with_a_real_local_server(cli, tmp_path, name):
         replayed = cli.run("--replay", str(path), "--provider", provider, *MODE_FLAGS[mode])
         assert live.code == replayed.code, (mode, live.err, replayed.err)
         assert comparable(live.out, mode) == comparable(replayed.out, mode), mode
+
+
+# =========================================================================== found by the
+# property tests (tests/test_stream_properties.py): output that depended on the reads
+
+
+@pytest.mark.parametrize("mode", ["text", "jsonl", "raw"])
+def test_an_error_field_after_done_changes_nothing_whatever_the_reads(cli, mode):
+    """A llama.cpp `error:` field counts before [DONE] only; it counted after it too
+    when both came in one read (exit 6 or 0 by the network's reads)."""
+    body = b"".join(openai_sse(["Hi"], finish_reason=None, usage=False)) + \
+        b'error: {"message": "late"}\n\n'
+    for reads in ([body], per_event(body)):
+        r = run(cli, "openai", sse(reads), flags=MODE_FLAGS[mode])
+        assert r.code == 0, (reads, r.err)
+
+
+def test_a_terminal_event_named_ping_ends_the_stream(cli):
+    """[DONE] under `event: ping`: what followed in later reads was still parsed."""
+    body = b"".join(openai_sse(["Hi"])[:-1]) + b"event: ping\ndata: [DONE]\n\n" + b"data: x\n\n"
+    for reads in ([body], per_event(body)):
+        r = run(cli, "openai", sse(reads), flags=("--jsonl",))
+        assert r.code == 0, (len(reads), r.err)

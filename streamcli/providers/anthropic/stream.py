@@ -11,6 +11,7 @@ from streamcli.providers import fields
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.providers.fields import WrongType
 from streamcli.providers.anthropic.request import NAME, REQUEST_ID_HEADER
+from streamcli.sse import STRAY_ERROR
 
 _COUNTS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
            "cache_read_input_tokens")
@@ -42,6 +43,8 @@ class StreamMapper:
 
     def feed(self, ev, out: list) -> None:
         """Map one SSE event, appending normalized events to `out`."""
+        if ev.event is STRAY_ERROR:  # a non-standard `error:` field: not the Messages API's
+            return
         obj = fields.parse(ev.data, ev.event)
         try:
             self._event(obj.get("type") or ev.event, obj, out)
@@ -147,7 +150,7 @@ class StreamMapper:
             return None
         return Usage(self.input_tokens, self.output_tokens, dict(self.raw_usage))
 
-    def check_end(self, stray_error: bytes | None = None) -> None:
+    def check_end(self, stray_error: bytes | str | None = None) -> None:
         """Called at a clean end of the body."""
         if not self.complete:
             raise MalformedStream("the stream ended before message_stop: the answer is incomplete")

@@ -12,6 +12,7 @@ from streamcli.providers import fields
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.providers.fields import WrongType
 from streamcli.providers.openai.request import NAME, REQUEST_ID_HEADER
+from streamcli.sse import STRAY_ERROR
 
 _COUNTS = ("prompt_tokens", "completion_tokens")
 
@@ -39,11 +40,15 @@ class StreamMapper:
         self.stop_raw: str | None = None
         self.finished: dict[int, str | None] = {}  # choice index -> finish_reason
         self.raw_usage: dict | None = None
+        self.stray_error: str | None = None  # an `error:` field before the terminal event
         self._tools: dict = {}  # slot -> [id, name, [argument parts]], in arrival order
         self._slot_of: dict = {}  # tool_calls index -> its current slot
 
     def feed(self, ev, out: list) -> None:
         data = ev.data
+        if ev.event is STRAY_ERROR:  # before the terminal event, or the mapper is not fed
+            self.stray_error = data
+            return
         if data == "[DONE]":
             self.complete = True
             self.join.flush(out)
@@ -142,17 +147,20 @@ class StreamMapper:
             return None
         return Usage(raw.get("prompt_tokens"), raw.get("completion_tokens"), dict(raw))
 
-    def check_end(self, stray_error: bytes | None = None) -> None:
-        """Called at a clean end of the body: was the answer complete?"""
+    def check_end(self, stray_error: bytes | str | None = None) -> None:
+        """Called at a clean end of the body: was the answer complete? `stray_error`: the
+        decoder's, for a caller whose decoder does not report them as events."""
         if self.complete and any(self.finished.values()):
             return
-        if stray_error:
+        stray = self.stray_error if self.stray_error is not None else stray_error
+        if stray:
             # Old llama.cpp sent mid-stream errors as a non-standard `error:` SSE field,
             # which SSE parsers ignore; surface it instead of calling the answer complete.
             try:
-                obj = safejson.loads(stray_error)
+                obj = safejson.loads(stray)
             except ValueError:
-                obj = {"message": stray_error.decode("utf-8", "replace")}
+                obj = {"message": stray if isinstance(stray, str)
+                       else stray.decode("utf-8", "replace")}
             if isinstance(obj, dict):
                 raise error_from_event(obj)
         if self.complete:
