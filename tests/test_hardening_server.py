@@ -965,3 +965,15 @@ def test_a_terminal_event_named_ping_ends_the_stream(cli):
     for reads in ([body], per_event(body)):
         r = run(cli, "openai", sse(reads), flags=("--jsonl",))
         assert r.code == 0, (len(reads), r.err)
+
+
+@pytest.mark.parametrize("header", [{"retry-after": "inf"}, {"retry-after-ms": "1e400"},
+                                    {"retry-after": "1e308"}])
+def test_a_retry_after_no_run_can_wait_is_rate_limited_even_without_a_limit(cli, header):
+    """Sibling of item 6: with --max-retry-wait inf, `retry-after: 1e308` reached
+    time.sleep (OverflowError, exit 1) and inf a retry event's delay_s (not JSON)."""
+    busy = json_response(429, {"error": {"message": "slow", "type": "rate_limit_error"}},
+                         headers=header)
+    r = run(cli, "openai", busy, flags=("--jsonl", "--max-retry-wait", "inf"), retries=2)
+    assert_failed(r, "jsonl", 5, "rate_limit", "asked to wait")
+    assert len(r.requests) == 1
