@@ -1,5 +1,8 @@
-"""One HTTP attempt: send the request, turn a failed response into an error, and run a
-2xx body through `body` (an event stream through the pump, or a whole response)."""
+"""One HTTP attempt: send, turn a failed response into an error, read the body.
+
+A 2xx body goes through `body` (an event stream through the pump, a whole response
+through the provider's parser), whatever was asked for.
+"""
 
 from __future__ import annotations
 

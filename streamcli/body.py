@@ -1,12 +1,12 @@
-"""A 2xx response body, live or replayed, told by its content: a whole JSON response
-(read whole, within BODY_LIMIT) or an event stream (through the pump).
+"""A 2xx body, live or replayed, read by its content: a whole response or a stream.
 
-Live responses and replays both come here, so a body replayed gives what the same body
-gave live, whatever the content type said. A body whose first byte that is not
-whitespace is `{` is a whole response (an SSE body cannot start so: its first line
-would be a field named `{...`, ignored); anything else is an event stream. A server that
-answers a streaming request with one complete message (LiteLLM's proxy does) is printed
-in the requested mode, and --raw-sse writes that body as it came.
+A whole JSON response is read whole (within BODY_LIMIT), an event stream goes through
+the pump. Live responses and replays both come here, so a body replayed gives what the
+same body gave live, whatever the content type said. A body whose first byte that is
+not whitespace is `{` is a whole response (an SSE body cannot start so: its first line
+would be a field named `{...`, ignored); anything else is an event stream. A server
+that answers a streaming request with one complete message (LiteLLM's proxy does) is
+printed in the requested mode, and --raw-sse writes that body as it came.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
-"""The prompt command's click declarations: every option with its default, its
-environment variable and its config-file key, all through click's own mechanisms. It
-hands the parsed options to `plan` and the plan to `session`."""
+"""The prompt command's click declarations: every option, default and variable.
+
+Each option's default, environment variable and config-file key are declared through
+click's own mechanisms. The command hands the parsed options to `plan` and the plan to
+`session`.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Reading and validating the config file, and resolving where a request goes: the named
-providers, the model's provider, its URL and its key.
+"""The config file, read and validated, and where a request goes (provider, URL, key).
 
 Precedence is flags > environment > config file > built-in defaults. For the plain
 settings (max_tokens, retries, timeouts...) click applies it: `defaults()` hands the

@@ -1,6 +1,8 @@
-"""The command family: a first argument that is exactly a subcommand's name runs that
-subcommand, anything else is the prompt command's; and `main`, which runs it for
-`entry`, with click's own usage errors reported in the mode's output."""
+"""The command family: a subcommand's name first runs it; anything else is a prompt.
+
+`main` runs the family for `entry`, with click's own usage errors reported in the
+mode's output.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Options, config and prompt become a validated `Plan`: the request, the run options and
-the output options. Every usage error of a prompt run is raised here, before anything
-is sent."""
+"""Options, config and prompt become a validated `Plan`: request, run and output options.
+
+Every usage error of a prompt run is raised here, before anything is sent.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ class RunOptions:
     total_timeout: float | None = None
     replay: str | None = None  # a file of captured SSE (or a JSON response), "-" for stdin
     replay_protocol: str | None = None  # from --provider; None: told from the capture
+    # Keep a transcript of the answer for the end of the run (the session's Transcript).
+    record: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,8 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
             protocol = resolve(config, model=None, provider=params["provider"],
                                provider_is_flag=True, base_url=None, environ=env.environ,
                                need_key=False).kind
-        return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol}), None)
+        return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol,
+                                          "record": False}), None)
     target = resolve(config, model=params["model"], provider=params["provider"],
                      provider_is_flag=provider_is_flag, base_url=params["base_url"],
                      environ=env.environ)

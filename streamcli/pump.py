@@ -1,5 +1,4 @@
-"""The hot loop: each network read through the SSE decoder, the provider's mapper and the
-sink, with the idle timer; the only caller of the shortcuts in `fastpath`.
+"""The hot loop: reads through decoder, mapper and sink; the only caller of `fastpath`.
 
 Per read: one decoder call, one mapper call per event and one sink write (one stdout
 write and flush) for all of it. Nothing decoded is held back while the next read waits.

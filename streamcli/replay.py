@@ -1,6 +1,9 @@
-"""--replay: a captured body (SSE, or a saved JSON response) through the same pipeline as
-a live response (`body.play`), with no network and no key; the wire protocol is told
-from the structure of its first events unless --provider names it."""
+"""--replay: a captured body through the same pipeline as a live response.
+
+No network and no key; the wire protocol is told from the structure of its first
+events unless --provider names it. The capture may be SSE or a saved JSON response;
+`body.play` reads it as it reads a live body, so both give the same.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Signal handling: SIGINT/SIGTERM become a Cancelled exception, --timeout an alarm, and
-the process ends by re-raising the signal so a parent sees death by signal.
+"""Signal handling: Cancelled on SIGINT/SIGTERM, the --timeout alarm, death by signal.
+
+The process ends by re-raising the signal, so a parent sees death by signal.
 
 Only `entry` and `session` use this module; nothing else touches signals.
 """

@@ -1,5 +1,4 @@
-"""The wire protocols: each builds the HTTP request and turns wire events into normalized
-events.
+"""The wire protocols: request building and wire events to normalized events.
 
 Each protocol module offers the same names:
   NAME, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER

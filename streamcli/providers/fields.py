@@ -1,8 +1,8 @@
-"""Type checks for the fields the mappers read from a server: a field of the wrong type
-is a malformed stream (exit 9), never a TypeError in a sink or an exit 1.
+"""Type checks for the fields the mappers read from a server.
 
-Null is "not sent" everywhere: each check lets None through. The checks are plain
-class comparisons (`bool` is no integer here), cheap enough for the per-event path.
+A field of the wrong type is a malformed stream (exit 9), never a TypeError in a sink
+or an exit 1. Null is "not sent" everywhere: each check lets None through. The checks
+are plain class comparisons (`bool` is no integer here), cheap enough for the hot path.
 """
 
 from __future__ import annotations

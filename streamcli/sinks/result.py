@@ -28,7 +28,7 @@ class ResultSink:
         self.provider, self.model = provider, model
 
     def write_plain_text(self, data: bytes) -> None:
-        self.transcript.text_parts.append(data.decode())
+        self.transcript.add_text(data.decode())
 
     def raw(self, chunk: bytes) -> None:
         pass

@@ -1,4 +1,4 @@
-"""The Anthropic Messages API: stream events (and whole responses) to normalized events."""
+"""The Anthropic Messages API: its events (and whole responses) as normalized events."""
 
 from __future__ import annotations
 

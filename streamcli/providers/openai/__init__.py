@@ -1,5 +1,7 @@
-"""OpenAI Chat Completions (and compatible servers): the protocol interface of
-`streamcli.providers`."""
+"""OpenAI Chat Completions: the protocol interface of `streamcli.providers`.
+
+Compatible servers (vLLM, llama.cpp, Ollama, OpenRouter...) speak the same protocol.
+"""
 
 from streamcli.providers.openai.request import (
     NAME, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER, build_request, is_official,

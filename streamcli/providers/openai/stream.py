@@ -1,4 +1,4 @@
-"""OpenAI Chat Completions (and compatible servers): stream events (and whole responses) to normalized events."""
+"""OpenAI Chat Completions: its chunks (and whole responses) as normalized events."""
 
 from __future__ import annotations
 
