@@ -23,6 +23,7 @@ from streamcli.retry import RetryPolicy
 from streamcli.sinks import write_all
 from streamcli.ui import Stderr
 
+LISTING_LIMIT = 16 * 1024 * 1024  # one page of a listing is read this far, never further
 MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any provider has
 
 
@@ -123,7 +124,7 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
     while True:
         try:
             status, headers, body = transport.post(
-                prov.list_models_request(target.base_url, target.api_key, after))
+                prov.list_models_request(target.base_url, target.api_key, after), LISTING_LIMIT)
             if status >= 300:
                 raise prov.error_from_response(status, body, headers)
             return _parse(prov, body, headers)

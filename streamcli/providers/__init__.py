@@ -3,7 +3,8 @@
 Each protocol module offers the same names:
   NAME, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER
   build_request(Request) -> HttpRequest
-  StreamMapper()          .feed(SSEEvent, out) / .complete / .check_end(stray_error)
+  StreamMapper()          .feed(SSEEvent, out) / .complete / .check_end(stray_error=None)
+                          (a decoder's `error:` fields arrive as sse.STRAY_ERROR events)
                           .join (events.SurrogateJoin: what a shortcut must not overtake)
                           .id / .model / .stop_raw / .usage()
   parse_message(obj, out) -> StreamMapper, for a non-streaming response
