@@ -9,11 +9,11 @@ How a protocol renders an Attachment (see providers/*/request.py: user_content):
   att.name        the file's base name; "stdin.<ext>" for `-`; a URL's last path segment
   att.url         a URL, sent by reference (never fetched here); else None
   att.text        a text attachment's content (str; sent inline)
-  att.base64()    a body placeholder for the JSON string of the base64 bytes
+  att.base64()    a `jsonbody` placeholder for the JSON string of the base64 bytes
   att.data_url()  the same as a data: URL ("data:image/png;base64,...")
 Images and PDFs are read again, in pieces, while the body is sent (the body is then a
-`body.StreamedBody`): from their file, or for `-` and pipes, which cannot be read twice,
-from the temporary copy made as they were read (`spool`).
+`jsonbody.StreamedBody`): from their file, or for `-` and pipes, which cannot be read
+twice, from the temporary copy made as they were read (`spool`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from streamcli import filetypes, limits, prompt, spool
-from streamcli.body import Base64
+from streamcli.jsonbody import Base64
 from streamcli.errors import UsageError
 
 CHUNK = 3 * 256 * 1024  # bytes read per piece: a multiple of 3, so pieces encode alone

@@ -41,7 +41,7 @@ class HttpRequest:
 
     url: str
     headers: dict[str, str]
-    # bytes, or a body.StreamedBody (attachments streamed from disk): an iterable of bytes
+    # bytes, or a jsonbody.StreamedBody (attachments streamed from disk): an iterable of bytes
     # with its `length`, sent with that Content-Length (not chunked).
     body: Any
     method: str = "POST"

@@ -18,12 +18,12 @@ qualifies for OpenAI's strict mode; `schema.why_not_strict` says why not).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from streamcli import safejson
 from streamcli.errors import SchemaMismatch, UsageError
 
 _TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
@@ -65,13 +65,13 @@ def _load(text: str):
         raise UsageError("--schema is empty")
     if stripped.startswith(("{", "[")):
         try:
-            return json.loads(stripped)
+            return safejson.loads(stripped)
         except ValueError as exc:
             raise UsageError(f"--schema is not valid JSON: {exc}") from None
     if os.path.isfile(text):
         try:
             with open(text, encoding="utf-8") as f:
-                return json.load(f)
+                return safejson.loads(f.read())
         except OSError as exc:
             raise UsageError(f"cannot read --schema file {text}: {exc.strerror}") from None
         except (ValueError, UnicodeDecodeError) as exc:
@@ -206,7 +206,7 @@ def check(schema: Schema, text: str, stop: str | None) -> Any:
         raise SchemaMismatch("--schema: the answer was cut off at the token limit, so its "
                              "JSON is incomplete; raise --max-tokens")
     try:
-        value = json.loads(text)
+        value = safejson.loads(text)
     except ValueError as exc:
         what = "empty" if not text.strip() else f"not JSON ({exc})"
         raise SchemaMismatch(f"--schema: the answer is {what}") from None

@@ -140,9 +140,10 @@ class Session:
                     if request.stream:
                         stream_once(transport, prov, request, self.sink, self.progress,
                                     idle_timeout=run.idle_timeout,
-                                    raw_mode=self.output.mode == "raw")
+                                    raw_mode=self.output.mode == "raw", notice=self.ui.notice)
                     else:
-                        complete_once(transport, prov, request, self.sink, self.progress)
+                        complete_once(transport, prov, request, self.sink, self.progress,
+                                      notice=self.ui.notice)
                     return
                 except StreamcliError as err:
                     delay = policy.delay(err, attempt, committed=self.sink.committed)

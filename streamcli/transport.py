@@ -83,18 +83,21 @@ class Transport:
         finally:
             response.close()
 
-    def post(self, req: HttpRequest) -> tuple[int, "httpx2.Headers", bytes]:
-        """A non-streaming request (a POST, or req.method): status, headers, whole body."""
+    def post(self, req: HttpRequest, limit: int) -> tuple[int, "httpx2.Headers", bytes]:
+        """A non-streaming request (a POST, or req.method): status, headers, and the body
+        read `limit` bytes far (more than `limit` bytes back: it was larger, not read on)."""
         with self.stream(req) as response:
-            return response.status_code, response.headers, self.read_all(response)
+            return response.status_code, response.headers, self.read_all(response, limit)
 
-    def read_all(self, response, limit: int | None = None) -> bytes:
+    def read_all(self, response, limit: int) -> bytes:
+        """The body, read at most `limit` + 1 bytes far: a body that never ends must not
+        grow memory without bound. More than `limit` bytes back: it was larger."""
         parts, size = [], 0
         for chunk in self.chunks(response):
             parts.append(chunk)
             size += len(chunk)
-            if limit is not None and size > limit:
-                break
+            if size > limit:
+                return b"".join(parts)[:limit + 1]
         return b"".join(parts)
 
     def chunks(self, response) -> Iterator[bytes]:

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from streamcli import attachments, body, filetypes
+from streamcli import attachments, filetypes, jsonbody
 from streamcli.errors import UsageError
 from streamcli.providers import anthropic, openai
 from streamcli.request import Request
@@ -59,7 +59,7 @@ def test_text_head_may_end_inside_a_character():
 
 def test_a_body_without_placeholders_is_the_json_bytes():
     obj = {"a": "ü", "b": [1, 2]}
-    assert body.encode(obj) == json.dumps(obj, ensure_ascii=False).encode()
+    assert jsonbody.encode(obj) == json.dumps(obj, ensure_ascii=False).encode()
 
 
 def test_a_streamed_body_equals_the_whole_one(tmp_path):

@@ -7,14 +7,13 @@ the prompt command's classification and retries.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 
 import click
 from click.core import ParameterSource
 
 from streamcli import headers as extra_headers
-from streamcli import modelcache, providers, signals
+from streamcli import modelcache, providers, safejson, signals
 from streamcli.cli import SECONDS, _complete_provider
 from streamcli.config import resolve
 from streamcli.errors import (Cancelled, MalformedStream, OutputError, StdoutClosed,
@@ -25,6 +24,7 @@ from streamcli.retry import RetryPolicy
 from streamcli.sinks import write_all
 from streamcli.ui import Stderr
 
+LISTING_LIMIT = 16 * 1024 * 1024  # one page of a listing is read this far, never further
 MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any provider has
 
 
@@ -129,7 +129,7 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
             # The provider's `headers` from the config file go with every request to it.
             request = dataclasses.replace(request, headers=extra_headers.apply(
                 request.headers, target.headers))
-            status, headers, body = transport.post(request)
+            status, headers, body = transport.post(request, LISTING_LIMIT)
             if status >= 300:
                 raise prov.error_from_response(status, body, headers)
             return _parse(prov, body, headers)
@@ -143,9 +143,12 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
 
 
 def _parse(prov, body: bytes, headers) -> tuple[list, str | None]:
+    if len(body) > LISTING_LIMIT:
+        raise MalformedStream(f"the model listing is too large (more than "
+                              f"{LISTING_LIMIT // (1024 * 1024)} MiB, not read further)")
     try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        obj = safejson.loads(body)
+    except ValueError:
         raise MalformedStream(f"the model listing is not JSON: {body[:120]!r}") from None
     if isinstance(obj, dict) and obj.get("error") and not isinstance(obj.get("data"), list):
         err = error_from_event(obj)  # an error object on a 200: classified by its type
@@ -172,7 +175,7 @@ def write(out, listing: list, as_json: bool) -> None:
     """One id per line (entries without a string id are left out), or every object as a
     JSON line; one write."""
     if as_json:
-        lines = [json.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in listing]
+        lines = [safejson.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in listing]
     else:
         lines = [m["id"] for m in listing if isinstance(m, dict) and isinstance(m.get("id"), str)]
     if out is None:

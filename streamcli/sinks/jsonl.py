@@ -18,7 +18,9 @@ SCHEMA_VERSION = 1
 
 
 def _dumps(obj: dict) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    # allow_nan=False: never NaN or Infinity, which are no JSON (RFC 8259); what comes
+    # from a server is read by safejson, which lets no such number in.
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 class JsonlSink:

@@ -55,5 +55,6 @@ class ResultSink:
         }
         if outcome.schema:  # --schema: the answer's value, or null when it did not match
             obj["json"] = outcome.json
-        write_all(self.out, encode_text(json.dumps(obj, ensure_ascii=False) + "\n"))
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False)  # RFC 8259: no NaN
+        write_all(self.out, encode_text(text + "\n"))
         self.out.flush()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streamcli import body as json_body
+from streamcli import jsonbody
 from streamcli.headers import apply as apply_headers
 from streamcli.request import HttpRequest, Request
 
@@ -44,7 +44,7 @@ def build_request(req: Request) -> HttpRequest:
     if req.api_key:
         headers[AUTH_HEADER] = req.api_key
     return HttpRequest(req.base_url.rstrip("/") + "/v1/messages",
-                       apply_headers(headers, req.headers), json_body.encode(body))
+                       apply_headers(headers, req.headers), jsonbody.encode(body))
 
 
 def messages(req: Request) -> list[dict]:

@@ -5,7 +5,7 @@ Compatible servers (vLLM, llama.cpp, Ollama, OpenRouter...) speak the same proto
 
 from __future__ import annotations
 
-from streamcli import body as json_body
+from streamcli import jsonbody
 from streamcli.headers import apply as apply_headers
 from streamcli.request import HttpRequest, Request
 
@@ -47,7 +47,7 @@ def build_request(req: Request) -> HttpRequest:
     if req.api_key:
         headers[AUTH_HEADER] = f"Bearer {req.api_key}"
     return HttpRequest(req.base_url.rstrip("/") + "/chat/completions",
-                       apply_headers(headers, req.headers), json_body.encode(body))
+                       apply_headers(headers, req.headers), jsonbody.encode(body))
 
 
 def response_format(schema) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from streamcli import body as json_body
+from streamcli import jsonbody
 from streamcli.headers import apply as apply_headers
 from streamcli.request import HttpRequest, Request
 
@@ -55,7 +55,7 @@ def build_request(req: Request) -> HttpRequest:
     if req.api_key:
         headers[AUTH_HEADER] = f"Bearer {req.api_key}"
     return HttpRequest(req.base_url.rstrip("/") + "/responses",
-                       apply_headers(headers, req.headers), json_body.encode(body))
+                       apply_headers(headers, req.headers), jsonbody.encode(body))
 
 
 def input_of(req: Request):
