@@ -12,10 +12,11 @@ The config file is `$XDG_CONFIG_HOME/streamcli/config.toml` (or `$STREAMCLI_CONF
     max_tokens = 4096
 
     [providers.local]                  # a named provider: -m local:llama3.2
-    kind = "openai"                    # wire protocol: openai or anthropic
+    kind = "openai"                    # wire protocol: openai, openai-responses or anthropic
     base_url = "http://localhost:11434/v1"
     api_key_env = "LOCAL_API_KEY"      # or api_key_cmd = "pass show local-llm"
     model = "llama3.2"                 # its default model
+    headers = { "X-Team" = "search" }  # sent with every request to it (-H wins)
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ import os
 import re
 from dataclasses import dataclass
 
+from streamcli import headers as extra_headers
 from streamcli.errors import UsageError
 from streamcli.providers import KINDS
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
-_OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4)")
+# OpenAI's model names, Responses-only ones (codex-mini-latest, computer-use-preview) too
+_OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4|codex-mini|computer-use-preview)")
+_OFFICIAL_OPENAI = "://api.openai.com"
 
 
 # The plain settings the file may give, with the types it must give them in (the ranges
@@ -102,13 +106,16 @@ class Target:
     model: str
     base_url: str
     api_key: str | None
+    headers: tuple[tuple[str, str], ...] = ()  # its config `headers`, -H over them
 
 
 def resolve(config: dict, *, model: str | None, provider: str | None, provider_is_flag: bool,
-            base_url: str | None, environ, need_key: bool = True) -> Target:
+            base_url: str | None, environ, need_key: bool = True, api: str | None = None,
+            need_model: bool = True, headers: tuple = ()) -> Target:
     """`model` and `provider` as click resolved them (flag, else STREAMCLI_MODEL /
     STREAMCLI_PROVIDER); `provider_is_flag`: the provider came from --provider, which
-    beats a model that names its provider, where STREAMCLI_PROVIDER does not."""
+    beats a model that names its provider, where STREAMCLI_PROVIDER does not. `api`:
+    --api ("chat" or "responses"), which picks the protocol of an OpenAI-kind target."""
     env = environ
     named = config.get("providers", {})
     env_provider = None if provider_is_flag else provider
@@ -132,10 +139,12 @@ def resolve(config: dict, *, model: str | None, provider: str | None, provider_i
     if name is None:
         raise UsageError(f"cannot tell the provider of model {model or configured!r}: pass --provider "
                          f"({', '.join(provider_names(config))}) or set STREAMCLI_PROVIDER")
-    return _target(config, name, model, configured, base_url, env, need_key)
+    return _target(config, name, model, configured, base_url, env, need_key, api,
+                   need_model and need_key, headers)
 
 
-def _target(config, name, model, configured, base_url, env, need_key) -> Target:
+def _target(config, name, model, configured, base_url, env, need_key, api=None,
+            need_model=True, flag_headers=()) -> Target:
     named = config.get("providers", {})
     entry = named.get(name, {})
     if name not in KINDS and name not in named:
@@ -144,14 +153,33 @@ def _target(config, name, model, configured, base_url, env, need_key) -> Target:
                          f"in {config_path(env)}")
     kind = entry.get("kind", name if name in KINDS else "openai")
     model = model or entry.get("model") or configured or _default_model(kind)
-    if model is None and need_key:
+    if model is None and need_model:
         raise UsageError("no model: pass -m MODEL (or set STREAMCLI_MODEL)")
     from streamcli.providers import load
     prov = load(kind)
     url = (base_url or (env.get(prov.URL_ENV) if name in KINDS else None)
            or entry.get("base_url") or prov.DEFAULT_BASE_URL)
+    kind = _protocol(kind, name, api, model, url)
+    headers = extra_headers.for_provider(entry, name, flag_headers)
+    if load(kind).AUTH_HEADER in extra_headers.names(headers):  # given outright: no key
+        need_key = False
     key = _api_key(name, kind, entry, url, env, prov) if need_key else None
-    return Target(kind, name, model, url, key)
+    return Target(kind, name, model, url, key, headers)
+
+
+def _protocol(kind: str, name: str, api: str | None, model: str | None, url: str) -> str:
+    """The wire protocol of an OpenAI-kind target: --api decides; else, on OpenAI's own
+    URL, a model that exists only in the Responses API picks it."""
+    if kind == "anthropic" and api:
+        raise UsageError(f"--api {api}: provider {name!r} speaks the Anthropic Messages API; "
+                         f"--api chooses between OpenAI's Chat Completions (chat) and "
+                         f"Responses (responses) APIs")
+    if api and kind != "anthropic":
+        return "openai" if api == "chat" else "openai-responses"
+    if kind == "openai" and _OFFICIAL_OPENAI in url:
+        from streamcli.providers.responses.request import responses_only
+        return "openai-responses" if responses_only(model) else kind
+    return kind
 
 
 def _split(model: str, named: dict) -> tuple[str | None, str]:
@@ -185,11 +213,12 @@ def _api_key(name: str, kind: str, entry: dict, url: str, env, prov) -> str | No
     if entry.get("api_key_env") and env.get(entry["api_key_env"]):
         return _checked_key(env[entry["api_key_env"]], entry["api_key_env"])
     if entry.get("api_key_cmd"):
-        return _checked_key(_key_from_command(name, entry["api_key_cmd"]),
+        from streamcli.keycmd import key_from_command
+        return _checked_key(key_from_command(name, entry["api_key_cmd"]),
                             f"the output of api_key_cmd of provider {name!r}")
     # Anthropic and OpenAI's own URL always need a key; a compatible server (a local
     # vLLM, llama.cpp or Ollama) often has none.
-    if kind == "anthropic" or (kind == "openai" and "://api.openai.com" in url):
+    if kind == "anthropic" or _OFFICIAL_OPENAI in url:
         if name in KINDS:
             raise UsageError(f"no API key: set {prov.KEY_ENV}")
         if entry.get("api_key_env"):
@@ -208,20 +237,3 @@ def _checked_key(key: str, source: str) -> str:
         raise UsageError(f"the API key in {source} contains characters that cannot be sent "
                          f"in an HTTP header")
     return key
-
-
-def _key_from_command(name: str, command: str) -> str:
-    import shlex
-    import subprocess
-    try:
-        argv = shlex.split(command)
-        result = subprocess.run(argv, capture_output=True, timeout=30)
-    except (ValueError, OSError, subprocess.TimeoutExpired) as exc:
-        raise UsageError(f"api_key_cmd of provider {name!r} failed: {exc}") from None
-    if result.returncode != 0:
-        raise UsageError(f"api_key_cmd of provider {name!r} exited with status "
-                         f"{result.returncode}")
-    key = result.stdout.decode("utf-8", "replace").strip().splitlines()
-    if not key or not key[0].strip():
-        raise UsageError(f"api_key_cmd of provider {name!r} printed no key")
-    return key[0].strip()

@@ -1,9 +1,10 @@
 """The one error tree of streamcli; each class carries the exit status a script sees.
 
     StreamcliError ............... 1  internal error (a bug)
-     ├── UsageError .............. 2  bad option, no prompt, missing key, unreadable file
+     ├── UsageError .............. 2  bad option, no prompt, missing key, unreadable file,
+     │                                bad attachment (type, limit), schema or header
      ├── ApiError                     the API said no (HTTP status or in-stream error)
-     │    ├── InvalidRequestError  3  400, 404, 409, 413, 422, invalid_request_error
+     │    ├── InvalidRequestError  3  400, 404, 409, 413, 422, a redirect, invalid_request_error
      │    ├── AuthError .......... 4  401, 402, 403, billing, quota
      │    ├── RateLimitError ..... 5  429, retry-after above --max-retry-wait
      │    └── ServerError ........ 6  5xx, 529, overloaded_error, api_error
@@ -79,7 +80,7 @@ class StreamcliError(Exception):
 
 
 class UsageError(StreamcliError):
-    """usage or configuration error (bad option, no prompt, missing API key, unreadable file)"""
+    """usage or configuration error (bad option, no prompt, missing API key, unreadable file, bad attachment, schema or header)"""
 
     exit_code = ExitStatus.USAGE
     kind = "usage"
@@ -90,7 +91,7 @@ class ApiError(StreamcliError):
 
 
 class InvalidRequestError(ApiError):
-    """API rejected the request (400, 404, 409, 413, 422, invalid_request_error)"""
+    """API rejected the request (400, 404, 409, 413, 422, a redirect, invalid_request_error)"""
 
     exit_code = ExitStatus.INVALID_REQUEST
     kind = "invalid_request"
@@ -136,14 +137,14 @@ class TimeoutExpired(StreamcliError):
 
 
 class MalformedStream(StreamcliError):
-    """malformed or incomplete stream (no terminal event, invalid JSON, not SSE)"""
+    """malformed or incomplete stream (no terminal event, invalid JSON, wrong field types, not SSE)"""
 
     exit_code = ExitStatus.MALFORMED
     kind = "malformed"
 
 
 class SchemaMismatch(StreamcliError):
-    """the answer does not match --schema (not JSON, invalid, or cut off)"""
+    """the answer does not match --schema (not JSON, not valid against it, or cut off)"""
 
     exit_code = ExitStatus.SCHEMA_MISMATCH
     kind = "schema"
@@ -181,7 +182,8 @@ _SIGNAL_ROWS = (
 )
 # The classes whose status a user can meet today (a feature adds its class here as it lands).
 _CLASSES = (StreamcliError, UsageError, InvalidRequestError, AuthError, RateLimitError,
-            ServerError, ConnectionFailed, TimeoutExpired, MalformedStream, OutputError)
+            ServerError, ConnectionFailed, TimeoutExpired, MalformedStream, SchemaMismatch,
+            OutputError)
 # Statuses that no single error carries: the sum of many runs.
 _SUMMARY_ROWS = (
     (ExitStatus.BATCH_ITEMS_FAILED,

@@ -11,6 +11,7 @@ from click.core import ParameterSource
 
 from streamcli import plan
 from streamcli.cli import PROG, PROMPT_COMMAND, command
+from streamcli.commands.models import models
 from streamcli.config import defaults, load_config
 from streamcli.environment import Environment
 from streamcli.errors import UsageError
@@ -55,6 +56,7 @@ class Family(click.Group):
 
 family = Family(PROG, add_help_option=False, context_settings={"max_content_width": 100})
 family.add_command(command)
+family.add_command(models)
 family.add_lazy("batch", "streamcli.commands.batch:batch")
 
 
@@ -64,7 +66,9 @@ def main(args: list[str], env: Environment) -> int:
     runtime = Runtime(env)
     try:
         runtime.config = load_config(environ=env.environ)
-        default_map = {PROMPT_COMMAND: defaults(runtime.config)}
+        # The file's settings are every command's defaults (each takes those it has).
+        file_defaults = defaults(runtime.config)
+        default_map = {name: file_defaults for name in family.commands}
     except UsageError as err:
         runtime.config, runtime.config_error, default_map = {}, err, {}
     try:

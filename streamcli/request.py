@@ -1,14 +1,16 @@
-"""The provider-neutral description of one request, built by `cli` from options."""
+"""The provider-neutral description of one request, built by `plan` from options."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamcli.headers import secrets as header_secrets
+
 
 @dataclass(frozen=True)
 class Request:
-    provider: str  # "anthropic" or "openai" (the wire protocol)
+    provider: str  # the wire protocol: "anthropic", "openai" or "openai-responses"
     model: str
     prompt: str
     base_url: str
@@ -20,6 +22,17 @@ class Request:
     tools: tuple[dict, ...] = ()  # {"name", "description", "input_schema"} each
     extra: dict[str, Any] = field(default_factory=dict)  # -o KEY=VALUE, merged last
     stream: bool = True
+    # attachments.Attachment each, in command-line order; rendered before the prompt.
+    attachments: tuple = ()
+    schema: Any = None  # a schema.Schema (--schema): structured output, sent natively
+    # Extra headers (-H, the config's `headers`): (lower-case name, value); an empty value
+    # removes the header. Applied over the provider's own by `headers.apply`.
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every value that must never be shown or logged: the API key and the values of
+        credential-like headers (see `headers.is_secret`)."""
+        return ((self.api_key,) if self.api_key else ()) + header_secrets(self.headers)
 
 
 @dataclass(frozen=True)
@@ -28,5 +41,7 @@ class HttpRequest:
 
     url: str
     headers: dict[str, str]
-    body: Any  # bytes, or an iterable of bytes (with a content-length header) for uploads
+    # bytes, or a jsonbody.StreamedBody (attachments streamed from disk): an iterable of bytes
+    # with its `length`, sent with that Content-Length (not chunked).
+    body: Any
     method: str = "POST"

@@ -17,7 +17,7 @@ from streamcli import providers, replay, report, signals
 from streamcli.attempt import complete_once, stream_once
 from streamcli.errors import (Cancelled, ExitStatus, StdoutClosed, StreamcliError,
                               TimeoutExpired, TotalTimeout)
-from streamcli.events import Retry
+from streamcli.events import Retry, normalize_stop
 from streamcli.outcome import Outcome
 from streamcli.pump import Progress
 from streamcli.retry import RetryPolicy
@@ -46,6 +46,7 @@ class Session:
         self.plan: Plan | None = None
         self.started = time.monotonic()
         self.outcome: Outcome | None = None
+        self.json = None  # the answer's value, once it matched --schema
 
     @property
     def exit_code(self) -> int:
@@ -98,6 +99,9 @@ class Session:
                             raw_mode=self.output.mode == "raw", stdin=self.env.stdin)
             else:
                 self._attempts(plan)
+            signals.disarm_total_timeout()
+            if plan.schema is not None:
+                self._check(plan.schema)
         except StreamcliError as err:
             signals.disarm_total_timeout()
             return self._finish("error", err)
@@ -109,8 +113,15 @@ class Session:
         except BaseException:
             signals.disarm_total_timeout()
             raise  # Cancelled and bugs: __exit__ ends the output
-        signals.disarm_total_timeout()
         return self._finish("ok", None)
+
+    def _check(self, structure) -> None:
+        """--schema: the whole answer, whatever the mode wrote, must be JSON valid against
+        it (SchemaMismatch, exit 10, otherwise)."""
+        from streamcli import schema
+        mapper = self.progress.mapper
+        stop = normalize_stop(getattr(mapper, "stop_raw", None))
+        self.json = schema.check(structure, self.transcript.text, stop)
 
     def _attempts(self, plan: Plan) -> None:
         from streamcli.transport import Transport  # httpx2: only when going to the network
@@ -129,9 +140,10 @@ class Session:
                     if request.stream:
                         stream_once(transport, prov, request, self.sink, self.progress,
                                     idle_timeout=run.idle_timeout,
-                                    raw_mode=self.output.mode == "raw")
+                                    raw_mode=self.output.mode == "raw", notice=self.ui.notice)
                     else:
-                        complete_once(transport, prov, request, self.sink, self.progress)
+                        complete_once(transport, prov, request, self.sink, self.progress,
+                                      notice=self.ui.notice)
                     return
                 except StreamcliError as err:
                     delay = policy.delay(err, attempt, committed=self.sink.committed)
@@ -156,16 +168,21 @@ class Session:
         """A bug: still end the mode's output properly (exit 1)."""
         if self.output.debug:
             import traceback
-            self.ui.line("".join(traceback.format_exception(exc)).rstrip("\n"))
+            self.ui.line(redact("".join(traceback.format_exception(exc)).rstrip("\n"),
+                                self._secrets()))
         return StreamcliError(f"internal error: {type(exc).__name__}: {exc}"
                               + ("" if self.output.debug else " (run with --debug for details)"))
 
-    def _redact(self, err: StreamcliError) -> StreamcliError:
-        """The key never appears in output, even when a server or proxy echoes it back."""
+    def _secrets(self) -> tuple[str, ...]:
         request = self.plan.request if self.plan is not None else None
-        key = request.api_key if request is not None else None
-        if key and key in err.message:
-            err.message = err.message.replace(key, "***")
+        return request.secrets() if request is not None else ()
+
+    def _redact(self, err: StreamcliError) -> StreamcliError:
+        """The key and credential-like header values never appear in output, even when a
+        server or proxy echoes them back."""
+        message = redact(err.message, self._secrets())
+        if message != err.message:
+            err.message = message
             err.args = (err.message,)
         return err
 
@@ -194,7 +211,24 @@ class Session:
             ttft_ms=_ms(first - self.started) if first else None,
             duration_ms=_ms(time.monotonic() - self.started),
             signal_name={2: "SIGINT", 15: "SIGTERM"}.get(signum or 0),
+            schema=self.plan is not None and self.plan.schema is not None,
+            json=self.json,
         )
+
+
+def redact(text: str, secrets) -> str:
+    """Every secret in `text` replaced by ***, longest first (one may hold another). A
+    short one (under 8 characters) only where it stands alone, not inside a longer word:
+    replacing every "ab" would garble the message and give the value away anyway."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if not secret or secret not in text:
+            continue
+        if len(secret) >= 8:
+            text = text.replace(secret, "***")
+        else:
+            import re
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
+    return text
 
 
 def _ms(seconds: float) -> float:

@@ -2,7 +2,8 @@
 
 The process ends by re-raising the signal, so a parent sees death by signal.
 
-Only `entry` and `session` use this module; nothing else touches signals.
+Only `entry`, `session` and the subcommands that run without a session (which release
+the signals held back at start-up) use this module; nothing else touches signals.
 """
 
 from __future__ import annotations

@@ -38,7 +38,8 @@ class ResultSink:
 
     def finish(self, outcome) -> None:
         obj = result_fields(outcome, self.transcript, self.provider, self.model)
-        write_all(self.out, encode_text(json.dumps(obj, ensure_ascii=False) + "\n"))
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False)  # RFC 8259: no NaN
+        write_all(self.out, encode_text(text + "\n"))
         self.out.flush()
 
 
@@ -46,7 +47,7 @@ def result_fields(outcome, transcript: Transcript, provider: str | None,
                   model: str | None) -> dict:
     """The --no-stream object (also the body of each `streamcli batch` output line):
     `provider`/`model` are what was asked for, used when the response did not say."""
-    return {
+    obj = {
         "provider": outcome.provider or provider,
         "model": outcome.model or model,
         "id": outcome.id,
@@ -62,3 +63,6 @@ def result_fields(outcome, transcript: Transcript, provider: str | None,
         "exit_code": outcome.exit_code,
         "error": outcome.error.as_dict() if outcome.error is not None else None,
     }
+    if outcome.schema:  # --schema: the answer's value, or null when it did not match
+        obj["json"] = outcome.json
+    return obj

@@ -7,9 +7,24 @@ import json
 import time
 from typing import Callable
 
+from streamcli.attempt import error_response
 from streamcli.errors import MalformedStream, StreamcliError
 from streamcli.request import HttpRequest
 from streamcli.retry import RetryPolicy
+
+JSON_LIMIT = 64 << 20  # a batch object or page is small: a larger answer is not one
+
+
+class Upload:
+    """A request body sent from an iterable of bytes, with its exact length (sent as the
+    Content-Length: servers and gateways often refuse a chunked upload)."""
+
+    def __init__(self, chunks, length: int) -> None:
+        self.chunks = chunks
+        self.length = length
+
+    def __iter__(self):
+        return iter(self.chunks)
 
 
 class Api:
@@ -20,7 +35,7 @@ class Api:
 
     def json(self, prov, method: str, url: str, headers: dict, body=None) -> dict:
         """The response's JSON object; `body`: a dict (sent as JSON), or a function
-        returning (bytes or byte chunks, content type, length) for each attempt."""
+        returning (byte chunks, content type, their length) again for each attempt."""
         data = self.call(prov, method, url, headers, body)
         try:
             obj = json.loads(data)
@@ -62,15 +77,18 @@ class Api:
             content = json.dumps(body, ensure_ascii=False).encode()
             headers["content-type"] = "application/json"
         elif body is not None:
-            content, ctype, length = body()
-            headers.update({"content-type": ctype, "content-length": str(length)})
+            chunks, headers["content-type"], length = body()
+            content = Upload(chunks, length)
         request = HttpRequest(url, headers, content, method=method)
         with self.transport.stream(request) as response:
             if response.status_code >= 300:
-                data = self.transport.read_all(response, limit=1024 * 1024)
-                raise prov.error_from_response(response.status_code, data, response.headers)
+                raise error_response(self.transport, prov, response)
             if spool is None:
-                return self.transport.read_all(response)
+                data = self.transport.read_all(response, limit=JSON_LIMIT)
+                if len(data) > JSON_LIMIT:
+                    raise MalformedStream(f"{method} {url}: response too large (more than "
+                                          f"{JSON_LIMIT >> 20} MiB)")
+                return data
             spool, start = spool
             spool.seek(start)
             spool.truncate()
