@@ -128,7 +128,7 @@ def test_input_beyond_one_batch_is_split_by_count_and_bytes(sh, api, monkeypatch
     r = sh("results", sub["submission"])
     assert [x["text"] for x in r.lines] == [f"answer to {c}" for c in "abcde"]
 
-    line_size = len(openai_api.line("9", _request("gpt-test", "a")))
+    line_size = len(openai_api.flavor("openai").line("9", _request("gpt-test", "a")))
     monkeypatch.setattr(openai_api, "MAX_BYTES", 3 * (line_size + 1))
     r = sh("submit", "-", "-m", "gpt-test", "--json", stdin=jsonl(*"vwxyz"))
     assert [b["requests"] for b in json.loads(r.text)["batches"]] == [3, 2]

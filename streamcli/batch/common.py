@@ -48,7 +48,9 @@ def recorded(env, ident: str):
 
 
 def client(runtime, params: dict, ui) -> remote.Remote:
-    return remote.Remote(runtime.env, runtime.checked_config(), run_options(params), ui)
+    from streamcli import headers
+    return remote.Remote(runtime.env, runtime.checked_config(), run_options(params), ui,
+                         headers.parse(params.get("header", ())))
 
 
 def wait(ident: str, batches: list, api, book, poll: float, ui, quiet: bool) -> None:

@@ -44,7 +44,13 @@ def _v1(conn) -> None:
         chunk INTEGER,                 -- the batch it went in; NULL: never sent
         custom_id TEXT,
         failed TEXT,                   -- its output line when it was never sent
+        schema INTEGER,                -- its answer's schema (batch_schemas.n), if any
         PRIMARY KEY (submission, idx))""")
+    conn.execute("""CREATE TABLE batch_schemas (
+        submission TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        body TEXT NOT NULL,            -- a JSON Schema the answers are checked against
+        PRIMARY KEY (submission, n))""")
 
 
 store.register("batch", [_v1])
@@ -72,6 +78,7 @@ class ItemRow(NamedTuple):
     chunk: int | None
     custom_id: str | None
     failed: str | None
+    schema: str | None  # the JSON Schema its answer must match (JSON text)
 
 
 _BATCH_COLUMNS = ("id, submission, position, kind, provider, base_url, model, requests, "
@@ -96,10 +103,13 @@ class Ledger:
                           (ident, time.time(), input_name, items))
         return ident
 
-    def add_items(self, submission: str, rows: list) -> None:
-        """rows: (idx, item_id, line, chunk, custom_id, failed line or None)."""
+    def add_items(self, submission: str, rows: list, schemas: dict) -> None:
+        """rows: (idx, item_id, line, chunk, custom_id, failed line or None, schema n or
+        None); schemas: JSON Schema text -> its n, those not recorded yet."""
         self.conn.execute("BEGIN")
-        self.conn.executemany("INSERT INTO batch_items VALUES (?, ?, ?, ?, ?, ?, ?)",
+        self.conn.executemany("INSERT INTO batch_schemas VALUES (?, ?, ?)",
+                              [(submission, n, body) for body, n in schemas.items()])
+        self.conn.executemany("INSERT INTO batch_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                               [(submission, *row) for row in rows])
         self.conn.execute("COMMIT")
 
@@ -139,12 +149,14 @@ class Ledger:
               unsent: bool = True) -> Iterator[ItemRow]:
         """The submission's items in input order: those of batch `chunk` (None: all),
         with the never-sent ones if `unsent`."""
-        where, args = "submission = ?", [submission]
+        where, args = "i.submission = ?", [submission]
         if chunk is not None:
-            where += " AND (chunk = ?" + (" OR chunk IS NULL)" if unsent else ")")
+            where += " AND (i.chunk = ?" + (" OR i.chunk IS NULL)" if unsent else ")")
             args.append(chunk)
-        query = (f"SELECT idx, item_id, line, chunk, custom_id, failed FROM batch_items "
-                 f"WHERE {where} ORDER BY idx")
+        query = (f"SELECT i.idx, i.item_id, i.line, i.chunk, i.custom_id, i.failed, s.body "
+                 f"FROM batch_items i LEFT JOIN batch_schemas s "
+                 f"ON s.submission = i.submission AND s.n = i.schema "
+                 f"WHERE {where} ORDER BY i.idx")
         for row in self.conn.execute(query, args):
             yield ItemRow(*row)
 

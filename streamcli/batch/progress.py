@@ -12,7 +12,7 @@ KIND_PHRASES = {
     "usage": "bad input", "invalid_request": "rejected", "auth": "auth error",
     "rate_limit": "rate limited", "server": "server error", "connection": "connection error",
     "timeout": "timed out", "malformed": "malformed response", "internal": "internal error",
-    "cancelled": "cancelled",
+    "schema": "not matching the schema", "output": "output error", "cancelled": "cancelled",
 }
 REDRAW_EVERY = 0.2  # seconds
 

@@ -4,6 +4,7 @@ name the ledger recorded (environment, config file, api_key_cmd), never stored."
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 import time
@@ -21,11 +22,13 @@ MAX_POLL = 60.0  # seconds: the longest wait between two polls of `wait`
 class Remote:
     """Calls to the Batch APIs: one transport per server, the retry policy of the run."""
 
-    def __init__(self, env, config: dict, run, ui) -> None:
+    def __init__(self, env, config: dict, run, ui, headers: tuple = ()) -> None:
+        """`headers`: -H, sent with every call (the config's own are added by target)."""
         self.env = env
         self.config = config
         self.run = run  # plan.RunOptions
         self.ui = ui
+        self.headers = headers
         self._apis: dict = {}
 
     def api(self, url: str) -> Api:
@@ -42,7 +45,7 @@ class Remote:
     def target(self, batch):
         return resolve(self.config, model=batch.model, provider=batch.provider,
                        provider_is_flag=True, base_url=batch.base_url,
-                       environ=self.env.environ)
+                       environ=self.env.environ, headers=self.headers)
 
     def retrieve(self, batch, ledger):
         status = apis.load(batch.kind).retrieve(self.api(batch.base_url), self.target(batch),
@@ -187,7 +190,16 @@ def _line(row, found: dict, statuses: dict, batches: list) -> lines.Done:
                             provider=module.NAME)
     spool.seek(where[0])
     obj = _object(spool.read(where[1])) or {}
-    return module.to_line(row.item_id, row.idx, obj, status)
+    return module.to_line(row.item_id, row.idx, obj, status, schema=_schema(row.schema))
+
+
+@functools.lru_cache(maxsize=64)
+def _schema(text: str | None):
+    """The schema.Schema an item's answer must match (the ledger keeps its JSON)."""
+    if text is None:
+        return None
+    from streamcli import schema
+    return schema.parse(json.loads(text))
 
 
 def _object(raw: bytes) -> dict | None:

@@ -8,16 +8,18 @@ only fills in the top-level fields they lack (model, max_tokens, system...).
 
 from __future__ import annotations
 
-import math
 import threading
 
-from streamcli import tools
+from streamcli import attachments, headers, limits, tools
+from streamcli.batch import fields as check
 from streamcli.config import Target, resolve
 from streamcli.errors import UsageError
-from streamcli.plan import parse_extra, utf8
+from streamcli.plan import parse_extra, schema_of, utf8
+from streamcli.providers import KINDS
 from streamcli.request import Request
 
-OPENAI_URL = "/v1/chat/completions"
+# The endpoints of OpenAI batch lines, and the protocol of each.
+OPENAI_URLS = {"/v1/chat/completions": "openai", "/v1/responses": "openai-responses"}
 # The body keys of each protocol that stand for a command-line option (Request field ->
 # body keys): a provider line that has one keeps its own value.
 _OWN_KEYS = {
@@ -25,6 +27,8 @@ _OWN_KEYS = {
                   "stop": ("stop_sequences",), "tools": ("tools",), "system": ("system",)},
     "openai": {"max_tokens": ("max_tokens", "max_completion_tokens"),
                "temperature": ("temperature",), "stop": ("stop",), "tools": ("tools",)},
+    "openai-responses": {"max_tokens": ("max_output_tokens",), "temperature": ("temperature",),
+                         "tools": ("tools",), "system": ("instructions",)},
 }
 _UNSET = {"max_tokens": None, "temperature": None, "stop": (), "tools": (), "system": None}
 
@@ -54,8 +58,14 @@ class Defaults:
         if params["tools_file"] == "-" and tools_stdin is None:
             raise UsageError("--tools - reads stdin, but stdin is the batch input")
         self.tools = tools.load(params["tools_file"], tools_stdin)
-        self.extra = _no_stream(parse_extra(params["extra"]), "-o")
+        self.extra = check.no_stream(parse_extra(params["extra"]), "-o")
+        self.headers = headers.parse(params["header"])
+        self.schema = schema_of(params)  # --schema / --schema-list, for every item
+        if "-" in params["attach"]:
+            raise UsageError("-a - cannot be used with batch: every item would read stdin")
+        self.attach = (tuple(params["attach"]), tuple(params["attach_type"]))
         self._targets: dict = {}
+        self._attached: dict = {}  # protocol -> the -a attachments, loaded once for it
         self._lock = threading.Lock()
 
     # -- where a request goes --------------------------------------------------------------
@@ -79,8 +89,12 @@ class Defaults:
 
     def _resolve(self, model: str | None, kind: str | None) -> Target:
         provider, is_flag, base_url = self.provider, self.provider_is_flag, self.base_url
+        named = self._named_provider()
+        if model and named and not is_flag:
+            # -m NAME:MODEL named the provider: an item's own model is for it too.
+            provider, is_flag = named, True
         args = dict(model=model or self.model, provider=provider, provider_is_flag=is_flag,
-                    base_url=base_url, environ=self.environ)
+                    base_url=base_url, environ=self.environ, headers=self.headers)
         target = resolve(self.config, need_key=False, **args)
         if kind is not None and target.kind != kind:
             # A provider line names its protocol: the command line's provider and URL
@@ -91,6 +105,12 @@ class Defaults:
             return resolve(self.config, **args)
         except UsageError as err:  # the same call with the key: only the key is missing
             raise KeyMissing(err.message) from None
+
+    def _named_provider(self) -> str | None:
+        """The provider the command line's model names (NAME:MODEL), if it names one."""
+        prefix, sep, _ = (self.model or "").partition(":")
+        known = (*KINDS, *self.config.get("providers", {}))
+        return prefix if sep and prefix in known else None
 
     # -- the request of one item -------------------------------------------------------------
 
@@ -114,45 +134,76 @@ class Defaults:
         base = dict(provider=target.kind, model=target.model, prompt="",
                     base_url=target.base_url, api_key=target.api_key, system=self.system,
                     max_tokens=self.max_tokens, temperature=self.temperature,
-                    stop=self.stop, tools=self.tools, extra=self.extra, stream=False)
+                    stop=self.stop, tools=self.tools, extra=self.extra, stream=False,
+                    schema=self.schema, headers=target.headers)
         base.update(fields)
+        if "attachments" not in base:
+            base["attachments"] = self._cli_attachments(target.kind)
+        if base["attachments"]:  # the request as a whole, prompt included
+            limits.check_request(base["attachments"], limits.for_protocol(target.kind),
+                                 len(base["prompt"].encode()) + len((base["system"] or "")
+                                                                    .encode()))
+        if target.kind == "openai-responses" and base["stop"]:
+            raise UsageError("--stop: the Responses API has no stop sequences")
         return target, Request(**base)
 
+    def _cli_attachments(self, kind: str) -> tuple:
+        """-a, loaded (and checked against the protocol's limits) once per protocol."""
+        specs, types = self.attach
+        if not specs and not types:
+            return ()
+        with self._lock:
+            found = self._attached.get(kind)
+            if found is None:
+                try:
+                    found = attachments.load(specs, kind, types=types)
+                except UsageError as err:
+                    found = err
+                self._attached[kind] = found
+        if isinstance(found, UsageError):
+            raise found
+        return found
+
     def _fields(self, obj: dict) -> tuple[Target, Request]:
-        model = _text(obj, "model")
+        model = check.text(obj, "model")
         target = self.target(model)
         fields: dict = {}
-        for name in ("attach", "schema"):
-            if obj.get(name) is not None:
-                raise UsageError(f"{name!r} in batch items is not supported by this "
-                                 f"version of streamcli")
-        prompt = _text(obj, "prompt") or ""
-        system = _text(obj, "system")
+        if obj.get("attach") is not None:
+            fields["attachments"] = check.attach(obj["attach"], target.kind)
+        if obj.get("schema") is not None:
+            fields["schema"] = check.schema(obj["schema"])
+        prompt = check.text(obj, "prompt") or ""
+        system = check.text(obj, "system")
         if system is not None:
             fields["system"] = system
         if obj.get("max_tokens") is not None:
-            fields["max_tokens"] = _count(obj["max_tokens"], "max_tokens")
+            fields["max_tokens"] = check.count(obj["max_tokens"], "max_tokens")
         if obj.get("temperature") is not None:
-            fields["temperature"] = _number(obj["temperature"], "temperature")
+            fields["temperature"] = check.number(obj["temperature"], "temperature")
         extra = self.extra
         options = obj.get("options")
         if options is not None:
             if not isinstance(options, dict):
                 raise UsageError("options must be an object of request body fields")
-            extra = {**extra, **_no_stream(options, "options")}
+            extra = {**extra, **check.no_stream(options, "options")}
         messages = obj.get("messages")
         if messages is not None:
-            turns = conversation(target.kind, _turns(messages), prompt,
-                                 fields.get("system", self.system))
-            extra = {**extra, "messages": turns}
+            turns = check.conversation(target.kind, check.turns(messages), prompt,
+                                       fields.get("system", self.system))
+            # The Responses API takes the turns as its `input`.
+            key = "input" if target.kind == "openai-responses" else "messages"
+            extra = {**extra, key: turns}
         return self._request(target, prompt=prompt, extra=extra, **fields)
 
     def _provider_line(self, obj: dict, kind: str, key: str) -> tuple[Target, Request]:
         body = obj.get(key)
         if not isinstance(body, dict):
             raise UsageError(f"{key} must be an object (the request body)")
-        if not isinstance(body.get("messages"), list):
-            raise UsageError(f"{key} has no messages list")
+        turns = "input" if kind == "openai-responses" else "messages"
+        if kind == "openai-responses" and body.get("input") is None:
+            raise UsageError(f"{key} has no input")
+        if kind != "openai-responses" and not isinstance(body.get("messages"), list):
+            raise UsageError(f"{key} has no {turns} list")
         model = body.get("model")
         if model is not None and not isinstance(model, str):
             raise UsageError(f"{key}.model must be a string")
@@ -161,61 +212,17 @@ class Defaults:
                   if any(k in body for k in keys)}
         if kind == "openai":
             fields["system"] = None  # a system prompt is a turn of the line's own messages
+        if kind == "openai-responses":
+            fields["stop"] = ()  # the Responses API has no stop sequences
         extra = {**self.extra, **{k: v for k, v in body.items()
                                   if k not in ("model", "stream", "stream_options")}}
         return self._request(target, extra=extra, **fields)
 
     def _openai_line(self, obj: dict) -> tuple[Target, Request]:
-        if obj.get("url", OPENAI_URL) != OPENAI_URL:
-            raise UsageError(f"url {obj.get('url')!r}: only {OPENAI_URL} lines are supported")
+        kind = OPENAI_URLS.get(obj.get("url", "/v1/chat/completions"))
+        if kind is None:
+            raise UsageError(f"url {obj.get('url')!r}: only {' and '.join(OPENAI_URLS)} "
+                             f"lines are supported")
         if obj.get("method", "POST") != "POST":
             raise UsageError(f"method {obj.get('method')!r}: only POST is supported")
-        return self._provider_line(obj, "openai", "body")
-
-
-def _no_stream(fields: dict, where: str) -> dict:
-    """Batch requests are never streamed: a body field saying otherwise is refused."""
-    if "stream" in fields or "stream_options" in fields:
-        raise UsageError(f"{where}: stream cannot be set (batch requests are not streamed)")
-    return fields
-
-
-def conversation(kind: str, turns: list, prompt: str, system: str | None) -> list:
-    """An item's `messages`, then its prompt as the last user turn, in the protocol's
-    form (Chat Completions carries the system prompt as its first turn)."""
-    out = list(turns)
-    if prompt:
-        out.append({"role": "user", "content": prompt})
-    if kind == "openai" and system and not any(t.get("role") == "system" for t in out):
-        out.insert(0, {"role": "system", "content": system})
-    return out
-
-
-def _turns(messages) -> list:
-    if not isinstance(messages, list) or not messages:
-        raise UsageError("messages must be a non-empty array of {role, content} objects")
-    for i, turn in enumerate(messages):
-        if not isinstance(turn, dict) or not isinstance(turn.get("role"), str) \
-                or "content" not in turn:
-            raise UsageError(f"messages[{i}] must be an object with role and content")
-    return messages
-
-
-def _text(obj: dict, key: str) -> str | None:
-    value = obj.get(key)
-    if value is not None and not isinstance(value, str):
-        raise UsageError(f"{key} must be a string")
-    return utf8(key, value)
-
-
-def _count(value, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(f"{key} must be a whole number of at least 1, not {value!r:.40}")
-    return value
-
-
-def _number(value, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or value < 0:
-        raise UsageError(f"{key} must be a number of at least 0, not {value!r:.40}")
-    return value
+        return self._provider_line(obj, kind, "body")

@@ -6,6 +6,7 @@ is sent; the requests wait in temporary files, never all in memory."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from typing import NamedTuple
 
@@ -58,28 +59,41 @@ def prepare(source, defaults, ledger, submission: str, skip: set[str]) -> tuple[
     groups: dict = {}
     chunks: list[Chunk] = []
     rows: list = []
+    schemas: dict = {}  # JSON Schema text -> its number in the ledger
+    new_schemas: dict = {}
     unsent = 0
     for item in source.items():
         if item.id in skip:
             continue
         try:
-            chunk, custom_id = _place(item, defaults, groups, chunks)
-            rows.append((item.index, item.id, item.line, chunk.position, custom_id, None))
+            chunk, custom_id, schema = _place(item, defaults, groups, chunks)
+            n = _number_of(schema, schemas, new_schemas)
+            rows.append((item.index, item.id, item.line, chunk.position, custom_id, None, n))
         except KeyMissing:
             raise
         except UsageError as err:
             unsent += 1
             failed = lines.failed(item.id, item.index, at_line(item, err)).line.decode("utf-8")
-            rows.append((item.index, item.id, item.line, None, None, failed))
+            rows.append((item.index, item.id, item.line, None, None, failed, None))
         if len(rows) >= LEDGER_ROWS:
-            ledger.add_items(submission, rows)
-            rows = []
-    if rows:
-        ledger.add_items(submission, rows)
+            ledger.add_items(submission, rows, new_schemas)
+            rows, new_schemas = [], {}
+    if rows or new_schemas:
+        ledger.add_items(submission, rows, new_schemas)
     return chunks, unsent
 
 
-def _place(item, defaults, groups: dict, chunks: list) -> tuple[Chunk, str]:
+def _number_of(schema, known: dict, new: dict) -> int | None:
+    """The ledger's number for an item's schema (the same schema once per submission)."""
+    if schema is None:
+        return None
+    text = json.dumps(schema.json, sort_keys=True)
+    if text not in known:
+        known[text] = new[text] = len(known)
+    return known[text]
+
+
+def _place(item, defaults, groups: dict, chunks: list) -> tuple[Chunk, str, object]:
     target, request = defaults.plan(item)
     api = apis.load(target.kind)
     model = request.model if target.kind == "openai" else None
@@ -103,7 +117,7 @@ def _place(item, defaults, groups: dict, chunks: list) -> tuple[Chunk, str]:
     except (UnicodeEncodeError, RecursionError) as exc:
         raise UsageError(f"line {item.line}: the request cannot be encoded ({exc})") from None
     chunk.add(line)
-    return chunk, custom_id
+    return chunk, custom_id, request.schema
 
 
 def _new(group: Group, chunks: list) -> Chunk:

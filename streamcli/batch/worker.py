@@ -70,11 +70,9 @@ class Worker:
             finally:
                 self.budget.release(error is None)
             if error is None:
-                result = lines.outcome("ok", None, mapper=progress.mapper,
-                                       provider=request.provider, model=request.model,
-                                       duration_ms=_ms(started))
-                return lines.done(item.id, item.index, result, sink.transcript,
-                                  request.provider, request.model), None
+                return lines.answered(item.id, item.index, progress.mapper, sink.transcript,
+                                      provider=request.provider, model=request.model,
+                                      duration_ms=_ms(started), schema=request.schema), None
             try:
                 delay = self.policy.delay(error, attempt, committed=False)
             except StreamcliError as too_long:  # a retry-after above --max-retry-wait

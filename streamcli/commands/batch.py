@@ -13,7 +13,8 @@ from streamcli.options import Runtime, help_option
 
 # The prompt command's options that mean the same for every item of a batch.
 REQUEST_OPTIONS = ("model", "provider", "base_url", "system", "max_tokens", "temperature",
-                   "stop", "tools_file", "extra")
+                   "stop", "tools_file", "extra", "attach", "attach_type", "schema",
+                   "schema_list", "header")
 NETWORK_OPTIONS = ("retries", "max_retry_wait", "connect_timeout", "idle_timeout")
 SECONDS = click.FloatRange(min=0, min_open=True)
 INPUT = click.Path(dir_okay=False, allow_dash=True)
@@ -51,10 +52,10 @@ def batch(ctx: click.Context):
     the providers' Batch APIs at half the price (submit, then status, wait, results).
 
     Each input line is a JSON string (the prompt), an object {"id", "prompt", "system",
-    "model", "messages", "max_tokens", "temperature", "options"}, or a provider's own
-    batch line (Anthropic {"custom_id", "params"}, OpenAI {"custom_id", "method", "url",
-    "body"}). The command line's options are the defaults of every item. An item's id is
-    its id or custom_id, else its 0-based position; ids must be unique.
+    "model", "messages", "attach", "schema", "max_tokens", "temperature", "options"}, or a
+    provider's own batch line (Anthropic {"custom_id", "params"}, OpenAI {"custom_id",
+    "method", "url", "body"}). The command line's options are the defaults of every item.
+    An item's id is its id or custom_id, else its 0-based position; ids must be unique.
     """
     # Runs before the subcommand's options are parsed: the config file's settings
     # (max_tokens, retries, timeouts...) become its defaults, as for the prompt command.
@@ -119,7 +120,7 @@ def submit(ctx, **params):
 @batch.command("status", add_help_option=False)
 @click.argument("batch_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per batch.")
-@shared(*NETWORK_OPTIONS)
+@shared(*NETWORK_OPTIONS, "header")
 @help_option("-h", "--help")
 @click.pass_context
 def status(ctx, **params):
@@ -133,7 +134,7 @@ def status(ctx, **params):
 @click.option("--poll", "poll", type=SECONDS, default=10.0, show_default=True,
               metavar="SECONDS", help="The first wait between polls (it grows to 60 s).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
-@shared(*NETWORK_OPTIONS)
+@shared(*NETWORK_OPTIONS, "header")
 @help_option("-h", "--help")
 @click.pass_context
 def wait(ctx, **params):
@@ -147,7 +148,7 @@ def wait(ctx, **params):
 @click.option("--output", "output_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the lines to FILE instead of stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress line on stderr.")
-@shared(*NETWORK_OPTIONS)
+@shared(*NETWORK_OPTIONS, "header")
 @help_option("-h", "--help")
 @click.pass_context
 def results(ctx, **params):
@@ -159,7 +160,7 @@ def results(ctx, **params):
 
 @batch.command("cancel", add_help_option=False)
 @click.argument("batch_id", metavar="ID")
-@shared(*NETWORK_OPTIONS)
+@shared(*NETWORK_OPTIONS, "header")
 @help_option("-h", "--help")
 @click.pass_context
 def cancel(ctx, **params):

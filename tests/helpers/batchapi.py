@@ -20,7 +20,8 @@ Tests steer it:
     with a 400, as the services do);
   * `key`: the API key every request must carry (None: any);
   * `validation_error`: an OpenAI batch fails validation with this message;
-  * `max_batches`: creating more batches than this is refused with a 400.
+  * `max_batches`: creating more batches than this is refused with a 400;
+  * `texts[custom_id]`: the answer's text (default "answer to <last user text>").
 Everything it was sent is in `created` (each batch's requests, parsed) and `server.requests`.
 """
 
@@ -54,6 +55,7 @@ class FakeBatchAPI:
         self.limits = {"anthropic": (100_000, 256_000_000), "openai": (50_000, 200_000_000)}
         self.validation_error: str | None = None  # OpenAI: the batch fails validation
         self.max_batches: int | None = None  # more batches than this are refused (400)
+        self.texts: dict[str, str] = {}  # custom_id -> the text of its answer
         self.batches: dict[str, dict] = {}  # id -> {"kind", "obj", "requests", "polls"}
         self.files: dict[str, bytes] = {}
         self.created: list[dict] = []  # {"kind", "id", "requests": [...]} in creation order
@@ -157,9 +159,9 @@ class FakeBatchAPI:
                                                    "error": {"type": etype, "message": message}}}
         else:
             params = request["params"]
+            text = self.texts.get(custom_id, answer_to(params["messages"]))
             result = {"type": "succeeded", "message": sse.anthropic_message(
-                answer_to(params["messages"]), msg_id="msg_" + custom_id,
-                model=params["model"], output_tokens=3)}
+                text, msg_id="msg_" + custom_id, model=params["model"], output_tokens=3)}
         return {"custom_id": custom_id, "result": result}
 
     # -- OpenAI -------------------------------------------------------------------------------
@@ -203,7 +205,7 @@ class FakeBatchAPI:
     def _openai_create(self, req: Recorded) -> Reply:
         body = req.json or {}
         data = self.files.get(body.get("input_file_id"))
-        if data is None or body.get("endpoint") != "/v1/chat/completions" \
+        if data is None or body.get("endpoint") not in ("/v1/chat/completions", "/v1/responses") \
                 or body.get("completion_window") != "24h":
             return _openai_error(400, "invalid_request_error", "bad batch parameters")
         requests = [json.loads(line) for line in data.splitlines() if line.strip()]
@@ -244,8 +246,9 @@ class FakeBatchAPI:
                     "error": {"message": message, "type": etype, "param": None, "code": None}}}
                 err.append(line)
             else:
-                line["response"] = {"status_code": 200, "request_id": "req_x",
-                                    "body": chat_completion(custom_id, request["body"])}
+                body = openai_answer(custom_id, request["body"], obj["endpoint"],
+                                     self.texts.get(custom_id))
+                line["response"] = {"status_code": 200, "request_id": "req_x", "body": body}
                 out.append(line)
         for key, lines in (("output_file_id", out), ("error_file_id", err)):
             if lines:
@@ -331,24 +334,40 @@ class FakeBatchAPI:
         return page if anthropic else {"object": "list", **page}
 
 
-def answer_to(messages) -> str:
-    """The fake's answer: it names the last user text, so a test can tell items apart."""
+def last_user_text(body: dict) -> str:
+    """The last user turn of a request body (Messages, Chat Completions or Responses):
+    its text, or its content parts as JSON."""
+    turns = body.get("messages")
+    if turns is None:
+        turns = body.get("input")
+        if isinstance(turns, str):
+            return turns
     text = ""
-    for turn in messages:
+    for turn in turns or []:
         content = turn.get("content")
         if turn.get("role") == "user":
             text = content if isinstance(content, str) else json.dumps(content)
-    return f"answer to {text}"
+    return text
 
 
-def chat_completion(custom_id: str, body: dict) -> dict:
-    return sse.chat_completion(answer_to(body["messages"]), completion_id="chatcmpl-" + custom_id,
+def answer_to(messages) -> str:
+    """The fake's answer: it names the last user text, so a test can tell items apart."""
+    return f"answer to {last_user_text({'messages': messages})}"
+
+
+def openai_answer(custom_id: str, body: dict, endpoint: str, text: str | None) -> dict:
+    """The body of a Chat Completions or Responses answer (`text`, else "answer to ...")."""
+    text = text if text is not None else f"answer to {last_user_text(body)}"
+    if endpoint == "/v1/responses":
+        return sse.response_object(text, resp_id="resp_" + custom_id, model=body.get("model"),
+                                   output_tokens=3)
+    return sse.chat_completion(text, completion_id="chatcmpl-" + custom_id,
                                model=body.get("model"), completion_tokens=3)
 
 
 class FakeMessages:
     """The non-streaming endpoints one item of `batch run` calls, on a FakeServer:
-    Anthropic POST /v1/messages and OpenAI POST /v1/chat/completions, answering
+    Anthropic POST /v1/messages, OpenAI POST /v1/chat/completions and /v1/responses, answering
     "answer to <last user text>" (the response id names it too: msg_<text>).
 
     `script[text]`: Replies served (in order) to the requests whose last user text is
@@ -371,7 +390,7 @@ class FakeMessages:
 
     def handle(self, req: Recorded) -> Reply:
         body = req.json if isinstance(req.json, dict) else {}
-        text = answer_to(body.get("messages") or [])[len("answer to "):]
+        text = last_user_text(body)
         with self._lock:
             queued = self.script.get(text)
             if queued:
@@ -383,6 +402,9 @@ class FakeMessages:
         elif path.endswith("/v1/messages"):
             obj = sse.anthropic_message(f"answer to {text}", msg_id=f"msg_{text}",
                                         model=body.get("model"), output_tokens=3)
+        elif path.endswith("/responses"):
+            obj = sse.response_object(f"answer to {text}", resp_id=f"resp_{text}",
+                                      model=body.get("model"), output_tokens=3)
         else:
             return Reply.json(404, {"error": {"message": f"no route {req.path}"}})
         gate = self.held.get(text)

@@ -9,7 +9,7 @@ import re
 
 from streamcli import providers
 from streamcli.batch import lines
-from streamcli.batch.api import Status
+from streamcli.batch.api import Status, request_body, with_headers
 from streamcli.batch.api.ids import CustomIds
 from streamcli.errors import MalformedStream, ServerError, TimeoutExpired
 from streamcli.providers.errors import error_from_event
@@ -28,7 +28,7 @@ def custom_ids() -> CustomIds:
 
 
 def line(custom_id: str, request) -> bytes:
-    params = json.loads(_PROV.build_request(request).body)
+    params = request_body(_PROV, request)
     params.pop("stream", None)
     return json.dumps({"custom_id": custom_id, "params": params}, ensure_ascii=False).encode()
 
@@ -41,7 +41,7 @@ def _headers(target) -> dict:
     headers = {"anthropic-version": _PROV.API_VERSION, "accept": "application/json"}
     if target.api_key:
         headers["x-api-key"] = target.api_key
-    return headers
+    return with_headers(headers, target)
 
 
 def create(api, target, spool, count: int, size: int, model=None) -> Status:
@@ -91,12 +91,12 @@ def custom_id_of(obj: dict) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def to_line(item_id: str, index: int, obj: dict, batch: Status) -> lines.Done:
+def to_line(item_id: str, index: int, obj: dict, batch: Status, schema=None) -> lines.Done:
     """One line of the results file as the item's output line."""
     result = obj.get("result") if isinstance(obj.get("result"), dict) else {}
     kind = result.get("type")
     if kind == "succeeded" and isinstance(result.get("message"), dict):
-        return lines.from_response(item_id, index, _PROV, result["message"])
+        return lines.from_response(item_id, index, _PROV, result["message"], schema=schema)
     if kind == "errored":
         error = result.get("error") if isinstance(result.get("error"), dict) else {}
         request_id = error.get("request_id")
