@@ -13,6 +13,7 @@ import pytest
 from streamcli.batch.api import anthropic as anthropic_api
 from streamcli.batch.api import openai as openai_api
 from tests.helpers.batchapi import FakeBatchAPI
+from tests.helpers.fakeserver import Reply
 from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
 
 A_KEY, O_KEY = ANTHROPIC_KEY["ANTHROPIC_API_KEY"], OPENAI_KEY["OPENAI_API_KEY"]
@@ -245,3 +246,13 @@ def test_results_of_a_running_batch_leave_the_output_file_alone(sh, api, tmp_pat
     r = sh("results", batch_id, "--output", str(out))
     assert r.code == 2 and "still running" in r.err
     assert out.read_text() == "earlier results\n"
+
+
+def test_a_key_echoed_by_the_batch_api_is_never_shown(cli, api, fake_server):
+    key = "sk-ant-echoed-0123456789"
+    cli.real_network().env(ANTHROPIC_API_KEY=key, ANTHROPIC_BASE_URL=api.anthropic_url)
+    fake_server.handler = lambda req: Reply.json(
+        400, {"type": "error", "error": {"type": "invalid_request_error",
+                                         "message": f"bad key {key}"}, "request_id": key})
+    r = cli.run("batch", "submit", "-", "-m", "claude-test", stdin=jsonl("a").encode())
+    assert r.code == 3 and key not in r.err and "bad key ***" in r.err

@@ -264,6 +264,11 @@ def test_openai_items_and_the_key_never_in_the_output(cli, models, fake_server):
     assert r.code == 12
     assert b"sk-secret-abcdef" not in r.out and "sk-secret-abcdef" not in r.err
     assert r.lines[0]["error"]["message"] == "bad key ***"
+    models.script["id"] = [Reply.json(400, openai_error_body("no", "invalid_request_error"),
+                                      headers={"x-request-id": "sk-secret-abcdef"})]
+    r = cli.run("batch", "run", "--base-url", models.url + "/v1", "-m", "gpt-test",
+                stdin=jsonl("id").encode())
+    assert r.lines[0]["error"]["request_id"] == "***"
     assert fake_server.requests[1].headers["authorization"] == "Bearer sk-secret-abcdef"
 
 

@@ -78,7 +78,7 @@ class Worker:
             except StreamcliError as too_long:  # a retry-after above --max-retry-wait
                 error, delay = too_long, None
             if delay is None:
-                _redact(error, request.api_key)
+                redact_error(error, request.secrets())
                 line = lines.failed(item.id, item.index, error, provider=request.provider,
                                     model=request.model, duration_ms=_ms(started))
                 return line, self._fatal(error) if isinstance(error, AuthError) else None
@@ -112,11 +112,15 @@ def at_line(item, err: UsageError) -> UsageError:
     return err
 
 
-def _redact(err: StreamcliError, key: str | None) -> None:
-    """The key never appears in output, even when a server echoes it back."""
-    if key and key in err.message:
-        err.message = err.message.replace(key, "***")
-        err.args = (err.message,)
+def redact_error(err: StreamcliError, secrets) -> StreamcliError:
+    """The key and credential-like header values never appear in output, even when a
+    server echoes them back (in its message or as a request id)."""
+    from streamcli.session import redact
+    err.message = redact(err.message, secrets)
+    err.args = (err.message,)
+    if err.request_id:
+        err.request_id = redact(err.request_id, secrets)
+    return err
 
 
 def _ms(started: float) -> float:

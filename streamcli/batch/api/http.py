@@ -8,11 +8,19 @@ import time
 from typing import Callable
 
 from streamcli.attempt import error_response
+from streamcli.batch.worker import redact_error
 from streamcli.errors import MalformedStream, StreamcliError
 from streamcli.request import HttpRequest
 from streamcli.retry import RetryPolicy
 
 JSON_LIMIT = 64 << 20  # a batch object or page is small: a larger answer is not one
+
+
+def _secrets(sent: dict) -> tuple[str, ...]:
+    """The values of the credential headers of a call (the key, -H tokens)."""
+    from streamcli.headers import is_secret
+    values = [v for k, v in sent.items() if is_secret(k)]
+    return tuple(v.removeprefix("Bearer ") for v in values) + tuple(values)
 
 
 class Upload:
@@ -82,7 +90,8 @@ class Api:
         request = HttpRequest(url, headers, content, method=method)
         with self.transport.stream(request) as response:
             if response.status_code >= 300:
-                raise error_response(self.transport, prov, response)
+                err = error_response(self.transport, prov, response)
+                raise redact_error(err, _secrets(headers))
             if spool is None:
                 data = self.transport.read_all(response, limit=JSON_LIMIT)
                 if len(data) > JSON_LIMIT:
