@@ -16,6 +16,7 @@ ERROR_BODY_LIMIT = 1024 * 1024  # an error body is read this far, never further
 def stream_once(transport, prov, request, sink, progress: Progress, *, idle_timeout: float,
                 raw_mode: bool) -> None:
     with transport.stream(prov.build_request(request)) as response:
+        progress.request_id = request_id_of(response.headers, prov.REQUEST_ID_HEADER)
         status = response.status_code
         if status >= 300:
             body = transport.read_all(response, limit=ERROR_BODY_LIMIT)
@@ -35,6 +36,7 @@ def stream_once(transport, prov, request, sink, progress: Progress, *, idle_time
 
 def complete_once(transport, prov, request, sink, progress: Progress) -> None:
     status, headers, body = transport.post(prov.build_request(request))
+    progress.request_id = request_id_of(headers, prov.REQUEST_ID_HEADER)
     if status >= 300:
         raise prov.error_from_response(status, body, headers)
     try:

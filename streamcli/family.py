@@ -9,6 +9,7 @@ from click.core import ParameterSource
 
 from streamcli import plan
 from streamcli.cli import PROG, PROMPT_COMMAND, command
+from streamcli.commands.logs import logs
 from streamcli.config import defaults, load_config
 from streamcli.environment import Environment
 from streamcli.errors import UsageError
@@ -32,6 +33,7 @@ class Family(click.Group):
 
 family = Family(PROG, add_help_option=False, context_settings={"max_content_width": 100})
 family.add_command(command)
+family.add_command(logs)
 
 
 def main(args: list[str], env: Environment) -> int:

@@ -5,10 +5,11 @@ is sent."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from streamcli import prompt, tools
+from streamcli import conversation, prompt, tools
 from streamcli.config import resolve
+from streamcli.conversation import Conversation
 from streamcli.errors import UsageError
 from streamcli.request import Request
 
@@ -43,6 +44,7 @@ class Plan:
     output: Output
     run: RunOptions
     request: Request | None  # None for a replay
+    conversation: Conversation | None = None  # None for a replay (never recorded)
 
 
 _MODE_FLAGS = (("raw_sse", "--raw-sse", "raw"), ("jsonl", "--jsonl", "jsonl"),
@@ -60,10 +62,13 @@ def output_of(params: dict) -> Output:
 
 
 def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool, env,
-          ui) -> Plan:
+          ui, model_is_flag: bool = False) -> Plan:
     """`params`: the prompt command's parsed options (flags, environment and config file
     already merged by click); `provider_is_flag`: --provider was given on the command
-    line (a STREAMCLI_PROVIDER yields to a model that names its provider)."""
+    line (a STREAMCLI_PROVIDER yields to a model that names its provider);
+    `model_is_flag`: -m was given on the command line (a continued conversation's model
+    yields only to that)."""
+    conversation.check_combination(params)
     run = RunOptions(
         retries=params["retries"], max_retry_wait=params["max_retry_wait"],
         connect_timeout=params["connect_timeout"], idle_timeout=params["idle_timeout"],
@@ -75,27 +80,51 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
                                provider_is_flag=True, base_url=None, environ=env.environ,
                                need_key=False).kind
         return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol}), None)
-    target = resolve(config, model=params["model"], provider=params["provider"],
-                     provider_is_flag=provider_is_flag, base_url=params["base_url"],
+    conv = conversation.start(params, env.environ, env.stdin, ui)
+    reuse = conv.model is not None and not (model_is_flag or provider_is_flag)
+    target = resolve(config, model=conv.model if reuse else params["model"],
+                     provider=conv.provider if reuse else params["provider"],
+                     provider_is_flag=provider_is_flag or reuse,
+                     base_url=params["base_url"] or (conv.base_url if reuse else None),
                      environ=env.environ)
-    text = utf8("the prompt", read_prompt(params, env, ui))
+    text = utf8("the prompt", read_prompt(params, env, ui, conv))
+    system = params["system"] if params["system"] is not None else conv.system
     request = Request(
         provider=target.kind, model=target.model, prompt=text,
         base_url=target.base_url, api_key=target.api_key,
-        system=utf8("--system", params["system"]),
+        system=utf8("--system", system),
         max_tokens=params["max_tokens"], temperature=params["temperature"],
         stop=tuple(params["stop"]), tools=tools.load(params["tools_file"], env.stdin),
         extra=parse_extra(params["extra"]), stream=output.mode != "json",
+        history=conv.history,
     )
-    return Plan(output, run, request)
+    # The provider's name as resolved (a provider of the config file keeps its name in the
+    # log, so that continuing finds its key and URL again).
+    return Plan(output, run, request, replace(conv, provider=target.name))
 
 
-def read_prompt(params: dict, env, ui) -> str:
+def read_prompt(params: dict, env, ui, conv: Conversation | None = None) -> str:
+    """The prompt; with `--messages -` stdin holds the turns, not the prompt; when the
+    turns end with a user turn and no prompt is given, that turn is the prompt."""
     use_stdin = not params["no_stdin"]
+    if params.get("messages") == "-":
+        if params["prompt"] == ("-",):
+            raise UsageError("'-' reads the prompt from stdin, but --messages - reads the "
+                             "turns from it")
+        use_stdin = False
+    pending = conv.pending if conv is not None else None
     if not params["editor"]:
-        return prompt.assemble(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui)
-    return prompt.compose(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
-                          environ=env.environ, stderr=env.stderr)
+        text = prompt.assemble(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
+                               required=pending is None)
+    else:
+        text = prompt.compose(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
+                              environ=env.environ, stderr=env.stderr)
+    if pending is None:
+        return text
+    if text.strip():
+        raise UsageError("--messages ends with a user turn and a prompt was given too: that "
+                         "would be two user turns in a row (drop one of them)")
+    return "\n\n".join(pending.content)
 
 
 def utf8(what: str, text: str | None) -> str | None:

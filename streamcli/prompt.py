@@ -20,9 +20,11 @@ def join(context: str, question: str) -> str:
     return context or question
 
 
-def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None) -> str:
+def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None,
+             required: bool = True) -> str:
     """Arguments joined by spaces, after piped stdin (`join`). `-` alone means: stdin
-    only. `stdin` is None when the shell closed it (`<&-`): no stdin at all."""
+    only. `stdin` is None when the shell closed it (`<&-`): no stdin at all.
+    `required=False`: an empty prompt is returned, not refused (the caller has one)."""
     stdin_only = args == ("-",)
     question = "" if stdin_only else " ".join(args)
     context = ""
@@ -36,7 +38,7 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None) -> str:
                              "pipe or redirect the prompt in")
         context = read_stdin(stdin, ui)
     prompt = join(context, question)
-    if not prompt.strip():
+    if not prompt.strip() and required:
         raise UsageError("no prompt: pass it as arguments, pipe it on stdin, or use -e to "
                          "write it in $EDITOR")
     return prompt

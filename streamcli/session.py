@@ -9,6 +9,7 @@ own `error` and `end` (--jsonl) or its one JSON object (--no-stream).
 
 from __future__ import annotations
 
+import signal
 import time
 from typing import TYPE_CHECKING
 
@@ -44,7 +45,9 @@ class Session:
         self.progress = Progress()
         self.plan: Plan | None = None
         self.started = time.monotonic()
+        self.started_at = time.time()
         self.outcome: Outcome | None = None
+        self._recorded = False
 
     @property
     def exit_code(self) -> int:
@@ -62,13 +65,21 @@ class Session:
 
     def __exit__(self, etype, exc, tb) -> bool:
         """End the mode's output for whatever escaped the block: a usage error while
-        planning, a signal, a bug. A closed stdout is left to `entry`."""
+        planning, a signal, a bug. A closed stdout is left to `entry` (after the log)."""
+        if isinstance(exc, (BrokenPipeError, StdoutClosed)):
+            # The reader went away (`| head`): nothing more to say, but the exchange is
+            # still logged, as cancelled with what was printed.
+            self.outcome = (self.outcome or self._outcome("cancelled", None, signal.SIGPIPE)
+                            )._replace(status="cancelled", exit_code=128 + signal.SIGPIPE,
+                                       signal_name="SIGPIPE")
+            self._record()
+            return False
         if exc is None or self.outcome is not None:
             return False
         if isinstance(exc, Cancelled):
             self._finish("cancelled", None, exc.signum)
             return False  # `entry` dies by the signal
-        if isinstance(exc, (BrokenPipeError, StdoutClosed)) or not isinstance(exc, Exception):
+        if not isinstance(exc, Exception):
             return False
         if not isinstance(exc, StreamcliError):
             exc = self._internal(exc)
@@ -84,8 +95,11 @@ class Session:
     def run(self, plan: Plan) -> Outcome:
         self.plan = plan
         if plan.request is not None:
-            self.sink.begin(plan.request.provider, plan.request.model)
+            conversation = plan.conversation.id if plan.conversation is not None else None
+            self.sink.begin(plan.request.provider, plan.request.model,
+                            conversation_id=conversation)
         self.started = time.monotonic()
+        self.started_at = time.time()  # the wall clock, for the log
         try:
             signals.arm_total_timeout(plan.run.total_timeout)
             if plan.run.replay is not None:
@@ -173,7 +187,21 @@ class Session:
         self.ui.stop_spinner()
         self.sink.finish(outcome)
         report.end(self.ui, outcome, usage=self.output.usage)
+        self._record()
         return outcome
+
+    def _record(self) -> None:
+        """The exchange into the log, once the answer is out (never a replay, never a run
+        that sent nothing); a log that cannot be written is one warning."""
+        plan = self.plan
+        if self._recorded or plan is None or plan.request is None \
+                or plan.conversation is None or not plan.conversation.record:
+            return
+        self._recorded = True
+        from streamcli import record  # sqlite3 and all: only after the answer
+        record.exchange(self.env.environ, self.ui, plan.request, plan.conversation,
+                        self.transcript, self.outcome, started_at=self.started_at,
+                        request_id=self.progress.request_id)
 
     def _outcome(self, status: str, err: StreamcliError | None, signum: int | None) -> Outcome:
         mapper = self.progress.mapper
@@ -190,7 +218,7 @@ class Session:
             usage=mapper.usage() if mapper is not None else None,
             ttft_ms=_ms(first - self.started) if first else None,
             duration_ms=_ms(time.monotonic() - self.started),
-            signal_name={2: "SIGINT", 15: "SIGTERM"}.get(signum or 0),
+            signal_name={2: "SIGINT", 13: "SIGPIPE", 15: "SIGTERM"}.get(signum or 0),
         )
 
 

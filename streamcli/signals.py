@@ -1,7 +1,8 @@
 """Signal handling: SIGINT/SIGTERM become a Cancelled exception, --timeout an alarm, and
 the process ends by re-raising the signal so a parent sees death by signal.
 
-Only `entry` and `session` use this module; nothing else touches signals.
+Only `entry`, `session` and the subcommands (to release the signals held back during
+start-up, having no session to do it) use this module.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 
 The database is `$STREAMCLI_DB`, else `$XDG_DATA_HOME/streamcli/logs.db` (default
 `~/.local/share/streamcli/logs.db`); its directory is made 0700 and the file 0600.
-WAL mode and a busy timeout let many processes (`xargs -P 20 streamcli ...`) write at
-once. Each part of streamcli that keeps state (the log of exchanges, the batch ledger)
+WAL mode and a busy timeout (`BUSY_TIMEOUT_S`, or `$STREAMCLI_DB_TIMEOUT` seconds) let
+many processes (`xargs -P 20 streamcli ...`) write at once. Each part of streamcli that keeps state (the log of exchanges, the batch ledger)
 owns its tables and registers its migrations under its own name (`register`), so parts
 evolve independently; the `schema_versions` table records how far each has come.
 
@@ -40,28 +40,53 @@ def register(part: str, migrations: list[Callable]) -> None:
     _MIGRATIONS[part] = migrations
 
 
+def busy_timeout(environ) -> float:
+    """How long a write waits for another process's lock, in seconds."""
+    try:
+        value = float(environ.get("STREAMCLI_DB_TIMEOUT") or BUSY_TIMEOUT_S)
+    except ValueError:
+        return BUSY_TIMEOUT_S
+    return value if 0 <= value < 86400 else BUSY_TIMEOUT_S  # also refuses nan and inf
+
+
 def connect(environ, *, create: bool = True):
     """An open connection with every registered part migrated to its latest version.
     `create=False`: a database that does not exist yet is a StoreError (readers such as
     `streamcli logs` must not create one)."""
-    import sqlite3  # ~5 ms: only when the store is used, after the answer is out
+    import sqlite3  # ~2 ms: only when the store is used, after the answer is out
     path = db_path(environ)
     if not create and not os.path.exists(path):
-        raise StoreError(f"no log yet at {path}")
+        raise StoreError(f"no database yet at {path}")
+    timeout = busy_timeout(environ)
     try:
         if create:
             _prepare(path)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         _migrate(conn)
     except sqlite3.Error as exc:
         conn.close()
         raise StoreError(f"cannot use {path}: {exc}") from None
     return conn
+
+
+def connect_readonly(environ):
+    """A read-only connection that never creates, migrates or waits (shell completion):
+    a StoreError when there is no usable database."""
+    import sqlite3
+    from urllib.parse import quote
+    path = db_path(environ)
+    if not os.path.isfile(path):
+        raise StoreError(f"no database yet at {path}")
+    try:
+        return sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True,
+                               timeout=0, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from None
 
 
 def _prepare(path: str) -> None:
