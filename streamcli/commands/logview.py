@@ -62,9 +62,9 @@ def parse_when(value: str, *, end_of_day: bool) -> str:
 
 
 def summary_line(row: dict, width: int) -> str:
-    """id, time, model and prompt on one line, the prompt cut to the width."""
+    """id, time, model and prompt on one line, cut to the width."""
     head = f"{row['conversation_id']}  {local(row['time'])}  {one_line(row['model'] or '-')}  "
-    return head + fit(one_line(row["prompt"]), max(10, width - len(head)))
+    return fit(head + one_line(row["prompt"][:4 * width + 100]), width)
 
 
 def conversation(rows: list[dict]) -> str:
