@@ -113,9 +113,6 @@ def write(environ, row: dict) -> None:
     transaction. StoreError (or sqlite3.Error) when it cannot be written."""
     conn = store.connect(environ)
     try:
-        # WAL without a sync per commit: a power cut may lose the last exchanges, never
-        # the file's integrity; the run's end stays within a few milliseconds.
-        conn.execute("PRAGMA synchronous=NORMAL")
         values = [json.dumps(row.get(c), ensure_ascii=False) if c in JSON_COLUMNS
                   and row.get(c) is not None else row.get(c) for c in COLUMNS]
         conn.execute("BEGIN IMMEDIATE")

@@ -5,7 +5,7 @@ is sent."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from streamcli import conversation, prompt, tools
 from streamcli.config import resolve
@@ -100,7 +100,7 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
     )
     # The provider's name as resolved (a provider of the config file keeps its name in the
     # log, so that continuing finds its key and URL again).
-    return Plan(output, run, request, replace(conv, provider=target.name))
+    return Plan(output, run, request, conv._replace(provider=target.name))
 
 
 def read_prompt(params: dict, env, ui, conv: Conversation | None = None) -> str:

@@ -4,11 +4,10 @@ neutral `Message` of a conversation's earlier turns."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(NamedTuple):  # a NamedTuple: cheaper than a dataclass at start-up
     """One earlier turn of a conversation, the same for every wire protocol; each
     protocol's `request.messages(req)` renders it in its own format.
 

@@ -65,13 +65,40 @@ def connect(environ, *, create: bool = True):
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-        _migrate(conn)
+        _retry_while_locked(lambda: _set_up(conn, timeout), timeout)
     except sqlite3.Error as exc:
         conn.close()
         raise StoreError(f"cannot use {path}: {exc}") from None
     return conn
+
+
+def _set_up(conn, timeout: float) -> None:
+    # WAL without a sync per commit (SQLite's recommended pairing): a power cut may lose
+    # the last transactions, never the file's integrity; a part that needs more sets
+    # `PRAGMA synchronous=FULL` on its connection.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    _migrate(conn)
+
+
+def _retry_while_locked(step, timeout: float) -> None:
+    """Run `step` (idempotent) again while the database is locked, up to `timeout`
+    seconds. Switching a new file to WAL while other processes do the same gets
+    "database is locked" at once: SQLite does not wait on its busy handler there."""
+    import sqlite3
+    import time
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        jitter = 0.5 + os.urandom(1)[0] / 255  # apart, so that the racers do not meet again
+        time.sleep(delay * jitter)
+        delay = min(delay * 2, 0.05)
 
 
 def connect_readonly(environ):
