@@ -40,14 +40,15 @@ def start(params: dict, environ, stdin, ui) -> Conversation:
     record = bool(params.get("log", True))
     if params.get("messages") is not None:
         return from_messages(params["messages"], stdin, ui, record=record)
-    if params.get("continue_") or params.get("cid"):
+    if params.get("continue_") or params.get("cid") is not None:
         return from_log(environ, params.get("cid"), record=record)
     return Conversation(id=logbook.new_id() if record else None, record=record)
 
 
 def check_combination(params: dict) -> None:
     asked = [flag for name, flag in (("continue_", "-c"), ("cid", "--cid"),
-                                     ("messages", "--messages")) if params.get(name)]
+                                     ("messages", "--messages"))
+             if params.get(name) not in (None, False)]
     if params.get("replay") is not None and asked:
         raise UsageError(f"--replay plays a capture; it cannot be combined with {asked[0]}")
     if params.get("messages") is not None and asked != ["--messages"]:
@@ -63,6 +64,8 @@ def check_combination(params: dict) -> None:
 def from_log(environ, cid: str | None, *, record: bool) -> Conversation:
     import sqlite3  # the log is read before the request: only -c and --cid pay for it
     path = store.db_path(environ)
+    if cid is not None and not cid.strip():
+        raise UsageError(f"--cid needs a conversation id; {HOW_TO_FIND}")
     if not os.path.exists(path):
         raise UsageError(f"nothing to continue: there is no log yet at {path}"
                          + (f" (so no conversation {cid!r}; {HOW_TO_FIND})" if cid else ""))

@@ -66,7 +66,8 @@ def _click_message(exc: click.UsageError) -> str:
             message += f" (from the environment variable {param.envvar})"
         elif source is ParameterSource.DEFAULT_MAP:
             message += f" (from {param.name} in the config file)"
-    return f"{message} (see 'streamcli --help')"
+    where = ctx.command_path if ctx is not None else PROG
+    return f"{message} (see '{where} --help')"
 
 
 def _fail_early(args: list[str], env: Environment, err: UsageError) -> int:

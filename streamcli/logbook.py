@@ -2,9 +2,9 @@
 the queries behind `-c`/`--cid` and `streamcli logs`.
 
 One table, `exchanges`, one row per exchange; a conversation is the rows that share a
-`conversation_id`, in the order they were recorded (`seq`). `exchanges_fts` is an FTS5
-index of the prompts and answers, made when this Python's SQLite has FTS5; search falls
-back to LIKE without it. JSON columns hold JSON text. Times are UTC, ISO 8601, to the
+`conversation_id`, in the order they were recorded (`seq`). `exchanges_fts` is a
+contentless FTS5 index of the prompts and answers (both ends of long ones, `FTS_EDGE`),
+made when this Python's SQLite has FTS5; search falls back to LIKE without it. JSON columns hold JSON text. Times are UTC, ISO 8601, to the
 millisecond ("2026-11-21T09:30:00.123Z"), so that they sort and compare as text.
 """
 
@@ -59,14 +59,20 @@ CREATE TABLE exchanges (
     "CREATE INDEX exchanges_by_time ON exchanges (time)",
 )
 FTS_TABLE = "exchanges_fts"
+# The full-text index holds at most this many characters from each end of a prompt or
+# answer: indexing a 10 MB `git diff` would add most of a second to the run's end, and
+# the question sits at the end of the prompt. The table keeps the whole text (LIKE and
+# export see all of it).
+FTS_EDGE = 64 * 1024
 
 
 def _v1(conn) -> None:
     for statement in _SCHEMA_V1:
         conn.execute(statement)
     if fts5_available(conn):
-        conn.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(prompt, text, "
-                     f"content='exchanges', content_rowid='seq')")
+        # Contentless: only the index (its rowid is the exchange's seq); the text stays
+        # in `exchanges`.
+        conn.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(prompt, text, content='')")
 
 
 store.register(PART, [_v1])
@@ -121,13 +127,20 @@ def write(environ, row: dict) -> None:
                                   f"VALUES ({', '.join('?' * len(COLUMNS))})", values)
             if has_fts(conn):
                 conn.execute(f"INSERT INTO {FTS_TABLE} (rowid, prompt, text) VALUES (?, ?, ?)",
-                             (cursor.lastrowid, row["prompt"], row["text"]))
+                             (cursor.lastrowid, indexed(row["prompt"]), indexed(row["text"])))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     finally:
         conn.close()
+
+
+def indexed(text: str) -> str:
+    """What the full-text index gets of a long text: both ends."""
+    if len(text) <= 2 * FTS_EDGE:
+        return text
+    return text[:FTS_EDGE] + "\n...\n" + text[-FTS_EDGE:]
 
 
 # --- reading ----------------------------------------------------------------------------

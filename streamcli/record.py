@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 from streamcli import logbook
 from streamcli.conversation import stored
 from streamcli.events import normalize_stop, usage_dict
+from streamcli.sinks import encode_text
 
 
 def exchange(environ, ui, request, conversation, transcript, outcome, *, started_at: float,
@@ -82,12 +83,16 @@ def without_credentials(url: str | None) -> str | None:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
+MIN_SECRET = 8  # a shorter "key" (a local server's placeholder) would mangle every field
+
+
 def _redacted(value, key: str | None):
-    """The key out of every string, however deep (a server may echo it in an error)."""
-    if not key:
-        return value
+    """Every string, however deep, as it was printed (a lone surrogate of a broken JSON
+    escape as U+FFFD, as the sinks write it) and without the key (a server may echo it)."""
     if isinstance(value, str):
-        return value.replace(key, "***")
+        if not value.isascii():
+            value = encode_text(value).decode("utf-8")
+        return value.replace(key, "***") if key and len(key) >= MIN_SECRET else value
     if isinstance(value, dict):
         return {k: _redacted(v, key) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

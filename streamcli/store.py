@@ -15,6 +15,7 @@ answer (the log) catch `StoreError` and warn.
 from __future__ import annotations
 
 import os
+import stat
 from typing import Callable
 
 BUSY_TIMEOUT_S = 5.0
@@ -57,6 +58,8 @@ def connect(environ, *, create: bool = True):
     path = db_path(environ)
     if not create and not os.path.exists(path):
         raise StoreError(f"no database yet at {path}")
+    if not create and not os.path.isfile(path):
+        raise StoreError(f"{path} is not a regular file")
     timeout = busy_timeout(environ)
     try:
         if create:
@@ -118,15 +121,22 @@ def connect_readonly(environ):
 
 def _prepare(path: str) -> None:
     """The directory 0700 and the file 0600 before SQLite opens it, whatever the umask
-    (SQLite itself would create the file with the umask's mode)."""
+    (SQLite itself would create the file with the umask's mode). Only a regular file is
+    ever opened or changed: STREAMCLI_DB=/dev/null must not chmod /dev/null."""
     directory = os.path.dirname(path)
     if directory and not os.path.isdir(directory):
         os.makedirs(directory, mode=0o700, exist_ok=True)
         os.chmod(directory, 0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
-    if os.stat(path).st_mode & 0o077:
-        os.chmod(path, 0o600)
+    # O_NONBLOCK: a FIFO in the way must not block the open.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK, 0o600)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise StoreError(f"{path} is not a regular file")
+        if mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _migrate(conn) -> None:

@@ -357,3 +357,34 @@ def test_a_bad_log_value_in_the_config_file_is_a_usage_error(cli):
     cli.config('log = "no"\n')
     r = cli.run("-m", "claude-x", "q")
     assert r.code == 2 and "log must be true or false" in r.err
+
+
+def test_an_empty_cid_is_a_usage_error_not_a_new_conversation(cli):
+    cli.env(**ANTHROPIC_KEY).serve(reply("anthropic", "A1"))
+    cli.run("-m", "claude-x", "q1")
+    for value in ("", "  "):
+        r = cli.run("--cid", value, "q2")
+        assert r.code == 2 and "--cid needs a conversation id" in r.err
+    assert len(cli.requests) == 1
+
+
+def test_a_short_placeholder_key_does_not_mangle_the_record(cli):
+    """Keyless local servers are often given a dummy key such as "x": only a key of
+    eight characters or more is hunted down in the record."""
+    cli.env(OPENAI_API_KEY="x").serve(sse(openai_sse(["x marks the spot"], model="gpt-x")))
+    cli.run("--provider", "openai", "--base-url", "http://localhost:8080/v1", "-m", "gpt-x", "q")
+    (row,) = logdb.exchanges(cli.environ)
+    assert (row["model"], row["text"]) == ("gpt-x", "x marks the spot")
+
+
+def test_an_answer_with_a_lone_surrogate_is_recorded_as_printed(cli):
+    from tests.helpers.sse import sse_event
+    parts = [sse_event({"choices": [{"index": 0, "delta": {"content": "a\ud800b"},
+                                     "finish_reason": None}]}, compact=False),
+             *openai_sse([], model="gpt-x")[1:]]
+    raw = [p.replace("\\ud800".encode(), b"\\ud800") for p in parts]
+    cli.env(**OPENAI_KEY).serve(sse(raw))
+    r = cli.run("-m", "gpt-x", "q")
+    assert r.code == 0 and r.err == "", r.err
+    (row,) = logdb.exchanges(cli.environ)
+    assert row["text"] == r.out.decode("utf-8").rstrip("\n")

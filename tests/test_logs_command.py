@@ -237,3 +237,38 @@ def test_dates_are_local_unless_they_name_a_zone(monkeypatch):
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_a_huge_limit_is_a_usage_error(cli, logged):
+    r = cli.run("logs", "list", "-n", "99999999999999999999")
+    assert r.code == 2 and "streamcli logs list --help" in r.err
+
+
+def test_a_full_stdout_is_an_output_error(processes, fake_server):
+    fake_server.default = Reply(body=anthropic_sse(["x"], model="claude-x"))
+    args = ["--provider", "anthropic", "-m", "claude-x", "--base-url", fake_server.url, "q"]
+    assert processes.run(args, env=FAKE_KEYS).returncode == 0
+    with open("/dev/full", "wb") as full:
+        proc = processes.start(["logs", "export"], stdout=full)
+        r = proc.finish()
+    assert r.returncode == 11 and r.stderr == b"streamcli: error: cannot write to stdout: " \
+                                              b"No space left on device\n"
+
+
+def test_the_full_text_index_holds_both_ends_of_a_long_text(cli, monkeypatch):
+    monkeypatch.setattr(logbook, "FTS_EDGE", 40)
+    middle = " ".join(["filler"] * 20 + ["needle"] + ["filler"] * 20)
+    cli.env(**ANTHROPIC_KEY).serve(answer("fine"))
+    cli.run("-m", "claude-x", "what is in here?", stdin=f"opening {middle}".encode())
+    for word, found in [("opening", True), ("here", True), ("needle", False)]:
+        assert bool(cli.run("logs", "search", word).out) is found, word
+    monkeypatch.setattr(logbook, "has_fts", lambda conn: False)  # LIKE reads the whole text
+    assert cli.run("logs", "search", "needle").out
+    assert "needle" in json.loads(cli.run("logs", "export").out)["prompt"]
+
+
+def test_logs_alone_asks_for_a_command(cli):
+    r = cli.run("logs")
+    assert r.code == 2 and r.out == b""
+    assert r.err == ("streamcli: error: missing command: list, show, search, export or path "
+                     "(see 'streamcli logs --help')\n")

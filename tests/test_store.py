@@ -128,3 +128,18 @@ def test_a_read_only_connection_never_creates_anything(tmp_path, parts):
     with pytest.raises(sqlite3.OperationalError):
         conn.execute("INSERT INTO a VALUES (1)")
     conn.close()
+
+
+def test_only_a_regular_file_is_ever_opened_or_changed(tmp_path, parts):
+    """STREAMCLI_DB=/dev/null, a FIFO, a folder: a StoreError, and the thing untouched
+    (as root, a chmod to 0600 would have locked everyone else out of /dev/null)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo, 0o644)
+    folder = tmp_path / "folder"
+    folder.mkdir(mode=0o755)
+    for path in (fifo, folder):
+        with pytest.raises(store.StoreError):
+            store.connect({"STREAMCLI_DB": str(path)})
+        with pytest.raises(store.StoreError):
+            store.connect({"STREAMCLI_DB": str(path)}, create=False)
+        assert stat.S_IMODE(os.stat(path).st_mode) in (0o644, 0o755)

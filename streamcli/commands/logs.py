@@ -12,7 +12,7 @@ import os
 
 import click
 
-from streamcli.errors import StdoutClosed, UsageError
+from streamcli.errors import OutputError, StdoutClosed, UsageError
 from streamcli.options import Runtime, complete_conversation_id, help_option
 
 SETTINGS = {"max_content_width": 100}
@@ -33,6 +33,20 @@ def _write(ctx: click.Context, lines) -> None:
         out.flush()
     except BrokenPipeError:
         raise StdoutClosed() from None
+    except OSError as exc:  # a full disk, an I/O error
+        _drop_stdout(out)
+        raise OutputError(f"cannot write to stdout: {exc.strerror or exc}") from None
+
+
+def _drop_stdout(out) -> None:
+    """What is still buffered cannot be written either: point the descriptor at /dev/null
+    so that no later flush (the interpreter's own, at exit) fails again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def _dumps(obj: dict) -> str:
@@ -93,19 +107,23 @@ def _when(end_of_day: bool):
 
 _JSON_OPTION = click.option("--json", "as_json", is_flag=True,
                             help="One JSON object per line instead of text.")
-_LIMIT_OPTION = click.option("-n", "--limit", type=click.IntRange(min=1), default=20,
+_LIMIT_OPTION = click.option("-n", "--limit", type=click.IntRange(min=1, max=10**9), default=20,
                              show_default=True, metavar="N", help="At most N of them.")
 
 
-@click.group("logs", add_help_option=False, context_settings=SETTINGS)
+@click.group("logs", add_help_option=False, invoke_without_command=True,
+             context_settings=SETTINGS)
 @help_option("-h", "--help")
-def logs() -> None:
+@click.pass_context
+def logs(ctx: click.Context) -> None:
     """The local log of exchanges. Every prompt and its answer are recorded in a SQLite
     database ($STREAMCLI_DB, default $XDG_DATA_HOME/streamcli/logs.db) unless --no-log,
     STREAMCLI_LOG=0 or log = false in the config file; -c and --cid continue a
     conversation from it."""
     from streamcli import signals
     signals.release()  # held back during start-up; no session here to release them
+    if ctx.invoked_subcommand is None:
+        raise click.UsageError("missing command: list, show, search, export or path", ctx)
 
 
 @logs.command("list", add_help_option=False, context_settings=SETTINGS)
