@@ -65,6 +65,19 @@ def test_continue_sends_the_earlier_turns_in_each_wire_format(cli, fake_server, 
     assert rows[0]["conversation_id"] == rows[1]["conversation_id"]
 
 
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_cid_sends_that_conversations_turns_in_each_wire_format(cli, fake_server, provider):
+    fake_server.enqueue(*(Reply(body=stream(provider, f"A{i}")) for i in range(3)))
+    cli.real_network().env(**KEYS)
+    args = ["--provider", provider, "-m", MODEL[provider], "--base-url", fake_server.url]
+    cid = cli.run("--jsonl", *args, "topic one").events[0]["conversation_id"]
+    cli.run(*args, "topic two")  # a newer conversation: -c would continue this one
+    assert cli.run("--cid", cid, "back to one").code == 0
+    body = fake_server.requests[2].json
+    assert turns(body) == [("user", "topic one"), ("assistant", "A0"), ("user", "back to one")]
+    assert body["model"] == MODEL[provider] and "system" not in body
+
+
 def test_continue_again_sends_every_ok_exchange_and_flags_override(cli):
     cli.env(**ANTHROPIC_KEY).serve(reply("anthropic", "A1"), reply("anthropic", "A2"),
                                    reply("anthropic", "A3"))

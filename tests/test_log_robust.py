@@ -173,7 +173,10 @@ def test_an_unwritable_directory(processes, fake_server, unwritable, existing):
 def test_the_log_is_private_and_holds_no_key(processes, fake_server):
     echo = anthropic_error_body("invalid_request_error",
                                 f"bad key {FAKE_KEYS['ANTHROPIC_API_KEY']}")
-    fake_server.enqueue(Reply(body=ANSWER, headers={"request-id": "req_1"}),
+    # A server (or proxy) that echoes the key: in the request id of a good answer (never
+    # printed, but recorded), and in an error message.
+    fake_server.enqueue(Reply(body=ANSWER,
+                              headers={"request-id": f"req-{FAKE_KEYS['ANTHROPIC_API_KEY']}"}),
                         Reply.json(400, echo))
     db = logdb.db_path(processes.env())
     script = ("umask 000; " + shell_words(args_for(fake_server, "one")) + " && "
@@ -189,7 +192,7 @@ def test_the_log_is_private_and_holds_no_key(processes, fake_server):
         data = path.read_bytes()
         assert SECRET_MARKER not in data and b"x-api-key" not in data.lower(), path
     rows = logdb.exchanges(processes.env())
-    assert "***" in rows[1]["error"]["message"]
+    assert rows[0]["request_id"] == "req-***" and "***" in rows[1]["error"]["message"]
 
 
 # =========================================================================== cut short
