@@ -50,7 +50,8 @@ request = Request(provider="anthropic", model="claude-sonnet-4-5", prompt="q " *
                   system="Be brief.")
 conversation = Conversation(id="01jdbench00000000000000000", record=True, provider="anthropic")
 transcript = Transcript()
-transcript.text_parts.extend(["word " * 20] * 20)
+for _ in range(20):
+    transcript.text_parts.append("word " * 20)
 outcome = Outcome(status="ok", exit_code=0, error=None, provider="anthropic",
                   model="claude-sonnet-4-5", id="msg_bench", stop_raw="end_turn",
                   usage=Usage(400, 500, {"input_tokens": 400, "output_tokens": 500}),

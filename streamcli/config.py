@@ -1,5 +1,4 @@
-"""Reading and validating the config file, and resolving where a request goes: the named
-providers, the model's provider, its URL and its key.
+"""The config file, read and validated, and where a request goes (provider, URL, key).
 
 Precedence is flags > environment > config file > built-in defaults. For the plain
 settings (max_tokens, retries, timeouts...) click applies it: `defaults()` hands the
@@ -14,7 +13,7 @@ The config file is `$XDG_CONFIG_HOME/streamcli/config.toml` (or `$STREAMCLI_CONF
     log = false                        # keep no local log of exchanges
 
     [providers.local]                  # a named provider: -m local:llama3.2
-    kind = "openai"                    # wire protocol: openai or anthropic
+    kind = "openai"                    # wire protocol: openai, openai-responses or anthropic
     base_url = "http://localhost:11434/v1"
     api_key_env = "LOCAL_API_KEY"      # or api_key_cmd = "pass show local-llm"
     model = "llama3.2"                 # its default model
@@ -30,7 +29,9 @@ from streamcli.errors import UsageError
 from streamcli.providers import KINDS
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
-_OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4)")
+# OpenAI's model names, Responses-only ones (codex-mini-latest, computer-use-preview) too
+_OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4|codex-mini|computer-use-preview)")
+_OFFICIAL_OPENAI = "://api.openai.com"
 
 
 # The plain settings the file may give, with the types it must give them in (the ranges
@@ -107,10 +108,12 @@ class Target:
 
 
 def resolve(config: dict, *, model: str | None, provider: str | None, provider_is_flag: bool,
-            base_url: str | None, environ, need_key: bool = True) -> Target:
+            base_url: str | None, environ, need_key: bool = True, api: str | None = None,
+            need_model: bool = True) -> Target:
     """`model` and `provider` as click resolved them (flag, else STREAMCLI_MODEL /
     STREAMCLI_PROVIDER); `provider_is_flag`: the provider came from --provider, which
-    beats a model that names its provider, where STREAMCLI_PROVIDER does not."""
+    beats a model that names its provider, where STREAMCLI_PROVIDER does not. `api`:
+    --api ("chat" or "responses"), which picks the protocol of an OpenAI-kind target."""
     env = environ
     named = config.get("providers", {})
     env_provider = None if provider_is_flag else provider
@@ -134,10 +137,12 @@ def resolve(config: dict, *, model: str | None, provider: str | None, provider_i
     if name is None:
         raise UsageError(f"cannot tell the provider of model {model or configured!r}: pass --provider "
                          f"({', '.join(provider_names(config))}) or set STREAMCLI_PROVIDER")
-    return _target(config, name, model, configured, base_url, env, need_key)
+    return _target(config, name, model, configured, base_url, env, need_key, api,
+                   need_model and need_key)
 
 
-def _target(config, name, model, configured, base_url, env, need_key) -> Target:
+def _target(config, name, model, configured, base_url, env, need_key, api=None,
+            need_model=True) -> Target:
     named = config.get("providers", {})
     entry = named.get(name, {})
     if name not in KINDS and name not in named:
@@ -146,14 +151,30 @@ def _target(config, name, model, configured, base_url, env, need_key) -> Target:
                          f"in {config_path(env)}")
     kind = entry.get("kind", name if name in KINDS else "openai")
     model = model or entry.get("model") or configured or _default_model(kind)
-    if model is None and need_key:
+    if model is None and need_model:
         raise UsageError("no model: pass -m MODEL (or set STREAMCLI_MODEL)")
     from streamcli.providers import load
     prov = load(kind)
     url = (base_url or (env.get(prov.URL_ENV) if name in KINDS else None)
            or entry.get("base_url") or prov.DEFAULT_BASE_URL)
+    kind = _protocol(kind, name, api, model, url)
     key = _api_key(name, kind, entry, url, env, prov) if need_key else None
     return Target(kind, name, model, url, key)
+
+
+def _protocol(kind: str, name: str, api: str | None, model: str | None, url: str) -> str:
+    """The wire protocol of an OpenAI-kind target: --api decides; else, on OpenAI's own
+    URL, a model that exists only in the Responses API picks it."""
+    if kind == "anthropic" and api:
+        raise UsageError(f"--api {api}: provider {name!r} speaks the Anthropic Messages API; "
+                         f"--api chooses between OpenAI's Chat Completions (chat) and "
+                         f"Responses (responses) APIs")
+    if api and kind != "anthropic":
+        return "openai" if api == "chat" else "openai-responses"
+    if kind == "openai" and _OFFICIAL_OPENAI in url:
+        from streamcli.providers.responses.request import responses_only
+        return "openai-responses" if responses_only(model) else kind
+    return kind
 
 
 def _split(model: str, named: dict) -> tuple[str | None, str]:
@@ -191,7 +212,7 @@ def _api_key(name: str, kind: str, entry: dict, url: str, env, prov) -> str | No
                             f"the output of api_key_cmd of provider {name!r}")
     # Anthropic and OpenAI's own URL always need a key; a compatible server (a local
     # vLLM, llama.cpp or Ollama) often has none.
-    if kind == "anthropic" or (kind == "openai" and "://api.openai.com" in url):
+    if kind == "anthropic" or _OFFICIAL_OPENAI in url:
         if name in KINDS:
             raise UsageError(f"no API key: set {prov.KEY_ENV}")
         if entry.get("api_key_env"):

@@ -31,6 +31,7 @@ class Conversation(NamedTuple):  # a NamedTuple: cheaper than a dataclass at sta
     provider: str | None = None
     model: str | None = None
     base_url: str | None = None
+    protocol: str | None = None
     prior: tuple[Message, ...] = ()  # --messages turns: recorded with the first exchange
     pending: Message | None = None  # --messages ended with a user turn: the prompt, if none
 
@@ -85,7 +86,12 @@ def from_log(environ, cid: str | None, *, record: bool) -> Conversation:
     last = rows[-1]
     return Conversation(id=cid, record=record, history=history_of(rows), system=last["system"],
                         provider=last["provider"], model=last["model"],
-                        base_url=last["base_url"])
+                        base_url=last["base_url"], protocol=last["protocol"])
+
+
+def api_of(protocol: str | None) -> str | None:
+    """The --api that picks a logged OpenAI protocol again (None: not an OpenAI one)."""
+    return {"openai": "chat", "openai-responses": "responses"}.get(protocol or "")
 
 
 def history_of(rows: list[dict]) -> tuple[Message, ...]:

@@ -1,6 +1,8 @@
-"""The command family: a first argument that is exactly a subcommand's name runs that
-subcommand, anything else is the prompt command's; and `main`, which runs it for
-`entry`, with click's own usage errors reported in the mode's output."""
+"""The command family: a subcommand's name first runs it; anything else is a prompt.
+
+`main` runs the family for `entry`, with click's own usage errors reported in the
+mode's output.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from click.core import ParameterSource
 from streamcli import plan
 from streamcli.cli import PROG, PROMPT_COMMAND, command
 from streamcli.commands.logs import logs
+from streamcli.commands.models import models
 from streamcli.config import defaults, load_config
 from streamcli.environment import Environment
 from streamcli.errors import UsageError
@@ -34,6 +37,7 @@ class Family(click.Group):
 family = Family(PROG, add_help_option=False, context_settings={"max_content_width": 100})
 family.add_command(command)
 family.add_command(logs)
+family.add_command(models)
 
 
 def main(args: list[str], env: Environment) -> int:
@@ -42,7 +46,9 @@ def main(args: list[str], env: Environment) -> int:
     runtime = Runtime(env)
     try:
         runtime.config = load_config(environ=env.environ)
-        default_map = {PROMPT_COMMAND: defaults(runtime.config)}
+        # The file's settings are every command's defaults (each takes those it has).
+        file_defaults = defaults(runtime.config)
+        default_map = {name: file_defaults for name in family.commands}
     except UsageError as err:
         runtime.config, runtime.config_error, default_map = {}, err, {}
     try:

@@ -1,5 +1,8 @@
-"""click building blocks shared by every command: the run's `Runtime` (its environment
-and config file, the click context's object) and options read from that environment."""
+"""click building blocks shared by every command: `Runtime`, options from the environment.
+
+`Runtime` is the click context's object (the run's environment and config file);
+`EnvOption` reads its variable from that environment; --help and --version write to it.
+"""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ class Message(NamedTuple):  # a NamedTuple: cheaper than a dataclass at start-up
 
 @dataclass(frozen=True)
 class Request:
-    provider: str  # "anthropic" or "openai" (the wire protocol)
+    provider: str  # the wire protocol: "anthropic", "openai" or "openai-responses"
     model: str
     prompt: str
     base_url: str
@@ -45,3 +45,4 @@ class HttpRequest:
     url: str
     headers: dict[str, str]
     body: bytes
+    method: str = "POST"

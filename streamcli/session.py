@@ -1,5 +1,6 @@
-"""One run: the attempts (with the policy of `retry`) or a replay, then the `Outcome` and
-the stderr report. Whatever happens, the mode's output ends properly.
+"""One run: attempts (policy of `retry`) or a replay, the `Outcome`, the stderr report.
+
+Whatever happens, the mode's output ends properly.
 
 A session starts before the plan is built (`with Session(output, env) as session:`):
 the output mode is known first, so a usage error met while planning (a bad config
@@ -36,11 +37,11 @@ class Session:
         self.output = output
         self.env = env
         self.ui = Stderr(env.stderr, quiet=output.quiet, environ=env.environ)
-        # What the answer said, for the end of the run, whatever the mode writes.
+        self.sink = make_sink(output.mode, env.stdout, self.ui,
+                              show_thinking=output.show_thinking, newline=output.newline)
+        # What the answer said, for the end of the run, whatever the mode writes; kept
+        # only when the plan asks for it (it costs memory in the answer's size).
         self.transcript = Transcript()
-        self.sink = Recorder(make_sink(output.mode, env.stdout, self.ui,
-                                       show_thinking=output.show_thinking,
-                                       newline=output.newline), self.transcript)
         self.sink.begin(*asked)
         self.progress = Progress()
         self.plan: Plan | None = None
@@ -94,6 +95,8 @@ class Session:
 
     def run(self, plan: Plan) -> Outcome:
         self.plan = plan
+        if plan.run.record:
+            self.sink = Recorder(self.sink, self.transcript)
         if plan.request is not None:
             conversation = plan.conversation.id if plan.conversation is not None else None
             self.sink.begin(plan.request.provider, plan.request.model,
@@ -140,9 +143,10 @@ class Session:
                     if request.stream:
                         stream_once(transport, prov, request, self.sink, self.progress,
                                     idle_timeout=run.idle_timeout,
-                                    raw_mode=self.output.mode == "raw")
+                                    raw_mode=self.output.mode == "raw", notice=self.ui.notice)
                     else:
-                        complete_once(transport, prov, request, self.sink, self.progress)
+                        complete_once(transport, prov, request, self.sink, self.progress,
+                                      notice=self.ui.notice)
                     return
                 except StreamcliError as err:
                     delay = policy.delay(err, attempt, committed=self.sink.committed)

@@ -1,8 +1,9 @@
-"""Signal handling: SIGINT/SIGTERM become a Cancelled exception, --timeout an alarm, and
-the process ends by re-raising the signal so a parent sees death by signal.
+"""Signal handling: Cancelled on SIGINT/SIGTERM, the --timeout alarm, death by signal.
 
-Only `entry`, `session` and the subcommands (to release the signals held back during
-start-up, having no session to do it) use this module.
+The process ends by re-raising the signal, so a parent sees death by signal.
+
+Only `entry`, `session` and the subcommands that run without a session (which release
+the signals held back at start-up) use this module; nothing else touches signals.
 """
 
 from __future__ import annotations

@@ -18,16 +18,39 @@ from tests.helpers.cli import anthropic_error, json_response, sse
 from tests.helpers.fakeserver import Reply
 from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
 from tests.helpers.paths import EXAMPLES
-from tests.helpers.sse import anthropic_message, anthropic_sse, openai_sse, partial_sse
+from tests.helpers.sse import (anthropic_message, anthropic_sse, openai_sse, partial_sse,
+                               responses_sse)
 
 ULID = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")
 KEYS = {**ANTHROPIC_KEY, **OPENAI_KEY}
-MODEL = {"anthropic": "claude-x", "openai": "gpt-x"}
+MODEL = {"anthropic": "claude-x", "openai": "gpt-x", "openai-responses": "gpt-x"}
+PROTOCOLS = ["anthropic", "openai", "openai-responses"]
 
 
 def stream(provider: str, text: str) -> list[bytes]:
+    if provider == "openai-responses":
+        return responses_sse([text])
     return (anthropic_sse([text], model=MODEL[provider]) if provider == "anthropic"
             else openai_sse([text], model=MODEL[provider]))
+
+
+def wire_turns(provider: str, body: dict) -> list[tuple[str, object]]:
+    """The turns of a request body in each protocol's own place: Messages and Chat
+    Completions `messages`, Responses `input` (a string when it is the prompt alone)."""
+    if provider != "openai-responses":
+        return turns(body)
+    items = body["input"]
+    return [("user", items)] if isinstance(items, str) else [(m["role"], m["content"])
+                                                             for m in items]
+
+
+def system_of(provider: str, body: dict) -> str | None:
+    if provider == "anthropic":
+        return body.get("system")
+    if provider == "openai-responses":
+        return body.get("instructions")
+    first = body["messages"][0]
+    return first["content"] if first["role"] == "system" else None
 
 
 def reply(provider: str, text: str):
@@ -41,7 +64,7 @@ def turns(body: dict) -> list[tuple[str, object]]:
 # =========================================================================== -c on the wire
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("provider", PROTOCOLS)
 def test_continue_sends_the_earlier_turns_in_each_wire_format(cli, fake_server, provider):
     fake_server.enqueue(Reply(body=stream(provider, "First answer.")),
                         Reply(body=stream(provider, "Second answer.")))
@@ -55,17 +78,17 @@ def test_continue_sends_the_earlier_turns_in_each_wire_format(cli, fake_server, 
     bodies = [r.json for r in fake_server.requests]
     assert bodies[1]["model"] == MODEL[provider]
     expected = [("user", "first"), ("assistant", "First answer."), ("user", "second")]
-    if provider == "anthropic":
-        assert bodies[1]["system"] == "Be brief."
-        assert turns(bodies[1]) == expected
-    else:
-        assert turns(bodies[1]) == [("system", "Be brief."), *expected]
+    assert system_of(provider, bodies[1]) == "Be brief."
+    if provider == "openai":
+        expected.insert(0, ("system", "Be brief."))
+    assert wire_turns(provider, bodies[1]) == expected
     rows = logdb.exchanges(cli.environ)
+    assert {r["protocol"] for r in rows} == {provider}
     assert [r["prompt"] for r in rows] == ["first", "second"]
     assert rows[0]["conversation_id"] == rows[1]["conversation_id"]
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("provider", PROTOCOLS)
 def test_cid_sends_that_conversations_turns_in_each_wire_format(cli, fake_server, provider):
     fake_server.enqueue(*(Reply(body=stream(provider, f"A{i}")) for i in range(3)))
     cli.real_network().env(**KEYS)
@@ -74,8 +97,9 @@ def test_cid_sends_that_conversations_turns_in_each_wire_format(cli, fake_server
     cli.run(*args, "topic two")  # a newer conversation: -c would continue this one
     assert cli.run("--cid", cid, "back to one").code == 0
     body = fake_server.requests[2].json
-    assert turns(body) == [("user", "topic one"), ("assistant", "A0"), ("user", "back to one")]
-    assert body["model"] == MODEL[provider] and "system" not in body
+    assert wire_turns(provider, body) == [("user", "topic one"), ("assistant", "A0"),
+                                          ("user", "back to one")]
+    assert body["model"] == MODEL[provider] and system_of(provider, body) is None
 
 
 def test_continue_again_sends_every_ok_exchange_and_flags_override(cli):
@@ -191,7 +215,7 @@ HISTORY = [{"role": "system", "content": "You count."},
                                              {"type": "text", "text": "three"}]}]
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("provider", PROTOCOLS)
 @pytest.mark.parametrize("form", ["array", "jsonl", "stdin"])
 def test_messages_are_sent_before_the_prompt(cli, fake_server, tmp_path, provider, form):
     fake_server.enqueue(Reply(body=stream(provider, "four")))
@@ -207,12 +231,13 @@ def test_messages_are_sent_before_the_prompt(cli, fake_server, tmp_path, provide
         r = cli.run(*args, "--messages", str(path), "next?")
     assert r.code == 0 and r.out == b"four\n", r.err
     body = fake_server.requests[0].json
-    blocks = [{"type": "text", "text": "two"}, {"type": "text", "text": "three"}]
+    kind = "output_text" if provider == "openai-responses" else "text"
+    blocks = [{"type": kind, "text": "two"}, {"type": kind, "text": "three"}]
     expected = [("user", "one"), ("assistant", blocks), ("user", "next?")]
-    if provider == "anthropic":
-        assert body["system"] == "You count." and turns(body) == expected
-    else:
-        assert turns(body) == [("system", "You count."), *expected]
+    assert system_of(provider, body) == "You count."
+    if provider == "openai":
+        expected.insert(0, ("system", "You count."))
+    assert wire_turns(provider, body) == expected
 
 
 def test_messages_ending_with_a_user_turn_make_that_turn_the_prompt(cli, tmp_path):
@@ -401,3 +426,17 @@ def test_an_answer_with_a_lone_surrogate_is_recorded_as_printed(cli):
     assert r.code == 0 and r.err == "", r.err
     (row,) = logdb.exchanges(cli.environ)
     assert row["text"] == r.out.decode("utf-8").rstrip("\n")
+
+
+def test_continuing_keeps_the_protocol_that_api_chose(cli, fake_server):
+    fake_server.enqueue(Reply(body=responses_sse(["A1"])), Reply(body=responses_sse(["A2"])),
+                        Reply(body=stream("openai", "A3")))
+    cli.real_network().env(**OPENAI_KEY)
+    cli.run("--provider", "openai", "--api", "responses", "-m", "gpt-x", "--base-url",
+            fake_server.url, "q1")
+    assert cli.run("-c", "q2").code == 0  # still the Responses API, at the same URL
+    assert cli.run("-c", "--api", "chat", "q3").code == 0  # unless --api says otherwise
+    paths = [r.path for r in fake_server.requests]
+    assert paths == ["/responses", "/responses", "/chat/completions"]
+    assert [(m["role"], m["content"]) for m in fake_server.requests[2].json["messages"]] == [
+        ("user", "q1"), ("assistant", "A1"), ("user", "q2"), ("assistant", "A2"), ("user", "q3")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 
 import pytest
 
@@ -207,7 +208,7 @@ def test_a_closed_stdout_ends_the_export_quietly(processes, fake_server):
     for i in range(30):
         assert processes.run([*args, f"prompt {i}"], env=FAKE_KEYS).returncode == 0
     r = processes.shell('python="$1"; shift; "$python" -m streamcli logs export | head -c 100 '
-                        '>/dev/null; echo "${PIPESTATUS[0]}"', __import__("sys").executable)
+                        '>/dev/null; echo "${PIPESTATUS[0]}"', sys.executable)
     assert r.stdout == b"141\n" and r.stderr == b""
 
 
@@ -251,8 +252,11 @@ def test_a_full_stdout_is_an_output_error(processes, fake_server):
     with open("/dev/full", "wb") as full:
         proc = processes.start(["logs", "export"], stdout=full)
         r = proc.finish()
-    assert r.returncode == 11 and r.stderr == b"streamcli: error: cannot write to stdout: " \
-                                              b"No space left on device\n"
+    assert r.returncode == 11 and r.stderr == b"streamcli: error: cannot write the output to " \
+                                              b"stdout: No space left on device\n"
+    r = processes.shell('"$1" -m streamcli logs export >&-; echo "$?"', sys.executable)
+    assert r.stdout == b"11\n" and r.stderr == (b"streamcli: error: cannot write the output: "
+                                                b"stdout is closed\n")
 
 
 def test_the_full_text_index_holds_both_ends_of_a_long_text(cli, monkeypatch):

@@ -1,1 +1,4 @@
-"""The subcommands of the command family beside the prompt command (`family.add_command`)."""
+"""The family's subcommands beside the prompt command, one module each.
+
+Each is registered in `family` with `family.add_command(...)`; `streamcli NAME ...` runs it.
+"""

@@ -14,6 +14,7 @@ import click
 
 from streamcli.errors import OutputError, StdoutClosed, UsageError
 from streamcli.options import Runtime, complete_conversation_id, help_option
+from streamcli.sinks import encode_text, write_all
 
 SETTINGS = {"max_content_width": 100}
 HOW_TO_FIND = "'streamcli logs list' shows the ids of the recent conversations"
@@ -24,29 +25,33 @@ def _environ(ctx: click.Context):
 
 
 def _write(ctx: click.Context, lines) -> None:
-    """Lines to the run's stdout; a closed stdout is the quiet SIGPIPE ending."""
-    from streamcli.sinks import encode_text
+    """Lines to the run's stdout, in batches, past its buffer (as `streamcli models`
+    does): bytes that could not be written must not wait there for the interpreter's
+    last flush to fail on them again. A closed pipe is the quiet SIGPIPE ending; any
+    other failure to write is an output error (11)."""
     out = ctx.find_object(Runtime).env.stdout
+    if out is None:
+        raise OutputError("cannot write the output: stdout is closed")
+    target = getattr(out, "raw", None) or out
+    _put(out.flush)
+    batch: list[str] = []
+    for line in lines:  # (a damaged log raises here, outside the writes' handling)
+        batch.append(line)
+        if len(batch) >= 256:
+            _put(lambda: write_all(target, encode_text("\n".join(batch) + "\n")))
+            batch = []
+    if batch:
+        _put(lambda: write_all(target, encode_text("\n".join(batch) + "\n")))
+
+
+def _put(write) -> None:
     try:
-        for line in lines:
-            out.write(encode_text(line + "\n"))
-        out.flush()
+        write()
     except BrokenPipeError:
         raise StdoutClosed() from None
-    except OSError as exc:  # a full disk, an I/O error
-        _drop_stdout(out)
-        raise OutputError(f"cannot write to stdout: {exc.strerror or exc}") from None
-
-
-def _drop_stdout(out) -> None:
-    """What is still buffered cannot be written either: point the descriptor at /dev/null
-    so that no later flush (the interpreter's own, at exit) fails again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, out.fileno())
-        os.close(devnull)
-    except (AttributeError, OSError, ValueError):
-        pass
+    except (OSError, ValueError) as exc:  # ValueError: a closed file object
+        raise OutputError(f"cannot write the output to stdout: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _dumps(obj: dict) -> str:
