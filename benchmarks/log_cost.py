@@ -13,8 +13,9 @@ Two measurements:
    already holds 1,000 exchanges (the common case), and into no log at all (the first run
    ever: the directory, the file and the tables are made).
 2. **End to end**: the real command against a local server (20 deltas), `--log` and
-   `--no-log` runs interleaved, the median wall time of each; process start-up noise is
-   several milliseconds, so this is a sanity check of (1), not a finer measurement.
+   `--no-log` runs back to back in pairs; the median of the pairs' differences in wall
+   time and in CPU time (the process's own rusage). Process start-up noise is several
+   milliseconds, so this is a sanity check of (1), not a finer measurement.
 
 The package's bytecode is compiled first (as an install does), so that no run measures
 compiling a module instead of running it.
@@ -105,6 +106,18 @@ def direct(runs: int) -> None:
         print(f"record into no log yet (creates it; {runs} fresh processes): {summary(fresh)}")
 
 
+def timed(argv: list, env: dict) -> tuple[float, float]:
+    """(wall ms, user+system CPU ms) of one run, from its own rusage (os.wait4)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = (time.perf_counter() - t0) * 1000
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"streamcli exited with {proc.returncode}")
+    return wall, (usage.ru_utime + usage.ru_stime) * 1000
+
+
 def end_to_end(runs: int) -> None:
     from benchmarks.server import BenchServer
     with BenchServer() as server, tempfile.TemporaryDirectory() as tmp:
@@ -113,18 +126,15 @@ def end_to_end(runs: int) -> None:
                "STREAMCLI_DB": os.path.join(tmp, "logs.db")}
         argv = [sys.executable, "-m", "streamcli", "--provider", "anthropic", "-m", "claude-x",
                 "--base-url", base, "--no-stdin", "hello"]
-        took: dict[str, list[float]] = {"--log": [], "--no-log": []}
-        for i in range(runs * 2 + 2):
-            flag = "--log" if i % 2 else "--no-log"
-            t0 = time.perf_counter()
-            subprocess.run([*argv, flag], env=env, stdout=subprocess.DEVNULL, check=True,
-                           timeout=60)
-            if i >= 2:  # the first pair warms the caches (and creates the log)
-                took[flag].append((time.perf_counter() - t0) * 1000)
-        for flag, values in took.items():
-            print(f"whole run {flag:9} ({runs} runs): {summary(values)}")
-        diff = statistics.median(took["--log"]) - statistics.median(took["--no-log"])
-        print(f"difference of the medians: {diff:+.2f} ms")
+        timed([*argv, "--log"], env)  # warms the caches and creates the log
+        pairs = [(timed([*argv, "--log"], env), timed([*argv, "--no-log"], env))
+                 for _ in range(runs)]
+        for i, flag in enumerate(("--log", "--no-log")):
+            print(f"whole run {flag:9} ({runs} runs): wall {summary([p[i][0] for p in pairs])}")
+        for j, what in enumerate(("wall", "CPU (user+system)")):
+            diffs = [p[0][j] - p[1][j] for p in pairs]
+            print(f"--log minus --no-log, {what}, median of {runs} pairs run back to back: "
+                  f"{statistics.median(diffs):+.2f} ms")
 
 
 def main() -> int:

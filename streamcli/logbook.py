@@ -60,10 +60,10 @@ CREATE TABLE exchanges (
 )
 FTS_TABLE = "exchanges_fts"
 # The full-text index holds at most this many characters from each end of a prompt or
-# answer: indexing a 10 MB `git diff` would add most of a second to the run's end, and
-# the question sits at the end of the prompt. The table keeps the whole text (LIKE and
-# export see all of it).
-FTS_EDGE = 64 * 1024
+# answer (indexing costs about 16 ms per MB at the run's end; the question sits at the
+# end of the prompt): every realistic prompt whole, a 100 MB pipe bounded. The table
+# keeps the whole text (LIKE and export see all of it).
+FTS_EDGE = 1024 * 1024
 
 
 def _v1(conn) -> None:
