@@ -185,14 +185,15 @@ def test_an_empty_log(cli):
 
 
 def test_terminal_output_shows_control_characters_instead_of_obeying_them(cli):
-    cli.env(**ANTHROPIC_KEY).serve(answer("ok \x1b]0;owned\x07 \x9b31m"))
-    cli.run("-m", "claude-x", "clear \x1b[2J the screen")
+    cli.env(**ANTHROPIC_KEY, COLUMNS="200").serve(answer("ok \x1b]0;owned\x07 \x9b31m"))
+    cli.run("-m", "claude-x", "clear \x1b[2J the screen \u202egnp.exe")
     for args in (["list"], ["show"], ["search", "clear"]):
         out = cli.run("logs", *args).out
-        assert b"\x1b" not in out and b"\x07" not in out and "\x9b".encode() not in out, args
-        assert b"\\x1b[2J" in out
+        for bad in ("\x1b", "\x07", "\x9b", "\u202e"):
+            assert bad.encode() not in out, (args, bad)
+        assert b"\\x1b[2J" in out and b"\\u202egnp.exe" in out
     exported = json.loads(cli.run("logs", "export").out)
-    assert exported["prompt"] == "clear \x1b[2J the screen"  # JSON keeps the exact text
+    assert exported["prompt"] == "clear \x1b[2J the screen \u202egnp.exe"  # JSON: exact
 
 
 def test_help_of_each_subcommand_goes_to_stdout(cli):
