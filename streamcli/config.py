@@ -17,6 +17,7 @@ The config file is `$XDG_CONFIG_HOME/streamcli/config.toml` (or `$STREAMCLI_CONF
     base_url = "http://localhost:11434/v1"
     api_key_env = "LOCAL_API_KEY"      # or api_key_cmd = "pass show local-llm"
     model = "llama3.2"                 # its default model
+    headers = { "X-Team" = "search" }  # sent with every request to it (-H wins)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from streamcli import headers as extra_headers
 from streamcli.errors import UsageError
 from streamcli.providers import KINDS
 
@@ -105,11 +107,12 @@ class Target:
     model: str
     base_url: str
     api_key: str | None
+    headers: tuple[tuple[str, str], ...] = ()  # its config `headers`, -H over them
 
 
 def resolve(config: dict, *, model: str | None, provider: str | None, provider_is_flag: bool,
             base_url: str | None, environ, need_key: bool = True, api: str | None = None,
-            need_model: bool = True) -> Target:
+            need_model: bool = True, headers: tuple = ()) -> Target:
     """`model` and `provider` as click resolved them (flag, else STREAMCLI_MODEL /
     STREAMCLI_PROVIDER); `provider_is_flag`: the provider came from --provider, which
     beats a model that names its provider, where STREAMCLI_PROVIDER does not. `api`:
@@ -138,11 +141,11 @@ def resolve(config: dict, *, model: str | None, provider: str | None, provider_i
         raise UsageError(f"cannot tell the provider of model {model or configured!r}: pass --provider "
                          f"({', '.join(provider_names(config))}) or set STREAMCLI_PROVIDER")
     return _target(config, name, model, configured, base_url, env, need_key, api,
-                   need_model and need_key)
+                   need_model and need_key, headers)
 
 
 def _target(config, name, model, configured, base_url, env, need_key, api=None,
-            need_model=True) -> Target:
+            need_model=True, flag_headers=()) -> Target:
     named = config.get("providers", {})
     entry = named.get(name, {})
     if name not in KINDS and name not in named:
@@ -158,8 +161,11 @@ def _target(config, name, model, configured, base_url, env, need_key, api=None,
     url = (base_url or (env.get(prov.URL_ENV) if name in KINDS else None)
            or entry.get("base_url") or prov.DEFAULT_BASE_URL)
     kind = _protocol(kind, name, api, model, url)
+    headers = extra_headers.for_provider(entry, name, flag_headers)
+    if load(kind).AUTH_HEADER in extra_headers.names(headers):  # given outright: no key
+        need_key = False
     key = _api_key(name, kind, entry, url, env, prov) if need_key else None
-    return Target(kind, name, model, url, key)
+    return Target(kind, name, model, url, key, headers)
 
 
 def _protocol(kind: str, name: str, api: str | None, model: str | None, url: str) -> str:
@@ -208,7 +214,8 @@ def _api_key(name: str, kind: str, entry: dict, url: str, env, prov) -> str | No
     if entry.get("api_key_env") and env.get(entry["api_key_env"]):
         return _checked_key(env[entry["api_key_env"]], entry["api_key_env"])
     if entry.get("api_key_cmd"):
-        return _checked_key(_key_from_command(name, entry["api_key_cmd"]),
+        from streamcli.keycmd import key_from_command
+        return _checked_key(key_from_command(name, entry["api_key_cmd"]),
                             f"the output of api_key_cmd of provider {name!r}")
     # Anthropic and OpenAI's own URL always need a key; a compatible server (a local
     # vLLM, llama.cpp or Ollama) often has none.
@@ -231,20 +238,3 @@ def _checked_key(key: str, source: str) -> str:
         raise UsageError(f"the API key in {source} contains characters that cannot be sent "
                          f"in an HTTP header")
     return key
-
-
-def _key_from_command(name: str, command: str) -> str:
-    import shlex
-    import subprocess
-    try:
-        argv = shlex.split(command)
-        result = subprocess.run(argv, capture_output=True, timeout=30)
-    except (ValueError, OSError, subprocess.TimeoutExpired) as exc:
-        raise UsageError(f"api_key_cmd of provider {name!r} failed: {exc}") from None
-    if result.returncode != 0:
-        raise UsageError(f"api_key_cmd of provider {name!r} exited with status "
-                         f"{result.returncode}")
-    key = result.stdout.decode("utf-8", "replace").strip().splitlines()
-    if not key or not key[0].strip():
-        raise UsageError(f"api_key_cmd of provider {name!r} printed no key")
-    return key[0].strip()

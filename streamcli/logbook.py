@@ -37,7 +37,7 @@ CREATE TABLE exchanges (
     system TEXT,
     prior TEXT,                             -- JSON: turns given by --messages before this one
     prompt TEXT NOT NULL,                   -- as sent, stdin context included
-    attachments TEXT,                       -- JSON: [{name, size, sha256}]
+    attachments TEXT,                       -- JSON: [{name, type, size, sha256}]
     text TEXT NOT NULL,                     -- the answer as printed (partial if cut short)
     thinking TEXT,
     refusal TEXT,

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from streamcli import conversation, prompt, tools
+from streamcli import attachments, conversation, headers, limits, prompt, tools
 from streamcli.config import resolve
 from streamcli.conversation import Conversation
 from streamcli.errors import UsageError
@@ -47,6 +48,7 @@ class Plan:
     output: Output
     run: RunOptions
     request: Request | None  # None for a replay
+    schema: Any = None  # schema.Schema: the answer is checked against it at the end
     conversation: Conversation | None = None  # None for a replay (never recorded)
 
 
@@ -76,6 +78,7 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
         retries=params["retries"], max_retry_wait=params["max_retry_wait"],
         connect_timeout=params["connect_timeout"], idle_timeout=params["idle_timeout"],
         total_timeout=params["timeout"], replay=params["replay"])
+    structure = schema_of(params)
     api = params.get("api")
     if params["replay"] is not None:  # a recording needs no prompt, key or network
         protocol = None
@@ -85,8 +88,9 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
                                need_key=False, api=api).kind
         elif api:
             protocol = "openai" if api == "chat" else "openai-responses"
+        # A replay keeps no transcript, unless --schema must check the answer.
         return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol,
-                                          "record": False}), None)
+                                          "record": structure is not None}), None, structure)
     conv = conversation.start(params, env.environ, env.stdin, ui)
     # A continued conversation keeps its provider, model, URL and protocol unless -m or
     # --provider is given on the command line.
@@ -95,31 +99,71 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
                      provider=conv.provider if reuse else params["provider"],
                      provider_is_flag=provider_is_flag or reuse,
                      base_url=params["base_url"] or (conv.base_url if reuse else None),
-                     environ=env.environ,
+                     environ=env.environ, headers=headers.parse(params["header"]),
                      api=api or (conversation.api_of(conv.protocol) if reuse else None))
     if target.kind == "openai-responses" and params["stop"]:
         raise UsageError("--stop: the Responses API has no stop sequences (use --api chat, "
                          "or pass what the server accepts with -o)")
-    text = utf8("the prompt", read_prompt(params, env, ui, conv))
-    system = params["system"] if params["system"] is not None else conv.system
+    specs, types = params["attach"], params["attach_type"]
+    stdin_taken = _check_stdin_use(params)
+    # Attachments before the prompt: a bad one fails before an editor opens or stdin is read.
+    found = (attachments.load(specs, target.kind, types=types, stdin=env.stdin, ui=ui)
+             if specs or types else ())
+    text = utf8("the prompt", read_prompt(params, env, ui, conv, use_stdin=not stdin_taken,
+                                          required=not found))
+    system = utf8("--system", params["system"] if params["system"] is not None else conv.system)
+    if found:  # the request as a whole, prompt and earlier turns included
+        limits.check_request(found, limits.for_protocol(target.kind),
+                             len(text.encode()) + len((system or "").encode())
+                             + sum(len(t.encode()) for m in conv.history for t in m.content))
+    if structure is not None and not structure.strict and target.kind != "anthropic":
+        ui.notice(f"--schema is sent without OpenAI's strict mode: {structure.why_not_strict}")
     request = Request(
         provider=target.kind, model=target.model, prompt=text,
-        base_url=target.base_url, api_key=target.api_key,
-        system=utf8("--system", system),
+        base_url=target.base_url, api_key=target.api_key, system=system,
         max_tokens=params["max_tokens"], temperature=params["temperature"],
         stop=tuple(params["stop"]), tools=tools.load(params["tools_file"], env.stdin),
         extra=parse_extra(params["extra"]), stream=output.mode != "json",
-        history=conv.history,
+        attachments=found, schema=structure, headers=target.headers, history=conv.history,
     )
     # The provider's name as resolved (a provider of the config file keeps its name in the
     # log, so that continuing finds its key and URL again).
-    return Plan(output, run, request, conv._replace(provider=target.name))
+    return Plan(output, run, request, structure, conv._replace(provider=target.name))
 
 
-def read_prompt(params: dict, env, ui, conv: Conversation | None = None) -> str:
-    """The prompt; with `--messages -` stdin holds the turns, not the prompt; when the
-    turns end with a user turn and no prompt is given, that turn is the prompt."""
-    use_stdin = not params["no_stdin"]
+def schema_of(params: dict):
+    """--schema or --schema-list (one of them) as a schema.Schema; None without either."""
+    text, listed = params["schema"], params["schema_list"]
+    if text is not None and listed is not None:
+        raise UsageError("--schema cannot be combined with --schema-list")
+    if text is None and listed is None:
+        return None
+    from streamcli import schema  # jsonschema: only when a schema is given
+    return schema.parse(utf8("--schema", text if listed is None else listed),
+                        as_list=listed is not None)
+
+
+def _check_stdin_use(params: dict) -> bool:
+    """`-a -` takes stdin for the attachment: the prompt then comes from the arguments
+    only, and nothing else may want stdin. True when it does."""
+    if "-" not in params["attach"]:
+        return False
+    for clash, said in ((params["no_stdin"], "--no-stdin"),
+                        (params["prompt"] == ("-",), "the prompt '-'"),
+                        (params["tools_file"] == "-", "--tools -"),
+                        (params.get("messages") == "-", "--messages -")):
+        if clash:
+            raise UsageError(f"-a - reads the attachment from stdin, so {said} cannot "
+                             "be used with it")
+    return True
+
+
+def read_prompt(params: dict, env, ui, conv: Conversation | None = None, *,
+                use_stdin: bool = True, required: bool = True) -> str:
+    """The prompt. `required`: False when attachments were given (they may be the whole
+    question). With `--messages -` stdin holds the turns, not the prompt; when the turns
+    end with a user turn and no prompt is given, that turn is the prompt."""
+    use_stdin = use_stdin and not params["no_stdin"]
     if params.get("messages") == "-":
         if params["prompt"] == ("-",):
             raise UsageError("'-' reads the prompt from stdin, but --messages - reads the "
@@ -128,7 +172,7 @@ def read_prompt(params: dict, env, ui, conv: Conversation | None = None) -> str:
     pending = conv.pending if conv is not None else None
     if not params["editor"]:
         text = prompt.assemble(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
-                               required=pending is None)
+                               required=required and pending is None)
     else:
         text = prompt.compose(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
                               environ=env.environ, stderr=env.stderr)

@@ -25,8 +25,8 @@ def join(context: str, question: str) -> str:
 def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None,
              required: bool = True) -> str:
     """Arguments joined by spaces, after piped stdin (`join`). `-` alone means: stdin
-    only. `stdin` is None when the shell closed it (`<&-`): no stdin at all.
-    `required=False`: an empty prompt is returned, not refused (the caller has one)."""
+    only. `stdin` is None when the shell closed it (`<&-`): no stdin at all. `required`:
+    an empty prompt is an error (not when attachments carry the question)."""
     stdin_only = args == ("-",)
     question = "" if stdin_only else " ".join(args)
     context = ""
@@ -40,7 +40,9 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None,
                              "pipe or redirect the prompt in")
         context = read_stdin(stdin, ui)
     prompt = join(context, question)
-    if not prompt.strip() and required:
+    if not required and not prompt.strip():
+        return ""
+    if not prompt.strip():
         raise UsageError("no prompt: pass it as arguments, pipe it on stdin, or use -e to "
                          "write it in $EDITOR")
     return prompt
@@ -48,7 +50,7 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None,
 
 def read_stdin(stdin, ui=None) -> str:
     buffer = getattr(stdin, "buffer", stdin)
-    _hint_if_silent(buffer, ui)
+    hint_if_silent(buffer, ui)
     try:
         data = buffer.read()
     except OSError as exc:
@@ -63,9 +65,9 @@ def read_stdin(stdin, ui=None) -> str:
                          "e.g. with iconv") from None
 
 
-def _hint_if_silent(buffer, ui) -> None:
+def hint_if_silent(buffer, ui, message: str | None = None) -> None:
     """A pipe that stays silent is usually a forgotten `</dev/null` in a script: say so on
-    stderr after a few seconds, and keep waiting."""
+    stderr after a few seconds (`message`, or the hint for the prompt), and keep waiting."""
     if ui is None:
         return
     try:
@@ -74,8 +76,8 @@ def _hint_if_silent(buffer, ui) -> None:
     except (AttributeError, OSError, ValueError):
         return
     if not ready:
-        ui.notice("waiting for stdin... (pass --no-stdin or redirect </dev/null if no input "
-                  "is coming)")
+        ui.notice(message or "waiting for stdin... (pass --no-stdin or redirect </dev/null "
+                  "if no input is coming)")
 
 
 def _isatty(stream) -> bool:

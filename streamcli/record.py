@@ -2,8 +2,8 @@
 request, the conversation, the transcript and the outcome. A log that cannot be written
 costs one warning line on stderr, never the answer or the exit status.
 
-Never stored: the API key (removed wherever it appears), request headers, and the
-credentials of a URL (`https://user:secret@host`).
+Never stored: the API key and credential-like header values (removed wherever they
+appear), the request headers, and the credentials of a URL (`https://user:secret@host`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,22 @@ from urllib.parse import urlsplit, urlunsplit
 
 from streamcli import logbook
 from streamcli.conversation import stored
+from streamcli.errors import StreamcliError
 from streamcli.events import normalize_stop, usage_dict
+from streamcli.redaction import redact
 from streamcli.sinks import encode_text
+
+
+def after(session) -> None:
+    """The session's exchange into the log, unless it is not to be logged (--no-log, a
+    replay, a run that sent nothing)."""
+    plan = session.plan
+    conversation = plan.conversation if plan is not None else None
+    if plan is None or plan.request is None or conversation is None or not conversation.record:
+        return
+    exchange(session.env.environ, session.ui, plan.request, conversation, session.transcript,
+             session.outcome, started_at=session.started_at,
+             request_id=session.progress.request_id)
 
 
 def exchange(environ, ui, request, conversation, transcript, outcome, *, started_at: float,
@@ -60,15 +74,36 @@ def build(request, conversation, transcript, outcome, *, started_at: float,
         "request_id": (error.request_id if error is not None else None) or request_id,
         "error": error.as_dict() if error is not None else None,
     }
-    return _redacted(row, request.api_key)
+    secrets = [s for s in request.secrets() if len(s) >= MIN_SECRET]
+    return {k: v if k in _NOT_REDACTED else _redacted(v, secrets) for k, v in row.items()}
 
 
 def attachments(request) -> list[dict] | None:
-    """Attachments by name, size and digest, never their content."""
-    found = [{"name": getattr(a, "name", None), "size": getattr(a, "size", None),
-              "sha256": getattr(a, "sha256", None)}
-             for a in getattr(request, "attachments", ()) or ()]
+    """Attachments by name, type, size and SHA-256 of their bytes, never their content
+    (a URL's: its name only, as it was never read)."""
+    found = [{"name": a.name, "type": a.mime, "size": None if a.url else a.size,
+              "sha256": _digest(a)} for a in request.attachments]
     return found or None
+
+
+def _digest(att) -> str | None:
+    """The bytes as they were sent: read again from the file or the spooled copy (after
+    the answer, so a large file costs here, never before the first byte)."""
+    if att.url is not None:
+        return None
+    import hashlib
+    digest = hashlib.sha256()
+    try:
+        if att.path is not None or att.spooled is not None:
+            for piece in att.chunks():
+                digest.update(piece)
+        elif att.text is not None:
+            digest.update(att.text.encode("utf-8"))
+        else:
+            return None
+    except (OSError, StreamcliError):  # gone or changed since: no digest rather than a wrong one
+        return None
+    return digest.hexdigest()
 
 
 def without_credentials(url: str | None) -> str | None:
@@ -83,20 +118,26 @@ def without_credentials(url: str | None) -> str | None:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-MIN_SECRET = 8  # a shorter "key" (a local server's placeholder) would mangle every field
+# What identifies the exchange and where it went: never text a server could echo, and
+# continuing needs it exactly.
+_NOT_REDACTED = frozenset({"id", "conversation_id", "time", "provider", "protocol", "model"})
+# Secrets shorter than this are left in the log: a local server's placeholder key "x" is no
+# credential, and replacing it would change the turns that continuing sends back ("solve
+# for x" becoming "solve for ***"). Keys and tokens are far longer.
+MIN_SECRET = 8
 
 
-def _redacted(value, key: str | None):
+def _redacted(value, secrets):
     """Every string, however deep, as it was printed (a lone surrogate of a broken JSON
-    escape as U+FFFD, as the sinks write it) and without the key (a server may echo it)."""
+    escape as U+FFFD, as the sinks write it) and without a secret (a server may echo one)."""
     if isinstance(value, str):
         if not value.isascii():
             value = encode_text(value).decode("utf-8")
-        return value.replace(key, "***") if key and len(key) >= MIN_SECRET else value
+        return redact(value, secrets)
     if isinstance(value, dict):
-        return {k: _redacted(v, key) for k, v in value.items()}
+        return {k: _redacted(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_redacted(v, key) for v in value]
+        return [_redacted(v, secrets) for v in value]
     return value
 
 

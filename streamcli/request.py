@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from streamcli.headers import secrets as header_secrets
+
 
 class Message(NamedTuple):  # a NamedTuple: cheaper than a dataclass at start-up
     """One earlier turn of a conversation, the same for every wire protocol; each
@@ -36,6 +38,17 @@ class Request:
     extra: dict[str, Any] = field(default_factory=dict)  # -o KEY=VALUE, merged last
     stream: bool = True
     history: tuple[Message, ...] = ()  # earlier turns, sent before the prompt
+    # attachments.Attachment each, in command-line order; rendered before the prompt.
+    attachments: tuple = ()
+    schema: Any = None  # a schema.Schema (--schema): structured output, sent natively
+    # Extra headers (-H, the config's `headers`): (lower-case name, value); an empty value
+    # removes the header. Applied over the provider's own by `headers.apply`.
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every value that must never be shown or logged: the API key and the values of
+        credential-like headers (see `headers.is_secret`)."""
+        return ((self.api_key,) if self.api_key else ()) + header_secrets(self.headers)
 
 
 @dataclass(frozen=True)
@@ -44,5 +57,7 @@ class HttpRequest:
 
     url: str
     headers: dict[str, str]
-    body: bytes
+    # bytes, or a jsonbody.StreamedBody (attachments streamed from disk): an iterable of bytes
+    # with its `length`, sent with that Content-Length (not chunked).
+    body: Any
     method: str = "POST"

@@ -18,9 +18,10 @@ from streamcli import providers, replay, report, signals
 from streamcli.attempt import complete_once, stream_once
 from streamcli.errors import (Cancelled, ExitStatus, StdoutClosed, StreamcliError,
                               TimeoutExpired, TotalTimeout)
-from streamcli.events import Retry
+from streamcli.events import Retry, normalize_stop
 from streamcli.outcome import Outcome
 from streamcli.pump import Progress
+from streamcli.redaction import redact  # noqa: F401 - also the name tests import
 from streamcli.retry import RetryPolicy
 from streamcli.sinks import make_sink
 from streamcli.transcript import Recorder, Transcript
@@ -49,6 +50,7 @@ class Session:
         self.started_at = time.time()
         self.outcome: Outcome | None = None
         self._recorded = False
+        self.json = None  # the answer's value, once it matched --schema
 
     @property
     def exit_code(self) -> int:
@@ -112,6 +114,9 @@ class Session:
                             raw_mode=self.output.mode == "raw", stdin=self.env.stdin)
             else:
                 self._attempts(plan)
+            signals.disarm_total_timeout()
+            if plan.schema is not None:
+                self._check(plan.schema)
         except StreamcliError as err:
             signals.disarm_total_timeout()
             return self._finish("error", err)
@@ -123,8 +128,15 @@ class Session:
         except BaseException:
             signals.disarm_total_timeout()
             raise  # Cancelled and bugs: __exit__ ends the output
-        signals.disarm_total_timeout()
         return self._finish("ok", None)
+
+    def _check(self, structure) -> None:
+        """--schema: the whole answer, whatever the mode wrote, must be JSON valid against
+        it (SchemaMismatch, exit 10, otherwise)."""
+        from streamcli import schema
+        mapper = self.progress.mapper
+        stop = normalize_stop(getattr(mapper, "stop_raw", None))
+        self.json = schema.check(structure, self.transcript.text, stop)
 
     def _attempts(self, plan: Plan) -> None:
         from streamcli.transport import Transport  # httpx2: only when going to the network
@@ -171,16 +183,21 @@ class Session:
         """A bug: still end the mode's output properly (exit 1)."""
         if self.output.debug:
             import traceback
-            self.ui.line("".join(traceback.format_exception(exc)).rstrip("\n"))
+            self.ui.line(redact("".join(traceback.format_exception(exc)).rstrip("\n"),
+                                self._secrets()))
         return StreamcliError(f"internal error: {type(exc).__name__}: {exc}"
                               + ("" if self.output.debug else " (run with --debug for details)"))
 
-    def _redact(self, err: StreamcliError) -> StreamcliError:
-        """The key never appears in output, even when a server or proxy echoes it back."""
+    def _secrets(self) -> tuple[str, ...]:
         request = self.plan.request if self.plan is not None else None
-        key = request.api_key if request is not None else None
-        if key and key in err.message:
-            err.message = err.message.replace(key, "***")
+        return request.secrets() if request is not None else ()
+
+    def _redact(self, err: StreamcliError) -> StreamcliError:
+        """The key and credential-like header values never appear in output, even when a
+        server or proxy echoes them back."""
+        message = redact(err.message, self._secrets())
+        if message != err.message:
+            err.message = message
             err.args = (err.message,)
         return err
 
@@ -195,17 +212,12 @@ class Session:
         return outcome
 
     def _record(self) -> None:
-        """The exchange into the log, once the answer is out (never a replay, never a run
-        that sent nothing); a log that cannot be written is one warning."""
-        plan = self.plan
-        if self._recorded or plan is None or plan.request is None \
-                or plan.conversation is None or not plan.conversation.record:
-            return
-        self._recorded = True
-        from streamcli import record  # sqlite3 and all: only after the answer
-        record.exchange(self.env.environ, self.ui, plan.request, plan.conversation,
-                        self.transcript, self.outcome, started_at=self.started_at,
-                        request_id=self.progress.request_id)
+        """The exchange into the log, once the answer is out (`record.after` says which
+        runs are logged); a log that cannot be written is one warning."""
+        if not self._recorded and self.plan is not None and self.plan.request is not None:
+            self._recorded = True
+            from streamcli import record  # sqlite3 and all: only after the answer
+            record.after(self)
 
     def _outcome(self, status: str, err: StreamcliError | None, signum: int | None) -> Outcome:
         mapper = self.progress.mapper
@@ -223,6 +235,8 @@ class Session:
             ttft_ms=_ms(first - self.started) if first else None,
             duration_ms=_ms(time.monotonic() - self.started),
             signal_name={2: "SIGINT", 13: "SIGPIPE", 15: "SIGTERM"}.get(signum or 0),
+            schema=self.plan is not None and self.plan.schema is not None,
+            json=self.json,
         )
 
 

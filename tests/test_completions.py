@@ -126,6 +126,9 @@ QUERIES = {
     "subcommand": "streamcli lo",
     "logs subcommands": "streamcli logs ",
     "logs show id": "streamcli logs show 01jdb",
+    "-a file": "streamcli -a n",
+    "--schema file": "streamcli --schema-list su",
+    "--attach-type": "streamcli --attach-type image/",
 }
 
 
@@ -151,6 +154,12 @@ def check(what: str, got: list[str]) -> None:
         assert {"list", "show", "search", "export", "path"} <= set(got)
     elif what == "logs show id":
         assert got == [CONVERSATIONS[1]]
+    elif what == "-a file":
+        assert names == ["notes.txt"]
+    elif what == "--schema file":
+        assert names == ["sub"]
+    elif what == "--attach-type":
+        assert sorted(got) == ["image/gif", "image/jpeg", "image/png", "image/webp"]
     else:  # pragma: no cover
         raise AssertionError(what)
 
@@ -357,6 +366,7 @@ INSERTED = {
     "option name": "streamcli --provider ",
     "model prefix": "streamcli -m mylocal:",
     "--tools file": "streamcli --tools tools.json ",
+    "-a file": "streamcli -a notes.txt ",
 }
 
 

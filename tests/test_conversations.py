@@ -440,3 +440,29 @@ def test_continuing_keeps_the_protocol_that_api_chose(cli, fake_server):
     assert paths == ["/responses", "/responses", "/chat/completions"]
     assert [(m["role"], m["content"]) for m in fake_server.requests[2].json["messages"]] == [
         ("user", "q1"), ("assistant", "A1"), ("user", "q2"), ("assistant", "A2"), ("user", "q3")]
+
+
+def test_attachments_are_recorded_by_name_type_size_and_digest(cli, tmp_path):
+    import hashlib
+    from tests.helpers import media
+    image = media.write(tmp_path, "shot.png", media.png(4, 3))
+    notes = media.write(tmp_path, "notes.txt", "some notes\n")
+    piped = media.pdf(3000)
+    cli.env(**ANTHROPIC_KEY).serve(reply("anthropic", "Seen."), reply("anthropic", "Next."))
+    r = cli.run("-m", "claude-x", "-a", str(image), "-a", str(notes), "-a", "-",
+                "-a", "https://example.com/docs/spec.pdf", "what are these?", stdin=piped)
+    assert r.code == 0, r.err
+    (row,) = logdb.exchanges(cli.environ)
+    sha = lambda data: hashlib.sha256(data).hexdigest()  # noqa: E731
+    assert row["attachments"] == [
+        {"name": "shot.png", "type": "image/png", "size": image.stat().st_size,
+         "sha256": sha(image.read_bytes())},
+        {"name": "notes.txt", "type": "text/plain", "size": 11, "sha256": sha(b"some notes\n")},
+        {"name": "stdin.pdf", "type": "application/pdf", "size": len(piped), "sha256": sha(piped)},
+        {"name": "spec.pdf", "type": "application/pdf", "size": None, "sha256": None}]
+    assert row["prompt"] == "what are these?"
+    assert b"some notes" not in logdb.db_path(cli.environ).read_bytes()  # never the content
+    # Continuing sends the text of the turns; the attachments are not sent again.
+    assert cli.run("-c", "and now?").code == 0
+    assert turns(cli.bodies()[1]) == [("user", "what are these?"), ("assistant", "Seen."),
+                                      ("user", "and now?")]

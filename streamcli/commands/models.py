@@ -6,11 +6,13 @@ the prompt command's classification and retries.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import click
 from click.core import ParameterSource
 
+from streamcli import headers as extra_headers
 from streamcli import modelcache, providers, safejson, signals
 from streamcli.cli import SECONDS, _complete_provider
 from streamcli.config import resolve
@@ -68,13 +70,14 @@ def models(ctx: click.Context, **params) -> int:
     env = runtime.env
     ui = Stderr(env.stderr, quiet=params["quiet"], environ=env.environ)
     signals.release()  # no session here: a Ctrl-C may end the run from now on
-    key = None
+    secrets: tuple = ()
     try:
         target = resolve(runtime.checked_config(), model=params["model"],
                          provider=params["provider"], base_url=params["base_url"],
                          provider_is_flag=ctx.get_parameter_source("provider") is
                          ParameterSource.COMMANDLINE, environ=env.environ, need_model=False)
-        key = target.api_key
+        secrets = ((target.api_key,) if target.api_key else ()) + \
+            extra_headers.secrets(target.headers)
         listing = None if params["refresh"] else modelcache.cached(env.environ, target.name,
                                                                    target.base_url)
         if listing is None:
@@ -82,8 +85,8 @@ def models(ctx: click.Context, **params) -> int:
             _remember(env.environ, target, listing, ui)
         write(env.stdout, listing, params["as_json"])
     except StreamcliError as err:
-        if key and key in err.message:  # a server that echoes the key never shows it
-            err.message = err.message.replace(key, "***")
+        for secret in secrets:  # a server that echoes the key (or a credential header)
+            err.message = err.message.replace(secret, "***")
         ui.error(err.describe())
         return err.exit_code
     except Cancelled as cancel:
@@ -122,8 +125,11 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
     attempt = 0
     while True:
         try:
-            status, headers, body = transport.post(
-                prov.list_models_request(target.base_url, target.api_key, after), LISTING_LIMIT)
+            request = prov.list_models_request(target.base_url, target.api_key, after)
+            # The provider's `headers` from the config file go with every request to it.
+            request = dataclasses.replace(request, headers=extra_headers.apply(
+                request.headers, target.headers))
+            status, headers, body = transport.post(request, LISTING_LIMIT)
             if status >= 300:
                 raise prov.error_from_response(status, body, headers)
             return _parse(prov, body, headers)
