@@ -224,3 +224,14 @@ def test_a_reader_that_goes_away_still_leaves_the_exchange_in_the_log(processes,
     (row,) = logdb.exchanges(processes.env())
     assert (row["status"], row["exit_code"]) == ("cancelled", 141)
     assert row["text"].startswith("Hello world")
+
+
+def test_credential_like_header_values_stay_out_of_the_log(cli):
+    token = "tok-0123456789-SECRET"
+    cli.env(**ANTHROPIC_KEY).serve(sse(ANSWER, headers={"request-id": f"req {token}"}))
+    r = cli.run("-m", "claude-x", "-H", f"X-Gateway-Token: {token}", "question")
+    assert r.code == 0 and cli.requests[0].headers["x-gateway-token"] == token
+    (row,) = logdb.exchanges(cli.environ)
+    assert row["request_id"] == "req ***"
+    for path in logdb.db_files(cli.environ):
+        assert token.encode() not in path.read_bytes()
