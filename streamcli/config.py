@@ -10,6 +10,7 @@ The config file is `$XDG_CONFIG_HOME/streamcli/config.toml` (or `$STREAMCLI_CONF
     model = "claude-sonnet-4-5"        # default model
     provider = "anthropic"             # default provider when the model does not tell
     max_tokens = 4096
+    log = false                        # keep no local log of exchanges
 
     [providers.local]                  # a named provider: -m local:llama3.2
     kind = "openai"                    # wire protocol: openai, openai-responses or anthropic
@@ -38,7 +39,8 @@ _OFFICIAL_OPENAI = "://api.openai.com"
 # The plain settings the file may give, with the types it must give them in (the ranges
 # are the flags' own, checked by click).
 SETTINGS = {"max_tokens": int, "temperature": float, "retries": int, "max_retry_wait": float,
-            "connect_timeout": float, "idle_timeout": float, "timeout": float}
+            "connect_timeout": float, "idle_timeout": float, "timeout": float, "log": bool}
+_KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false"}
 
 
 def config_path(environ=None) -> str:
@@ -61,9 +63,8 @@ def defaults(config: dict) -> dict:
             continue
         value = config[name]
         ok = isinstance(value, kind) or (kind is float and isinstance(value, int))
-        if not ok or isinstance(value, bool):
-            raise UsageError(f"config file: {name} must be {'an integer' if kind is int else 'a number'}"
-                             f", not {value!r}")
+        if not ok or (isinstance(value, bool) and kind is not bool):
+            raise UsageError(f"config file: {name} must be {_KIND_NAMES[kind]}, not {value!r}")
         out[name] = value
     return out
 

@@ -10,6 +10,7 @@ own `error` and `end` (--jsonl) or its one JSON object (--no-stream).
 
 from __future__ import annotations
 
+import signal
 import time
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from streamcli.errors import (Cancelled, ExitStatus, StdoutClosed, StreamcliErro
 from streamcli.events import Retry, normalize_stop
 from streamcli.outcome import Outcome
 from streamcli.pump import Progress
+from streamcli.redaction import redact  # noqa: F401 - also the name tests import
 from streamcli.retry import RetryPolicy
 from streamcli.sinks import make_sink
 from streamcli.transcript import Recorder, Transcript
@@ -45,7 +47,9 @@ class Session:
         self.progress = Progress()
         self.plan: Plan | None = None
         self.started = time.monotonic()
+        self.started_at = time.time()
         self.outcome: Outcome | None = None
+        self._recorded = False
         self.json = None  # the answer's value, once it matched --schema
 
     @property
@@ -64,13 +68,21 @@ class Session:
 
     def __exit__(self, etype, exc, tb) -> bool:
         """End the mode's output for whatever escaped the block: a usage error while
-        planning, a signal, a bug. A closed stdout is left to `entry`."""
+        planning, a signal, a bug. A closed stdout is left to `entry` (after the log)."""
+        if isinstance(exc, (BrokenPipeError, StdoutClosed)):
+            # The reader went away (`| head`): nothing more to say, but the exchange is
+            # still logged, as cancelled with what was printed.
+            self.outcome = (self.outcome or self._outcome("cancelled", None, signal.SIGPIPE)
+                            )._replace(status="cancelled", exit_code=128 + signal.SIGPIPE,
+                                       signal_name="SIGPIPE")
+            self._record()
+            return False
         if exc is None or self.outcome is not None:
             return False
         if isinstance(exc, Cancelled):
             self._finish("cancelled", None, exc.signum)
             return False  # `entry` dies by the signal
-        if isinstance(exc, (BrokenPipeError, StdoutClosed)) or not isinstance(exc, Exception):
+        if not isinstance(exc, Exception):
             return False
         if not isinstance(exc, StreamcliError):
             exc = self._internal(exc)
@@ -88,8 +100,11 @@ class Session:
         if plan.run.record:
             self.sink = Recorder(self.sink, self.transcript)
         if plan.request is not None:
-            self.sink.begin(plan.request.provider, plan.request.model)
+            conversation = plan.conversation.id if plan.conversation is not None else None
+            self.sink.begin(plan.request.provider, plan.request.model,
+                            conversation_id=conversation)
         self.started = time.monotonic()
+        self.started_at = time.time()  # the wall clock, for the log
         try:
             signals.arm_total_timeout(plan.run.total_timeout)
             if plan.run.replay is not None:
@@ -193,7 +208,16 @@ class Session:
         self.ui.stop_spinner()
         self.sink.finish(outcome)
         report.end(self.ui, outcome, usage=self.output.usage)
+        self._record()
         return outcome
+
+    def _record(self) -> None:
+        """The exchange into the log, once the answer is out (`record.after` says which
+        runs are logged); a log that cannot be written is one warning."""
+        if not self._recorded and self.plan is not None and self.plan.request is not None:
+            self._recorded = True
+            from streamcli import record  # sqlite3 and all: only after the answer
+            record.after(self)
 
     def _outcome(self, status: str, err: StreamcliError | None, signum: int | None) -> Outcome:
         mapper = self.progress.mapper
@@ -210,25 +234,10 @@ class Session:
             usage=mapper.usage() if mapper is not None else None,
             ttft_ms=_ms(first - self.started) if first else None,
             duration_ms=_ms(time.monotonic() - self.started),
-            signal_name={2: "SIGINT", 15: "SIGTERM"}.get(signum or 0),
+            signal_name={2: "SIGINT", 13: "SIGPIPE", 15: "SIGTERM"}.get(signum or 0),
             schema=self.plan is not None and self.plan.schema is not None,
             json=self.json,
         )
-
-
-def redact(text: str, secrets) -> str:
-    """Every secret in `text` replaced by ***, longest first (one may hold another). A
-    short one (under 8 characters) only where it stands alone, not inside a longer word:
-    replacing every "ab" would garble the message and give the value away anyway."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if not secret or secret not in text:
-            continue
-        if len(secret) >= 8:
-            text = text.replace(secret, "***")
-        else:
-            import re
-            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(secret)}(?![A-Za-z0-9])", "***", text)
-    return text
 
 
 def _ms(seconds: float) -> float:

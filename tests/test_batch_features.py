@@ -144,3 +144,30 @@ def test_headers_reach_every_batch_api_call(cli, api):
     create, status = api.server.requests
     assert create.headers["x-gateway"] == "blue" and status.headers["x-gateway"] == "red"
     assert "x-gateway" not in open(cli.environ["STREAMCLI_DB"], "rb").read().decode("latin-1")
+
+
+def test_item_messages_are_the_earlier_turns_as_messages_takes_them(run, fake_server, models):
+    text = jsonl(
+        {"messages": [{"role": "system", "content": "terse"},
+                      {"role": "user", "content": "hi"},
+                      {"role": "assistant", "content": "hello"},
+                      {"role": "user", "content": "last turn"}]},
+        {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]},
+        {"messages": [{"role": "user", "content": "a"}], "prompt": "b"},
+        {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}],
+         "prompt": "z", "system": "own"},
+    )
+    r = run(text, "--base-url", models.url + "/v1", "-m", "gpt-test", "-s", "default")
+    assert r.code == 12, r.err
+    first, double, both, own = r.lines
+    assert first["text"] == "answer to last turn"
+    assert double["exit_code"] == 2 and "messages[1]: two user turns in a row" in \
+        double["error"]["message"] and "line 2" in double["error"]["message"]
+    assert both["exit_code"] == 2 and "two user turns" in both["error"]["message"]
+    sent = {req.json["messages"][-1]["content"]: req.json["messages"]
+            for req in fake_server.requests}
+    assert sent["last turn"] == [{"role": "system", "content": "terse"},
+                                 {"role": "user", "content": "hi"},
+                                 {"role": "assistant", "content": "hello"},
+                                 {"role": "user", "content": "last turn"}]
+    assert sent["z"][0] == {"role": "system", "content": "own"} and len(sent["z"]) == 4

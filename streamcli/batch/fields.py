@@ -17,16 +17,29 @@ def no_stream(fields: dict, where: str) -> dict:
     return fields
 
 
-def conversation(kind: str, turns: list, prompt: str, system: str | None) -> list:
-    """An item's `messages`, then its prompt as the last user turn, in the protocol's
-    form (Chat Completions carries the system prompt as its first turn; Anthropic and
-    the Responses API have a field of their own for it)."""
-    out = list(turns)
-    if prompt:
-        out.append({"role": "user", "content": prompt})
-    if kind == "openai" and system and not any(t.get("role") == "system" for t in out):
-        out.insert(0, {"role": "system", "content": system})
-    return out
+def conversation(messages, prompt: str) -> tuple[str | None, tuple, str]:
+    """An item's `messages` as --messages takes them (the same checks: alternating user and
+    assistant turns, text content, system turns first): (their system prompt, the earlier
+    turns, the prompt). Turns that end with a user turn give the prompt, if the item has
+    none."""
+    from streamcli.conversation import check_turns
+    if not isinstance(messages, list) or not messages:
+        raise UsageError("messages must be a non-empty array of {role, content} objects")
+    label = "messages"
+    try:
+        system, turns = check_turns([(f"[{i}]", t) for i, t in enumerate(messages)], label)
+    except UsageError as err:  # said as --messages says it: name the item's field instead
+        err.message = err.message.replace(f"--messages {label} ", label, 1)
+        err.args = (err.message,)
+        raise
+    if turns and turns[-1].role == "user":
+        if prompt:
+            raise UsageError("messages end with a user turn and the item has a prompt too: "
+                             "that would be two user turns in a row (drop one of them)")
+        prompt = "\n\n".join(turns.pop().content)
+    if not prompt:
+        raise UsageError("no prompt: the item's messages end with an assistant turn")
+    return system, tuple(turns), prompt
 
 
 def attach(value, kind: str) -> tuple:
@@ -47,16 +60,6 @@ def schema(value):
                          "the concise form")
     from streamcli import schema as schemas  # jsonschema: only when a schema is given
     return schemas.parse(utf8("schema", value) if isinstance(value, str) else value)
-
-
-def turns(messages) -> list:
-    if not isinstance(messages, list) or not messages:
-        raise UsageError("messages must be a non-empty array of {role, content} objects")
-    for i, turn in enumerate(messages):
-        if not isinstance(turn, dict) or not isinstance(turn.get("role"), str) \
-                or "content" not in turn:
-            raise UsageError(f"messages[{i}] must be an object with role and content")
-    return messages
 
 
 def text(obj: dict, key: str) -> str | None:

@@ -66,6 +66,7 @@ def answered(item_id: str, index: int, mapper, transcript: Transcript, *, provid
 def done(item_id: str, index: int, result: Outcome, transcript: Transcript | None = None,
          provider: str | None = None, model: str | None = None) -> Done:
     fields = result_fields(result, transcript or Transcript(), provider, model)
+    del fields["conversation_id"]  # batch items are not conversations of the log
     obj = {"id": item_id, "index": index, "response_id": fields.pop("id"), **fields}
     line = encode_text(json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n")
     usage: Usage | None = result.usage

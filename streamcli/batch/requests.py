@@ -139,10 +139,11 @@ class Defaults:
         base.update(fields)
         if "attachments" not in base:
             base["attachments"] = self._cli_attachments(target.kind)
-        if base["attachments"]:  # the request as a whole, prompt included
+        if base["attachments"]:  # the request as a whole, prompt and earlier turns included
+            text = [base["prompt"], base["system"] or ""]
+            text += [part for turn in base.get("history", ()) for part in turn.content]
             limits.check_request(base["attachments"], limits.for_protocol(target.kind),
-                                 len(base["prompt"].encode()) + len((base["system"] or "")
-                                                                    .encode()))
+                                 sum(len(t.encode()) for t in text))
         if target.kind == "openai-responses" and base["stop"]:
             raise UsageError("--stop: the Responses API has no stop sequences")
         return target, Request(**base)
@@ -186,13 +187,11 @@ class Defaults:
             if not isinstance(options, dict):
                 raise UsageError("options must be an object of request body fields")
             extra = {**extra, **check.no_stream(options, "options")}
-        messages = obj.get("messages")
-        if messages is not None:
-            turns = check.conversation(target.kind, check.turns(messages), prompt,
-                                       fields.get("system", self.system))
-            # The Responses API takes the turns as its `input`.
-            key = "input" if target.kind == "openai-responses" else "messages"
-            extra = {**extra, key: turns}
+        if obj.get("messages") is not None:
+            system, history, prompt = check.conversation(obj["messages"], prompt)
+            fields["history"] = history
+            if system is not None and "system" not in fields:  # the item's system wins
+                fields["system"] = system
         return self._request(target, prompt=prompt, extra=extra, **fields)
 
     def _provider_line(self, obj: dict, kind: str, key: str) -> tuple[Target, Request]:

@@ -16,6 +16,7 @@ class ResultSink:
         self.out = out
         self.provider = provider  # what was asked for, until the response tells
         self.model = model
+        self.conversation_id: str | None = None
         self.transcript = Transcript()
 
     def write(self, events: list) -> None:
@@ -24,8 +25,10 @@ class ResultSink:
             if type(ev) is Start:
                 self.provider, self.model = ev.provider, ev.model or self.model
 
-    def begin(self, provider: str | None, model: str | None) -> None:
+    def begin(self, provider: str | None, model: str | None, *,
+              conversation_id: str | None = None) -> None:
         self.provider, self.model = provider, model
+        self.conversation_id = conversation_id
 
     def write_plain_text(self, data: bytes) -> None:
         self.transcript.add_text(data.decode())
@@ -37,20 +40,22 @@ class ResultSink:
         self.transcript.clear()
 
     def finish(self, outcome) -> None:
-        obj = result_fields(outcome, self.transcript, self.provider, self.model)
+        obj = result_fields(outcome, self.transcript, self.provider, self.model,
+                            self.conversation_id)
         text = json.dumps(obj, ensure_ascii=False, allow_nan=False)  # RFC 8259: no NaN
         write_all(self.out, encode_text(text + "\n"))
         self.out.flush()
 
 
 def result_fields(outcome, transcript: Transcript, provider: str | None,
-                  model: str | None) -> dict:
+                  model: str | None, conversation_id: str | None = None) -> dict:
     """The --no-stream object (also the body of each `streamcli batch` output line):
     `provider`/`model` are what was asked for, used when the response did not say."""
     obj = {
         "provider": outcome.provider or provider,
         "model": outcome.model or model,
         "id": outcome.id,
+        "conversation_id": conversation_id,
         "text": transcript.text,
         "thinking": transcript.thinking,
         "refusal": transcript.refusal,
