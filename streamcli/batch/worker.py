@@ -115,7 +115,7 @@ def at_line(item, err: UsageError) -> UsageError:
 def redact_error(err: StreamcliError, secrets) -> StreamcliError:
     """The key and credential-like header values never appear in output, even when a
     server echoes them back (in its message or as a request id)."""
-    from streamcli.session import redact
+    from streamcli.redaction import redact
     err.message = redact(err.message, secrets)
     err.args = (err.message,)
     if err.request_id:
