@@ -9,6 +9,7 @@ import time
 from streamcli.errors import MalformedStream, StreamcliError
 from streamcli.providers.errors import error_from_event, request_id_of
 from streamcli.pump import Progress, pump
+from streamcli.redact import excerpt
 
 ERROR_BODY_LIMIT = 1024 * 1024  # an error body is read this far, never further
 
@@ -61,13 +62,13 @@ def parse_complete(prov, body: bytes, sink, progress: Progress) -> None:
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise MalformedStream(f"the response is not JSON: {body[:120]!r}") from None
+        raise MalformedStream(f"the response is not JSON: {excerpt(body)}") from None
     if not isinstance(obj, dict):
-        raise MalformedStream(f"unexpected response: {body[:120]!r}")
+        raise MalformedStream(f"unexpected response: {excerpt(body)}")
     out: list = []
     try:
         progress.mapper = prov.parse_message(obj, out)
     except (AttributeError, TypeError, KeyError, IndexError) as exc:
-        raise MalformedStream(f"unexpected response shape ({exc}): {body[:120]!r}") from None
+        raise MalformedStream(f"unexpected response shape ({exc}): {excerpt(body)}") from None
     progress.first_output = time.monotonic()
     sink.write(out)

@@ -10,7 +10,8 @@ from click.core import ParameterSource
 from streamcli import __version__, plan
 from streamcli.config import load_config
 from streamcli.errors import EXIT_STATUS_TABLE, StdoutClosed, UsageError
-from streamcli.options import Runtime, environ_of, help_option, setting, version_option
+from streamcli.options import (TEXT, FiniteFloat, Runtime, Seconds, environ_of, help_option,
+                               setting, version_option)
 from streamcli.session import Session
 
 PROG = "streamcli"
@@ -57,7 +58,7 @@ def _complete_prompt(ctx, param, incomplete):
 
 
 FILE = click.Path(dir_okay=False, allow_dash=True)
-SECONDS = click.FloatRange(min=0, min_open=True)
+SECONDS = Seconds()
 
 
 class PromptContext(click.Context):
@@ -70,27 +71,27 @@ class PromptContext(click.Context):
 @click.command(PROMPT_COMMAND, hidden=True, add_help_option=False,
                context_settings={"max_content_width": 100}, epilog=_epilog())
 @click.argument("prompt", nargs=-1, shell_complete=_complete_prompt)
-@setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL",
+@setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL", type=TEXT,
           shell_complete=_complete_model,
           help="Model name; the provider follows from it (claude-* Anthropic; gpt-*, o1/o3/o4*, "
                "chatgpt-* OpenAI). NAME:MODEL picks a provider from the config file.")
-@setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME",
+@setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME", type=TEXT,
           shell_complete=_complete_provider,
           help="anthropic, openai, or a provider named in the config file.")
-@click.option("--base-url", metavar="URL",
+@click.option("--base-url", metavar="URL", type=TEXT,
               help="Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, OpenRouter) or an API proxy. "
                    "[env var: OPENAI_BASE_URL / ANTHROPIC_BASE_URL]")
-@click.option("-s", "--system", metavar="TEXT", help="System prompt.")
+@click.option("-s", "--system", metavar="TEXT", type=TEXT, help="System prompt.")
 @click.option("-e", "--editor", is_flag=True, help="Compose the prompt in $VISUAL or $EDITOR.")
 @click.option("--no-stdin", is_flag=True, help="Never read stdin, even when it is a pipe.")
 @setting("--max-tokens", envvar="STREAMCLI_MAX_TOKENS", type=click.IntRange(min=1), metavar="N",
           help="Longest answer, in tokens. [default: 8192 for Anthropic, the server's for OpenAI]")
-@setting("--temperature", envvar="STREAMCLI_TEMPERATURE", type=click.FloatRange(min=0),
+@setting("--temperature", envvar="STREAMCLI_TEMPERATURE", type=FiniteFloat(min=0),
           metavar="T", help="Sampling temperature.")
-@click.option("--stop", multiple=True, metavar="TEXT", help="Stop sequence (repeatable).")
+@click.option("--stop", multiple=True, metavar="TEXT", type=TEXT, help="Stop sequence (repeatable).")
 @click.option("--tools", "tools_file", type=FILE, metavar="FILE",
               help="JSON file with a list of tool definitions (name, description, input_schema).")
-@click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE",
+@click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE", type=TEXT,
               help="Any other request body field, VALUE parsed as JSON when it parses (repeatable).")
 @click.option("--raw-sse", is_flag=True, help="Print the upstream server-sent events byte for byte.")
 @click.option("--jsonl", is_flag=True, help="Print one provider-neutral JSON event per line.")
@@ -107,7 +108,7 @@ class PromptContext(click.Context):
 @setting("--retries", envvar="STREAMCLI_RETRIES", type=click.IntRange(min=0), default=2,
           show_default=True, metavar="N",
           help="Retries of 408/409/429/5xx/529 and connection errors before any output.")
-@setting("--max-retry-wait", envvar="STREAMCLI_MAX_RETRY_WAIT", type=click.FloatRange(min=0),
+@setting("--max-retry-wait", envvar="STREAMCLI_MAX_RETRY_WAIT", type=Seconds(zero_ok=True),
           default=60.0, show_default=True, metavar="SECONDS",
           help="Longest retry-after to honour; a server asking for more fails at once (exit 5).")
 @setting("--connect-timeout", envvar="STREAMCLI_CONNECT_TIMEOUT", type=SECONDS, default=10.0,
@@ -136,6 +137,8 @@ def command(ctx: click.Context, **params):
     provider_is_flag = ctx.get_parameter_source("provider") is ParameterSource.COMMANDLINE
     try:
         with Session(output, runtime.env, asked=(params["provider"], params["model"])) as session:
+            for warning in runtime.config_warnings:
+                session.ui.warn(warning)
             session.run(plan.build(params, output, config=runtime.checked_config(),
                                    provider_is_flag=provider_is_flag, env=runtime.env,
                                    ui=session.ui))

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 
 from streamcli.errors import UsageError
+from streamcli.keys import api_key
 from streamcli.providers import KINDS
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
@@ -36,6 +37,13 @@ _OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4)")
 # are the flags' own, checked by click).
 SETTINGS = {"max_tokens": int, "temperature": float, "retries": int, "max_retry_wait": float,
             "connect_timeout": float, "idle_timeout": float, "timeout": float}
+# Every key the file may hold, with its type: the top level (a part of streamcli that
+# reads a new key adds it here, or the file's users get an "unknown key" warning)...
+KEYS: dict[str, type] = {"model": str, "provider": str, "providers": dict, **SETTINGS}
+# ... and a [providers.NAME] table.
+PROVIDER_KEYS: dict[str, type] = {"kind": str, "base_url": str, "api_key_env": str,
+                                  "api_key_cmd": str, "model": str}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "a table"}
 
 
 def config_path(environ=None) -> str:
@@ -51,18 +59,9 @@ def config_path(environ=None) -> str:
 
 def defaults(config: dict) -> dict:
     """The file's plain settings, for click's default_map (so flags and STREAMCLI_*
-    variables win over them, and the flags' ranges apply to them too)."""
-    out = {}
-    for name, kind in SETTINGS.items():
-        if name not in config:
-            continue
-        value = config[name]
-        ok = isinstance(value, kind) or (kind is float and isinstance(value, int))
-        if not ok or isinstance(value, bool):
-            raise UsageError(f"config file: {name} must be {'an integer' if kind is int else 'a number'}"
-                             f", not {value!r}")
-        out[name] = value
-    return out
+    variables win over them, and the flags' ranges apply to them too); their types were
+    checked as the file was loaded."""
+    return {name: config[name] for name in SETTINGS if name in config}
 
 
 def load_config(path: str | None = None, environ=None) -> dict:
@@ -79,15 +78,53 @@ def load_config(path: str | None = None, environ=None) -> dict:
         config = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"config file {path}: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"config file {path}: nested too deeply") from None
+    _check_types(config, KEYS, "", path)
     providers = config.get("providers", {})
-    if not isinstance(providers, dict) or not all(isinstance(p, dict) for p in providers.values()):
+    if not all(isinstance(p, dict) for p in providers.values()):
         raise UsageError(f"config file {path}: [providers.NAME] must be tables")
     for name, entry in providers.items():
+        _check_types(entry, PROVIDER_KEYS, f"providers.{name}.", path)
         kind = entry.get("kind", "openai")
         if kind not in KINDS:
             raise UsageError(f"config file {path}: providers.{name}.kind must be one of "
                              f"{', '.join(KINDS)}, not {kind!r}")
     return config
+
+
+def _check_types(table: dict, known: dict, prefix: str, path: str) -> None:
+    """The known keys have the types streamcli reads them as (a bool is no integer, and
+    a float with a fraction no integer either). Unknown keys are left to warnings()."""
+    for key, kind in known.items():
+        if key not in table:
+            continue
+        value = table[key]
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            raise UsageError(f"config file {path}: {prefix}{key} must be {_TYPE_NAMES[kind]}, "
+                             f"not {value!r}"[:300])
+
+
+def unknown_key_warnings(config: dict, environ=None) -> list[str]:
+    """One warning per key the file has that streamcli does not know, with the nearest
+    known one (a typo such as `modle` would otherwise be ignored in silence)."""
+    found = [(key, KEYS, "") for key in config if key not in KEYS]
+    for name, entry in config.get("providers", {}).items():
+        found += [(key, PROVIDER_KEYS, f"providers.{name}.") for key in entry
+                  if key not in PROVIDER_KEYS]
+    if not found:
+        return []
+    import difflib  # only when there is something to suggest
+    out = []
+    for key, known, prefix in found:
+        near = difflib.get_close_matches(key, list(known), n=1)
+        hint = f" (did you mean {prefix}{near[0]}?)" if near else ""
+        out.append(f"config file {config_path(environ)}: unknown key {prefix}{key}{hint}; "
+                   f"it is ignored")
+    return out
 
 
 def provider_names(config: dict) -> list[str]:
@@ -103,13 +140,16 @@ class Target:
     model: str
     base_url: str
     api_key: str | None
+    key_source: str | None = None  # where api_key came from ("ANTHROPIC_API_KEY", ...)
 
 
 def resolve(config: dict, *, model: str | None, provider: str | None, provider_is_flag: bool,
-            base_url: str | None, environ, need_key: bool = True) -> Target:
+            base_url: str | None, environ, need_key: bool = True,
+            key_timeout: float | None = None) -> Target:
     """`model` and `provider` as click resolved them (flag, else STREAMCLI_MODEL /
     STREAMCLI_PROVIDER); `provider_is_flag`: the provider came from --provider, which
-    beats a model that names its provider, where STREAMCLI_PROVIDER does not."""
+    beats a model that names its provider, where STREAMCLI_PROVIDER does not.
+    `key_timeout`: --timeout, which bounds an api_key_cmd too."""
     env = environ
     named = config.get("providers", {})
     env_provider = None if provider_is_flag else provider
@@ -127,16 +167,36 @@ def resolve(config: dict, *, model: str | None, provider: str | None, provider_i
             configured = bare if picked == chosen else None
     name = (provider or _infer(model) or env_provider
             or config.get("provider") or _infer(None if model else configured)
-            or ("openai" if base_url else None))
+            or _kind_of_url(base_url, env))
     if name is None and not (model or configured):
         name = "anthropic"
     if name is None:
-        raise UsageError(f"cannot tell the provider of model {model or configured!r}: pass --provider "
-                         f"({', '.join(provider_names(config))}) or set STREAMCLI_PROVIDER")
-    return _target(config, name, model, configured, base_url, env, need_key)
+        raise _unknown_provider(model or configured, config, env)
+    return _target(config, name, model, configured, base_url, env, need_key, key_timeout)
 
 
-def _target(config, name, model, configured, base_url, env, need_key) -> Target:
+def _kind_of_url(base_url: str | None, env) -> str | None:
+    """A URL given for one protocol says the model is served that way: --base-url and
+    OPENAI_BASE_URL (its environment form) for OpenAI-compatible servers, and
+    ANTHROPIC_BASE_URL alone for an Anthropic-compatible one."""
+    if base_url or env.get("OPENAI_BASE_URL"):
+        return "openai"
+    if env.get("ANTHROPIC_BASE_URL"):
+        return "anthropic"
+    return None
+
+
+def _unknown_provider(model: str, config: dict, env) -> UsageError:
+    names = ", ".join(provider_names(config))
+    prefix, sep, _ = model.partition(":")
+    if sep and prefix:  # meant as NAME:MODEL, most likely
+        return UsageError(f"no provider {prefix!r} in the config file {config_path(env)} (known: "
+                          f"{names}); for a model name with a colon, pass --provider")
+    return UsageError(f"cannot tell the provider of model {model!r}: pass --provider "
+                      f"({names}) or set STREAMCLI_PROVIDER")
+
+
+def _target(config, name, model, configured, base_url, env, need_key, key_timeout) -> Target:
     named = config.get("providers", {})
     entry = named.get(name, {})
     if name not in KINDS and name not in named:
@@ -151,8 +211,11 @@ def _target(config, name, model, configured, base_url, env, need_key) -> Target:
     prov = load(kind)
     url = (base_url or (env.get(prov.URL_ENV) if name in KINDS else None)
            or entry.get("base_url") or prov.DEFAULT_BASE_URL)
-    key = _api_key(name, kind, entry, url, env, prov) if need_key else None
-    return Target(kind, name, model, url, key)
+    key, source = None, None
+    if need_key:
+        key, source = api_key(name, kind, entry, url, env, prov, KINDS, key_timeout,
+                              config_path(env))
+    return Target(kind, name, model, url, key, source)
 
 
 def _split(model: str, named: dict) -> tuple[str | None, str]:
@@ -176,53 +239,3 @@ def _infer(model: str | None) -> str | None:
 
 def _default_model(kind: str) -> str | None:
     return DEFAULT_MODEL if kind == "anthropic" else None
-
-
-def _api_key(name: str, kind: str, entry: dict, url: str, env, prov) -> str | None:
-    # Environment before config file. A named provider never falls back to
-    # OPENAI_API_KEY/ANTHROPIC_API_KEY: that key must not travel to a third-party server.
-    if name in KINDS and env.get(prov.KEY_ENV):
-        return _checked_key(env[prov.KEY_ENV], prov.KEY_ENV)
-    if entry.get("api_key_env") and env.get(entry["api_key_env"]):
-        return _checked_key(env[entry["api_key_env"]], entry["api_key_env"])
-    if entry.get("api_key_cmd"):
-        return _checked_key(_key_from_command(name, entry["api_key_cmd"]),
-                            f"the output of api_key_cmd of provider {name!r}")
-    # Anthropic and OpenAI's own URL always need a key; a compatible server (a local
-    # vLLM, llama.cpp or Ollama) often has none.
-    if kind == "anthropic" or (kind == "openai" and "://api.openai.com" in url):
-        if name in KINDS:
-            raise UsageError(f"no API key: set {prov.KEY_ENV}")
-        if entry.get("api_key_env"):
-            raise UsageError(f"no API key: set {entry['api_key_env']} (the api_key_env of "
-                             f"provider {name!r})")
-        raise UsageError(f"no API key for provider {name!r}: set the variable named by its "
-                         f"api_key_env, or configure api_key_cmd, in {config_path(env)}")
-    return None
-
-
-def _checked_key(key: str, source: str) -> str:
-    """A key pasted with a newline or spaces is trimmed; anything else that cannot be an
-    HTTP header value is refused without echoing the key."""
-    key = key.strip()
-    if not key or not key.isascii() or not key.isprintable():
-        raise UsageError(f"the API key in {source} contains characters that cannot be sent "
-                         f"in an HTTP header")
-    return key
-
-
-def _key_from_command(name: str, command: str) -> str:
-    import shlex
-    import subprocess
-    try:
-        argv = shlex.split(command)
-        result = subprocess.run(argv, capture_output=True, timeout=30)
-    except (ValueError, OSError, subprocess.TimeoutExpired) as exc:
-        raise UsageError(f"api_key_cmd of provider {name!r} failed: {exc}") from None
-    if result.returncode != 0:
-        raise UsageError(f"api_key_cmd of provider {name!r} exited with status "
-                         f"{result.returncode}")
-    key = result.stdout.decode("utf-8", "replace").strip().splitlines()
-    if not key or not key[0].strip():
-        raise UsageError(f"api_key_cmd of provider {name!r} printed no key")
-    return key[0].strip()

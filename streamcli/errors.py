@@ -153,6 +153,13 @@ class OutputError(StreamcliError):
     exit_code = ExitStatus.OUTPUT
     kind = "output"
 
+    @classmethod
+    def of(cls, exc: Exception | None) -> "OutputError":
+        """The error for what writing to stdout raised (None: there is no stdout)."""
+        if exc is None or isinstance(exc, ValueError):  # ValueError: a closed file object
+            return cls("cannot write the output: stdout is closed")
+        return cls(f"cannot write the output to stdout: {exc.strerror or exc}")
+
 
 class Cancelled(BaseException):
     """SIGINT or SIGTERM arrived; raised from the signal handler, never caught as an error."""
@@ -179,7 +186,7 @@ _SIGNAL_ROWS = (
 )
 # The classes whose status a user can meet today (a feature adds its class here as it lands).
 _CLASSES = (StreamcliError, UsageError, InvalidRequestError, AuthError, RateLimitError,
-            ServerError, ConnectionFailed, TimeoutExpired, MalformedStream)
+            ServerError, ConnectionFailed, TimeoutExpired, MalformedStream, OutputError)
 
 
 def _exit_table() -> tuple[tuple[int, str], ...]:

@@ -3,6 +3,7 @@ and config file, the click context's object) and options read from that environm
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ class Runtime:
     # A config file that cannot be used is reported by the command that needs it (so in
     # its output mode), never by completion.
     config_error: UsageError | None = None
+    config_warnings: list = field(default_factory=list)  # said by the command that runs
 
     def checked_config(self) -> dict:
         if self.config_error is not None:
@@ -48,6 +50,46 @@ class EnvOption(click.Option):
     def get_error_hint(self, ctx: click.Context | None) -> str:
         # Only the flag: where the bad value came from is said by `_click_message`.
         return click.Parameter.get_error_hint(self, ctx)
+
+
+class Utf8Text(click.types.StringParamType):
+    """Text that must be valid UTF-8: an argument or variable with other bytes arrives as
+    lone surrogates, and would fail much later, as a bug, when the request is encoded."""
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail("is not valid UTF-8 (check the locale or the encoding of the value)",
+                      param, ctx)
+        return value
+
+
+class FiniteFloat(click.FloatRange):
+    """A number in a range, and a real one: nan and inf (or 1e400) would be written into
+    the request as NaN/Infinity, which no JSON parser accepts."""
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if not math.isfinite(value):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return value
+
+
+MAX_SECONDS = 86400.0  # a day: longer than any request, shorter than any timer's overflow
+
+
+class Seconds(FiniteFloat):
+    """A duration in seconds: finite, above 0 (or at least 0 with `zero_ok`), at most a day."""
+
+    name = "seconds"
+
+    def __init__(self, *, zero_ok: bool = False) -> None:
+        super().__init__(min=0, max=MAX_SECONDS, min_open=not zero_ok)
+
+
+TEXT = Utf8Text()
 
 
 def setting(*decls, envvar: str | None = None, **kwargs):

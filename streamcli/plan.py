@@ -4,10 +4,9 @@ is sent."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from streamcli import prompt, tools
+from streamcli import prompt, tools, userjson
 from streamcli.config import resolve
 from streamcli.errors import UsageError
 from streamcli.request import Request
@@ -75,23 +74,30 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
                                provider_is_flag=True, base_url=None, environ=env.environ,
                                need_key=False).kind
         return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol}), None)
+    extra = parse_extra(params["extra"])  # the checks that cost nothing come first
     target = resolve(config, model=params["model"], provider=params["provider"],
                      provider_is_flag=provider_is_flag, base_url=params["base_url"],
-                     environ=env.environ)
+                     environ=env.environ, key_timeout=params["timeout"])
+    tool_defs = tools.load(params["tools_file"], env.stdin)
     text = utf8("the prompt", read_prompt(params, env, ui))
     request = Request(
         provider=target.kind, model=target.model, prompt=text,
-        base_url=target.base_url, api_key=target.api_key,
+        base_url=target.base_url, api_key=target.api_key, key_source=target.key_source,
         system=utf8("--system", params["system"]),
         max_tokens=params["max_tokens"], temperature=params["temperature"],
-        stop=tuple(params["stop"]), tools=tools.load(params["tools_file"], env.stdin),
-        extra=parse_extra(params["extra"]), stream=output.mode != "json",
+        stop=tuple(params["stop"]), tools=tool_defs, extra=extra,
+        stream=output.mode != "json",
     )
     return Plan(output, run, request)
 
 
 def read_prompt(params: dict, env, ui) -> str:
     use_stdin = not params["no_stdin"]
+    if params["tools_file"] == "-":  # stdin held the tool definitions: it is read
+        if params["prompt"] == ("-",):
+            raise UsageError("'-' reads the prompt from stdin, but --tools - reads the tool "
+                             "definitions from it")
+        use_stdin = False
     if not params["editor"]:
         return prompt.assemble(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui)
     return prompt.compose(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
@@ -109,15 +115,24 @@ def utf8(what: str, text: str | None) -> str | None:
     return text
 
 
+# -o keys that would break the protocol streamcli speaks with the server, with what to
+# use instead: `stream` decides whether the answer comes as events or as one object.
+_PROTOCOL_KEYS = {"stream": "the output mode decides it: use --no-stream for a "
+                            "non-streaming request"}
+
+
 def parse_extra(items: tuple[str, ...]) -> dict:
-    """-o KEY=VALUE: VALUE as JSON when it parses (numbers, booleans, objects), else text."""
+    """-o KEY=VALUE: VALUE as JSON when it parses (numbers, booleans, objects), else text;
+    JSON that cannot be sent (NaN, too deep) is a usage error."""
     extra = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"-o expects KEY=VALUE, not {item!r}")
+        if key in _PROTOCOL_KEYS:
+            raise UsageError(f"-o {key} cannot be set: {_PROTOCOL_KEYS[key]}")
         try:
-            extra[key] = json.loads(value)
+            extra[key] = userjson.loads(value, f"-o {key}")
         except ValueError:
             extra[key] = value
     return extra

@@ -13,6 +13,7 @@ from typing import Iterable
 from streamcli import fastpath
 from streamcli.errors import MalformedStream, StreamcliError, TimeoutExpired
 from streamcli.events import Text
+from streamcli.redact import excerpt
 from streamcli.sse import SSEDecoder, SSEError
 
 
@@ -116,7 +117,7 @@ def _map(events, map_event, mapper, sink, write, progress, monotonic, event_text
     except (AttributeError, TypeError, KeyError, IndexError) as exc:
         # Valid JSON of a shape the provider never sends: a malformed stream.
         raise MalformedStream(f"unexpected {ev.event!r} event ({exc}): "
-                              f"{ev.data[:120]!r}") from None
+                              f"{excerpt(ev.data)}") from None
     finally:
         # What was decoded before an in-stream error still gets written.
         if out:

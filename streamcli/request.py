@@ -20,6 +20,7 @@ class Request:
     tools: tuple[dict, ...] = ()  # {"name", "description", "input_schema"} each
     extra: dict[str, Any] = field(default_factory=dict)  # -o KEY=VALUE, merged last
     stream: bool = True
+    key_source: str | None = None  # where api_key came from, for a 401's message
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from streamcli import providers, replay, report, signals
+from streamcli import providers, redact, replay, report, signals
 from streamcli.attempt import complete_once, stream_once
-from streamcli.errors import (Cancelled, ExitStatus, StdoutClosed, StreamcliError,
-                              TimeoutExpired, TotalTimeout)
+from streamcli.errors import (AuthError, Cancelled, ExitStatus, OutputError, StdoutClosed,
+                              StreamcliError, TimeoutExpired, TotalTimeout)
 from streamcli.events import Retry
 from streamcli.outcome import Outcome
 from streamcli.pump import Progress
 from streamcli.retry import RetryPolicy
-from streamcli.sinks import make_sink
+from streamcli.sinks import guard, make_sink
 from streamcli.transcript import Recorder, Transcript
 from streamcli.ui import Stderr
 
@@ -34,10 +34,14 @@ class Session:
         before the plan could resolve them."""
         self.output = output
         self.env = env
-        self.ui = Stderr(env.stderr, quiet=output.quiet, environ=env.environ)
+        # The run's secrets (known once the plan is): every error object and stderr line
+        # goes through it.
+        self.redact = redact.Redactor(redact.credentials(urls=_proxy_urls(env.environ)))
+        self.ui = Stderr(env.stderr, quiet=output.quiet, environ=env.environ,
+                         redact=self.redact)
         # What the answer said, for the end of the run, whatever the mode writes.
         self.transcript = Transcript()
-        self.sink = Recorder(make_sink(output.mode, env.stdout, self.ui,
+        self.sink = Recorder(make_sink(output.mode, guard(env.stdout), self.ui,
                                        show_thinking=output.show_thinking,
                                        newline=output.newline), self.transcript)
         self.sink.begin(*asked)
@@ -56,6 +60,7 @@ class Session:
         try:
             signals.release()  # a signal held back during start-up is delivered here
         except Cancelled as cancel:  # (__exit__ does not run for an error in __enter__)
+            signals.acknowledge()
             self._finish("cancelled", None, cancel.signum)
             raise
         return self
@@ -66,6 +71,7 @@ class Session:
         if exc is None or self.outcome is not None:
             return False
         if isinstance(exc, Cancelled):
+            signals.acknowledge()
             self._finish("cancelled", None, exc.signum)
             return False  # `entry` dies by the signal
         if isinstance(exc, (BrokenPipeError, StdoutClosed)) or not isinstance(exc, Exception):
@@ -83,10 +89,22 @@ class Session:
 
     def run(self, plan: Plan) -> Outcome:
         self.plan = plan
-        if plan.request is not None:
-            self.sink.begin(plan.request.provider, plan.request.model)
+        request = plan.request
+        if request is not None:
+            self.redact.add(*redact.credentials(request.api_key, getattr(request, "headers", None),
+                                                urls=(request.base_url,)))
+            self.sink.begin(request.provider, request.model)
         self.started = time.monotonic()
+        token = redact.activate(self.redact)  # what deep layers quote is redacted too
         try:
+            return self._run(plan)
+        finally:
+            redact.deactivate(token)
+
+    def _run(self, plan: Plan) -> Outcome:
+        try:
+            if self.env.stdout is None:  # `>&-`: no answer can be written; none is asked for
+                raise OutputError.of(None)
             signals.arm_total_timeout(plan.run.total_timeout)
             if plan.run.replay is not None:
                 replay.play(plan.run.replay, self.sink, self.progress,
@@ -107,6 +125,11 @@ class Session:
             signals.disarm_total_timeout()
             raise  # Cancelled and bugs: __exit__ ends the output
         signals.disarm_total_timeout()
+        signum = signals.pending()
+        if signum is not None:  # its Cancelled was swallowed on the way (signals.py)
+            signals.acknowledge()
+            self._finish("cancelled", None, signum)
+            raise Cancelled(signum)
         return self._finish("ok", None)
 
     def _attempts(self, plan: Plan) -> None:
@@ -142,10 +165,12 @@ class Session:
 
     def _announce_retry(self, attempt: int, retries: int, delay: float,
                         err: StreamcliError) -> None:
-        reason = self._redact(err).describe()
+        """A short notice on stderr (the full message comes once, at the end, if the run
+        fails); the --jsonl `retry` event keeps the whole reason."""
+        self.redact.error(err)
         self.ui.stop_spinner()
-        self.ui.notice(f"retry {attempt}/{retries} in {delay:.1f} s: {reason}")
-        self.sink.retry(Retry(attempt, delay, reason, err.status))
+        self.ui.notice(f"retry {attempt}/{retries} in {delay:.1f} s: {report.retry_reason(err)}")
+        self.sink.retry(Retry(attempt, delay, err.describe(), err.status))
 
     # -- the end ----------------------------------------------------------------------------
 
@@ -157,22 +182,24 @@ class Session:
         return StreamcliError(f"internal error: {type(exc).__name__}: {exc}"
                               + ("" if self.output.debug else " (run with --debug for details)"))
 
-    def _redact(self, err: StreamcliError) -> StreamcliError:
-        """The key never appears in output, even when a server or proxy echoes it back."""
-        request = self.plan.request if self.plan is not None else None
-        key = request.api_key if request is not None else None
-        if key and key in err.message:
-            err.message = err.message.replace(key, "***")
-            err.args = (err.message,)
-        return err
-
     def _finish(self, status: str, err: StreamcliError | None, signum: int | None = None) -> Outcome:
         if err is not None:
-            self._redact(err)
-        self.outcome = outcome = self._outcome(status, err, signum)
+            self.redact.error(_advise(err, self.plan))
+        outcome = self._outcome(status, err, signum)
         self.ui.stop_spinner()
-        self.sink.finish(outcome)
-        report.end(self.ui, outcome, usage=self.output.usage)
+        try:
+            self.sink.finish(outcome)
+        except OutputError as late:  # the mode's last words could not be written
+            if err is not None and not isinstance(err, OutputError):
+                self.ui.error(err.describe())
+            if not isinstance(err, OutputError):
+                outcome = outcome._replace(status="error", error=late,
+                                           exit_code=int(late.exit_code))
+        # Set once the sink has finished: a signal that cuts the sink's last write short
+        # still gets the cancelled ending from __exit__.
+        self.outcome = outcome
+        printed = self.sink.committed or self.transcript.said_anything()
+        report.end(self.ui, outcome, usage=self.output.usage, printed=printed)
         return outcome
 
     def _outcome(self, status: str, err: StreamcliError | None, signum: int | None) -> Outcome:
@@ -196,3 +223,18 @@ class Session:
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
+
+
+def _proxy_urls(environ) -> list[str]:
+    """Proxy settings whose passwords must never be shown (httpx2 may quote them)."""
+    return [v for k, v in environ.items() if k.lower().endswith("_proxy")]
+
+
+def _advise(err: StreamcliError, plan) -> StreamcliError:
+    """A rejected key (401) says where it came from, or that none was sent."""
+    request = plan.request if plan is not None else None
+    if isinstance(err, AuthError) and err.status == 401 and request is not None:
+        source = request.key_source
+        err.message += (f" (the API key came from {source})" if request.api_key and source
+                        else "" if request.api_key else " (no API key was sent)")
+    return err

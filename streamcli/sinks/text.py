@@ -15,6 +15,16 @@ class TextSink:
         self.committed = False
         self._last = b""  # the last byte written, to end the output with a newline
         self._side = None  # the stderr stream (thinking/refusal) whose line is still open
+        ui.follow(self, out)  # on one terminal, stderr's messages start on a fresh line
+
+    def midline(self) -> bool:
+        """The answer's last byte so far was not a newline."""
+        return self._last not in (b"", b"\n")
+
+    def line_ended(self) -> None:
+        """stderr ended the line we share (one terminal): no newline owed to it."""
+        if self._last:
+            self._last = b"\n"
 
     def write(self, events: list) -> None:
         if len(events) == 1 and type(events[0]) is Text and self.committed and not self._side:

@@ -7,6 +7,7 @@ import json
 from streamcli.errors import MalformedStream
 from streamcli.events import (DONE, Start, Stop, SurrogateJoin, Text, Thinking, ToolCall, Usage,
                               tool_call)
+from streamcli.redact import excerpt
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.providers.anthropic.request import NAME, REQUEST_ID_HEADER
 
@@ -37,9 +38,9 @@ class StreamMapper:
         try:
             obj = json.loads(data)
         except ValueError:
-            raise MalformedStream(f"invalid JSON in a {ev.event!r} event: {data[:120]!r}") from None
+            raise MalformedStream(f"invalid JSON in a {ev.event!r} event: {excerpt(data)}") from None
         if not isinstance(obj, dict):
-            raise MalformedStream(f"unexpected data in a {ev.event!r} event: {data[:120]!r}")
+            raise MalformedStream(f"unexpected data in a {ev.event!r} event: {excerpt(data)}")
         kind = obj.get("type") or ev.event
         if kind == "content_block_delta":
             delta = obj.get("delta") or {}

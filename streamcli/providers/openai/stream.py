@@ -7,6 +7,7 @@ import json
 from streamcli.errors import MalformedStream
 from streamcli.events import (DONE, Refusal, Start, Stop, SurrogateJoin, Text, Thinking, Usage,
                               tool_call)
+from streamcli.redact import excerpt
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.providers.openai.request import NAME, REQUEST_ID_HEADER
 
@@ -47,9 +48,9 @@ class StreamMapper:
         try:
             obj = json.loads(data)
         except ValueError:
-            raise MalformedStream(f"invalid JSON in a data line: {data[:120]!r}") from None
+            raise MalformedStream(f"invalid JSON in a data line: {excerpt(data)}") from None
         if not isinstance(obj, dict):
-            raise MalformedStream(f"unexpected data line: {data[:120]!r}")
+            raise MalformedStream(f"unexpected data line: {excerpt(data)}")
         if obj.get("error") or ev.event == "error":
             raise error_from_event(obj)
         if not self.started and (obj.get("id") or obj.get("choices")):

@@ -1,0 +1,122 @@
+"""Secrets and terminal control kept out of what streamcli says: the run's credentials
+are replaced by *** in every error object and stderr line, before anything is cut short,
+and control characters from a server become visible escapes on stderr.
+
+`Redactor` holds one run's secrets (the API key, credential header values, passwords in
+URLs); the session owns one, its stderr writer and its error objects go through it. Deep
+layers that quote what a server sent (a bad data line, an error body) do so with
+`excerpt()`/`clip()`, which redact with the running session's secrets *before* they cut,
+so that a key crossing the cut cannot leave its first part behind.
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+
+MASK = "***"
+# Shorter values are not secrets: keyless local servers are used with OPENAI_API_KEY=x,
+# and masking every "x" would mangle the messages.
+MIN_SECRET = 8
+# C0 controls but tab and newline, DEL, and C1 controls (ESC [, OSC, CSI...): a server's
+# text could otherwise set the window title, clear the screen or write the clipboard.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Header names whose values are credentials (checked in lower case).
+_CREDENTIAL_HEADER = re.compile(r"authorization|api[-_]?key|token|secret|cookie|password")
+
+
+def visible(text: str) -> str:
+    """`text` with every control character but newline and tab shown as an escape (\\x1b)."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+class Redactor:
+    """One run's secrets, and the masking of them."""
+
+    __slots__ = ("secrets",)
+
+    def __init__(self, secrets=()) -> None:
+        self.secrets: tuple[str, ...] = ()
+        self.add(*secrets)
+
+    def add(self, *secrets: str | None) -> None:
+        found = {s for s in secrets if isinstance(s, str) and len(s.strip()) >= MIN_SECRET}
+        # Longest first, so that a key inside a longer credential ("Bearer KEY") goes whole.
+        self.secrets = tuple(sorted(found | set(self.secrets), key=len, reverse=True))
+
+    def __call__(self, text):
+        """`text` (str, bytes or None) with every secret masked."""
+        if not text or not self.secrets:
+            return text
+        if isinstance(text, bytes):
+            for secret in self.secrets:
+                text = text.replace(secret.encode(), MASK.encode())
+            return text
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def error(self, err):
+        """Mask the secrets in every string field of an error (in place); returns it."""
+        for name in ("message", "type", "request_id"):
+            value = getattr(err, name, None)
+            if isinstance(value, str):
+                setattr(err, name, self(value))
+        if hasattr(err, "message"):
+            err.args = (err.message,)
+        return err
+
+
+_running: ContextVar[Redactor] = ContextVar("streamcli_redactor", default=Redactor())
+
+
+def activate(redactor: Redactor):
+    """Make `redactor` the one excerpt()/clip() use (the session does this for its run);
+    returns the token for deactivate()."""
+    return _running.set(redactor)
+
+
+def deactivate(token) -> None:
+    _running.reset(token)
+
+
+def clip(text: str, limit: int) -> str:
+    """What a server sent, quoted in an error: redacted first, then cut to `limit`."""
+    text = _running.get()(text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def excerpt(data, limit: int = 120) -> str:
+    """repr() of the start of a server's str or bytes, redacted before it is cut."""
+    data = _running.get()(data)
+    return repr(data[:limit])
+
+
+def credentials(api_key: str | None = None, headers=None, urls=()) -> list[str]:
+    """The secrets of one request: the key, credential header values (whole, and the
+    token after a scheme such as "Bearer"), and the passwords of URLs (user:pass@host)."""
+    found = [api_key]
+    for name, value in (headers or {}).items():
+        if isinstance(value, str) and _CREDENTIAL_HEADER.search(name.lower()):
+            found += [value, value.partition(" ")[2]]
+    for url in urls:
+        found.append(url_password(url))
+    return [s for s in found if s]
+
+
+def url_password(url) -> str | None:
+    """The password in a URL's user:password@ part, if it has one."""
+    if not isinstance(url, str) or "@" not in url:
+        return None
+    authority = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]
+    userinfo = authority.rpartition("@")[0]
+    return userinfo.partition(":")[2] or None
+
+
+def without_password(url: str) -> str:
+    """The URL as it may be shown: a password in it replaced by ***."""
+    password = url_password(url)
+    return url.replace(f":{password}@", f":{MASK}@", 1) if password else url

@@ -1,0 +1,51 @@
+"""JSON the user gives (--tools files, -o values): parsed strictly, so that what goes into
+the request is valid JSON (RFC 8259) that the encoder can write; every problem is a
+usage error (exit 2), never a crash."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from streamcli.errors import UsageError
+
+# Far deeper than any tool schema or request field; far from the interpreter's recursion
+# limit, which the request's own encoding (and later steps) must stay clear of.
+MAX_DEPTH = 100
+
+
+def loads(text: str, what: str):
+    """`text` as JSON. ValueError when it is not JSON at all (a caller may then take it as
+    text); UsageError for JSON that no server could be sent: NaN, Infinity, a number too
+    large for a double (1e400), or nesting deeper than MAX_DEPTH."""
+    def not_finite(token):
+        raise UsageError(f"{what}: {token} is not a valid JSON number (only finite numbers "
+                         f"can be sent)")
+
+    def finite(token: str) -> float:
+        value = float(token)
+        if not math.isfinite(value):
+            not_finite(token)
+        return value
+
+    try:
+        value = json.loads(text, parse_constant=not_finite, parse_float=finite)
+    except RecursionError:
+        raise too_deep(what) from None
+    check_depth(value, what)
+    return value
+
+
+def too_deep(what: str) -> UsageError:
+    return UsageError(f"{what}: nested more than {MAX_DEPTH} levels deep")
+
+
+def check_depth(value, what: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH (without recursing, however deep it is)."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [v for item in level if isinstance(item, (dict, list))
+                 for v in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return
+    raise too_deep(what)
