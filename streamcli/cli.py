@@ -92,7 +92,8 @@ class PromptContext(click.Context):
 @click.option("--tools", "tools_file", type=FILE, metavar="FILE",
               help="JSON file with a list of tool definitions (name, description, input_schema).")
 @click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE", type=TEXT,
-              help="Any other request body field, VALUE parsed as JSON when it parses (repeatable).")
+              help="Any other request body field, VALUE parsed as JSON when it parses (repeatable). "
+                   "Not stream: --no-stream decides it.")
 @click.option("--raw-sse", is_flag=True, help="Print the upstream server-sent events byte for byte.")
 @click.option("--jsonl", is_flag=True, help="Print one provider-neutral JSON event per line.")
 @click.option("--no-stream", is_flag=True,

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None, env=None) -> None:
     if not real:
         signals.release()  # a test's process keeps its signals
     try:
-        if env.stdout is not None:
+        if env.stdout is not None and code != ExitStatus.OUTPUT:  # (said once already)
             env.stdout.flush()
     except BrokenPipeError:
         signals.die_by(signal.SIGPIPE)

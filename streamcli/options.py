@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import click
 
 from streamcli.environment import Environment
-from streamcli.errors import StdoutClosed, UsageError
+from streamcli.errors import UsageError
 
 
 @dataclass
@@ -100,15 +100,12 @@ def setting(*decls, envvar: str | None = None, **kwargs):
 
 def _print_and_exit(ctx: click.Context, text: str) -> None:
     """--help and --version write to the run's stdout (click's echo would write to
-    sys.stdout); a closed stdout is the SIGPIPE ending, as everywhere."""
+    sys.stdout); a stdout that cannot take them is an output error, as everywhere."""
+    from streamcli.sinks import guard
     runtime = ctx.find_object(Runtime)
-    out = runtime.env.stdout if runtime is not None else None
-    if out is not None:
-        try:
-            out.write(text.encode("utf-8", "replace") + b"\n")
-            out.flush()
-        except BrokenPipeError:
-            raise StdoutClosed() from None
+    out = guard(runtime.env.stdout if runtime is not None else None)
+    out.write(text.encode("utf-8", "replace") + b"\n")
+    out.flush()
     ctx.exit(0)
 
 

@@ -187,6 +187,9 @@ class Session:
             self.redact.error(_advise(err, self.plan))
         outcome = self._outcome(status, err, signum)
         self.ui.stop_spinner()
+        printed = self.sink.committed or self.transcript.said_anything()
+        if status == "cancelled":  # said first: the sink's last write may block on a pipe
+            report.end(self.ui, outcome, usage=self.output.usage, printed=printed)  # nobody reads
         try:
             self.sink.finish(outcome)
         except OutputError as late:  # the mode's last words could not be written
@@ -198,8 +201,8 @@ class Session:
         # Set once the sink has finished: a signal that cuts the sink's last write short
         # still gets the cancelled ending from __exit__.
         self.outcome = outcome
-        printed = self.sink.committed or self.transcript.said_anything()
-        report.end(self.ui, outcome, usage=self.output.usage, printed=printed)
+        if status != "cancelled":
+            report.end(self.ui, outcome, usage=self.output.usage, printed=printed)
         return outcome
 
     def _outcome(self, status: str, err: StreamcliError | None, signum: int | None) -> Outcome:

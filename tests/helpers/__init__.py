@@ -8,6 +8,7 @@
   streams     stand-ins for stdin and stdout (a counting BytesIO, a terminal, a pipe)
   fakeserver  the one fake HTTP server (127.0.0.1, scripted replies)
   cli         the one runner of the command: in-process and as a real process
+  pipes       a full pipe nobody reads, and the kernel's view of a process (/proc)
 
 Test modules import from here, never from each other or from conftest.py.
 """
