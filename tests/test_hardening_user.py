@@ -24,15 +24,13 @@ import pytest
 from streamcli.errors import EXIT_STATUS_TABLE
 from streamcli.ui import Stderr
 from tests.helpers.cli import (anthropic_error, hello, json_response, ohello,
-                               python_code_command, shell_words, sse, streamcli_command)
-from tests.helpers.fakeserver import FakeServer, Gate, Reply
+                               python_code_command, shell_words, sse)
+from tests.helpers.fakeserver import FakeServer, Reply
 from tests.helpers.keys import assert_no_secrets
 from tests.helpers.paths import EXAMPLES, ROOT
 from tests.helpers.pipes import signals_blocked, wait_exit
-from tests.helpers.schema import jsonl_events, result_object
-from tests.helpers.sse import (anthropic_delta, anthropic_error_event, anthropic_event,
-                               anthropic_message_start, anthropic_sse, chat_chunk,
-                               openai_sse, sse_event)
+from tests.helpers.schema import jsonl_events
+from tests.helpers.sse import anthropic_error_event, anthropic_sse, chat_chunk, openai_sse, sse_event
 
 KEY = "sk-ant-test-SECRETKEY1234567890"  # holds the marker assert_no_secrets looks for
 OKEY = "sk-oai-test-SECRETKEY0987654321"
