@@ -79,27 +79,31 @@ def test_a_server_echoing_the_key_in_any_field_never_gets_it_printed(cli, mode, 
         assert "***" in json.dumps(error)
 
 
-@pytest.mark.parametrize("offset", [110, 115, 119, 190, 195, 199])
-def test_a_key_crossing_the_cut_of_a_quoted_body_is_redacted_before_the_cut(cli, offset):
-    """An error body that is not JSON is quoted up to 200 characters; a data line up to 120."""
+# Where the secret part of KEY (from index 12) crosses the cut: 200 characters of a body
+# that is not JSON, 120 of a data line (which opens with 7 characters before the key).
+@pytest.mark.parametrize("where, offset", [("body", 200 - 17), ("body", 200 - 14),
+                                           ("data line", 120 - 17 - 7),
+                                           ("data line", 120 - 14 - 7)])
+def test_a_key_crossing_the_cut_of_a_quoted_text_is_redacted_before_the_cut(cli, where, offset):
     cli.env(**ANTHROPIC)
-    cli.serve(sse([("x" * offset + KEY + " tail").encode()], status=400,
-                  content_type="text/plain"))
+    if where == "body":
+        cli.serve(sse([("x" * offset + KEY + " tail").encode()], status=400,
+                      content_type="text/plain"))
+    else:
+        bad = f'event: content_block_delta\ndata: {{"x": "{"y" * offset}{KEY}\n\n'.encode()
+        cli.serve(sse(anthropic_sse(["Hi"])[:1] + [bad]))
     r = cli.run("-m", "claude-x", "--retries", "0", "--jsonl", "q")
-    assert r.code == 3
-    no_key_anywhere(r)
-    bad_line = anthropic_sse(["Hi"])[:1] + [f'event: content_block_delta\ndata: {{"x": "{"y" * (offset - 30)}{KEY}\n\n'.encode()]
-    cli.serve(sse(bad_line))
-    r = cli.run("-m", "claude-x", "--retries", "0", "--jsonl", "q")
-    assert r.code == 9, r.err
+    assert r.code == (3 if where == "body" else 9), r.err
+    assert "***" in r.err  # masked whole, then cut (unmasked, the cut falls inside it)
     no_key_anywhere(r)
 
 
 def test_no_stream_body_quoted_in_an_error_is_redacted_before_the_cut(cli):
-    cli.env(**ANTHROPIC).serve(sse([b"not json " + b"z" * 100 + KEY.encode()],
+    cli.env(**ANTHROPIC).serve(sse([b"not json " + b"z" * 94 + KEY.encode()],  # cut at 120
                                    content_type="application/json"))
     r = cli.run("-m", "claude-x", "--retries", "0", "--no-stream", "q")
     assert r.code == 9, r.err
+    assert "***" in r.err
     no_key_anywhere(r)
 
 
@@ -372,6 +376,38 @@ def test_a_signal_whose_exception_is_swallowed_is_not_lost(processes):
     assert events[-1]["type"] == "end" and events[-1]["status"] == "cancelled"
 
 
+_CONSOLE_SCRIPT = """
+import os, signal, sys
+
+class Trip:  # sends SIGINT to this process the moment {target} is being imported
+    def find_spec(self, name, path=None, target=None):
+        if name == {target!r}:
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, Trip())
+from streamcli.entry import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("target", ["streamcli.entry", "streamcli.signals", "click",
+                                    "streamcli.family"])
+def test_sigint_during_the_start_up_imports_ends_the_run_properly(processes, tmp_path, target):
+    """The console script's first import of ours is the package: from its first line on,
+    a SIGINT (here, sent the moment `target` is imported) waits for the run to end its
+    output, then ends the process by the signal: no KeyboardInterrupt traceback."""
+    script = tmp_path / "streamcli"  # named like the console script pip writes
+    script.write_text(_CONSOLE_SCRIPT.format(target=target))
+    r = processes.run(["--jsonl", "--replay", EXAMPLES / "anthropic_hello.sse"],
+                      command=[sys.executable, str(script)])
+    err = r.stderr.decode()
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert r.returncode == -signal.SIGINT, err
+    events = jsonl_events(r.stdout)
+    assert events[0]["type"] == "start" and events[-1]["status"] == "cancelled"
+
+
 def test_the_start_up_window_is_documented():
     readme = (ROOT / "README.md").read_text()
     man = (ROOT / "man" / "streamcli.1.in").read_text()
@@ -444,15 +480,19 @@ def test_a_failing_api_key_cmd_shows_its_stderr_escaped(cli):
     assert_no_control(r.err)
 
 
-def test_an_api_key_cmd_never_eats_the_prompt_on_stdin(cli):
+def test_an_api_key_cmd_never_eats_the_prompt_on_stdin(processes, tmp_path):
     code = "import sys; sys.stdin.read(); print('sk-from-the-command-1234')"
-    cli.config(f'[providers.work]\nkind = "anthropic"\napi_key_cmd = {json.dumps(key_command(code))}\n')
-    cli.serve(hello())
-    r = cli.run("-m", "work:claude-x", "question", stdin=b"CONTEXT\n")
-    assert r.code == 0, r.err
-    (req,) = r.requests
+    config = tmp_path / "config.toml"
+    with FakeServer() as srv:
+        config.write_text(f'[providers.work]\nkind = "anthropic"\nbase_url = "{srv.url}"\n'
+                          f'api_key_cmd = {json.dumps(key_command(code))}\n')
+        srv.enqueue(Reply(body=anthropic_sse(["Hi"])))
+        r = processes.run(["-m", "work:claude-x", "question"], input=b"CONTEXT\n",
+                          env={"STREAMCLI_CONFIG": config})
+    assert r.returncode == 0, r.stderr
+    (req,) = srv.requests
     assert req.headers["x-api-key"] == "sk-from-the-command-1234"
-    assert json.loads(req.content)["messages"][0]["content"] == "CONTEXT\n\nquestion"
+    assert req.json["messages"][0]["content"] == "CONTEXT\n\nquestion"
 
 
 def test_ctrl_c_ends_a_hanging_api_key_cmd(processes, tmp_path):
@@ -769,6 +809,9 @@ def test_partial_output_kept_only_when_something_was_printed(cli, monkeypatch):
 
 
 def test_usage_shows_no_tokens_per_second_for_an_instant_stream(cli):
+    cli.env(**ANTHROPIC).serve(hello())  # deltas in separate reads, microseconds apart
+    r = cli.run("--usage", "-m", "claude-x", "q")
+    assert r.code == 0 and "; - output tokens/s" in r.err, r.err
     r = cli.run("--usage", "--replay", str(EXAMPLES / "anthropic_hello.sse"))
     assert r.code == 0 and "; - output tokens/s" in r.err, r.err
 
