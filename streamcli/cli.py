@@ -10,7 +10,7 @@ from click.core import ParameterSource
 from streamcli import __version__, plan
 from streamcli.config import load_config
 from streamcli.errors import EXIT_STATUS_TABLE, StdoutClosed, UsageError
-from streamcli.options import (TEXT, FiniteFloat, Runtime, Seconds, environ_of, help_option,
+from streamcli.options import (NAME, TEXT, FiniteFloat, Runtime, Seconds, environ_of, help_option,
                                setting, version_option)
 from streamcli.session import Session
 
@@ -71,14 +71,14 @@ class PromptContext(click.Context):
 @click.command(PROMPT_COMMAND, hidden=True, add_help_option=False,
                context_settings={"max_content_width": 100}, epilog=_epilog())
 @click.argument("prompt", nargs=-1, shell_complete=_complete_prompt)
-@setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL", type=TEXT,
+@setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL", type=NAME,
           shell_complete=_complete_model,
           help="Model name; the provider follows from it (claude-* Anthropic; gpt-*, o1/o3/o4*, "
                "chatgpt-* OpenAI). NAME:MODEL picks a provider from the config file.")
-@setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME", type=TEXT,
+@setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME", type=NAME,
           shell_complete=_complete_provider,
           help="anthropic, openai, or a provider named in the config file.")
-@click.option("--base-url", metavar="URL", type=TEXT,
+@click.option("--base-url", metavar="URL", type=NAME,
               help="Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, OpenRouter) or an API proxy. "
                    "[env var: OPENAI_BASE_URL / ANTHROPIC_BASE_URL]")
 @click.option("-s", "--system", metavar="TEXT", type=TEXT, help="System prompt.")

@@ -209,13 +209,24 @@ def _target(config, name, model, configured, base_url, env, need_key, key_timeou
         raise UsageError("no model: pass -m MODEL (or set STREAMCLI_MODEL)")
     from streamcli.providers import load
     prov = load(kind)
-    url = (base_url or (env.get(prov.URL_ENV) if name in KINDS else None)
+    url = (base_url or (_text_of(env, prov.URL_ENV) if name in KINDS else None)
            or entry.get("base_url") or prov.DEFAULT_BASE_URL)
     key, source = None, None
     if need_key:
         key, source = api_key(name, kind, entry, url, env, prov, KINDS, key_timeout,
                               config_path(env))
     return Target(kind, name, model, url, key, source)
+
+
+def _text_of(env, name: str) -> str | None:
+    """A variable read as text: with bytes that are not UTF-8 it is a usage error here,
+    not a crash when the request is encoded."""
+    value = env.get(name)
+    try:
+        value and value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{name} is not valid UTF-8 (check the locale or the variable)") from None
+    return value
 
 
 def _split(model: str, named: dict) -> tuple[str | None, str]:

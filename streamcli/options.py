@@ -54,10 +54,17 @@ class EnvOption(click.Option):
 
 class Utf8Text(click.types.StringParamType):
     """Text that must be valid UTF-8: an argument or variable with other bytes arrives as
-    lone surrogates, and would fail much later, as a bug, when the request is encoded."""
+    lone surrogates, and would fail much later, as a bug, when the request is encoded.
+    `empty_ok=False` for names (a model, a provider, a URL), where an empty value would
+    otherwise silently mean the default."""
+
+    def __init__(self, *, empty_ok: bool = True) -> None:
+        self.empty_ok = empty_ok
 
     def convert(self, value, param, ctx):
         value = super().convert(value, param, ctx)
+        if not self.empty_ok and not value.strip():
+            self.fail("must not be empty", param, ctx)
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
@@ -90,6 +97,7 @@ class Seconds(FiniteFloat):
 
 
 TEXT = Utf8Text()
+NAME = Utf8Text(empty_ok=False)
 
 
 def setting(*decls, envvar: str | None = None, **kwargs):

@@ -103,20 +103,32 @@ def credentials(api_key: str | None = None, headers=None, urls=()) -> list[str]:
         if isinstance(value, str) and _CREDENTIAL_HEADER.search(name.lower()):
             found += [value, value.partition(" ")[2]]
     for url in urls:
-        found.append(url_password(url))
+        found += url_secrets(url)
     return [s for s in found if s]
 
 
-def url_password(url) -> str | None:
-    """The password in a URL's user:password@ part, if it has one."""
-    if not isinstance(url, str) or "@" not in url:
-        return None
-    authority = re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]
-    userinfo = authority.rpartition("@")[0]
-    return userinfo.partition(":")[2] or None
+_USERINFO = re.compile(r"(://[^/?#@]*?:)([^/?#@]*)(@)")
+_QUERY_PARAM = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
+
+
+def _credential_param(name: str) -> bool:
+    name = name.lower()
+    return name in ("key", "sig", "signature") or bool(_CREDENTIAL_HEADER.search(name))
+
+
+def url_secrets(url) -> list[str]:
+    """The credentials a URL carries: the password of its user:password@ part, and the
+    values of query parameters named like keys (`?key=...`, `&api_key=...`, `&token=...`)."""
+    if not isinstance(url, str):
+        return []
+    found = [m.group(2) for m in _USERINFO.finditer(url)]
+    found += [value for _, name, value in _QUERY_PARAM.findall(url) if _credential_param(name)]
+    return [s for s in found if s]
 
 
 def without_password(url: str) -> str:
-    """The URL as it may be shown: a password in it replaced by ***."""
-    password = url_password(url)
-    return url.replace(f":{password}@", f":{MASK}@", 1) if password else url
+    """The URL as it may be shown: its password and key parameters replaced by ***, however
+    short they are."""
+    url = _USERINFO.sub(lambda m: m.group(1) + MASK + m.group(3), url, count=1)
+    return _QUERY_PARAM.sub(lambda m: m.group(0) if not _credential_param(m.group(2))
+                            else f"{m.group(1)}{m.group(2)}={MASK}", url)

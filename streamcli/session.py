@@ -233,10 +233,14 @@ def _proxy_urls(environ) -> list[str]:
     return [v for k, v in environ.items() if k.lower().endswith("_proxy")]
 
 
+_BAD_KEY_TYPES = ("authentication_error", "invalid_api_key")  # a 401 inside a stream
+
+
 def _advise(err: StreamcliError, plan) -> StreamcliError:
     """A rejected key (401) says where it came from, or that none was sent."""
     request = plan.request if plan is not None else None
-    if isinstance(err, AuthError) and err.status == 401 and request is not None:
+    rejected = err.status == 401 or (err.status is None and err.type in _BAD_KEY_TYPES)
+    if isinstance(err, AuthError) and rejected and request is not None:
         source = request.key_source
         err.message += (f" (the API key came from {source})" if request.api_key and source
                         else "" if request.api_key else " (no API key was sent)")

@@ -22,9 +22,9 @@ from contextlib import contextmanager
 
 from streamcli.errors import Cancelled, TotalTimeout
 
-CLEANUP_GRACE = 0.5  # seconds from a stop signal to death by it, however the cleanup goes
+CLEANUP_GRACE = 0.8  # seconds from a stop signal to death by it, however the cleanup goes
 _TICK = 0.1  # the cleanup clock's period
-_REDELIVER_AFTER = 0.2  # a Cancelled not acknowledged by then was swallowed: raise it again
+_REDELIVER_AFTER = 0.3  # a Cancelled not acknowledged by then was swallowed: raise it again
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 _caught: int | None = None  # the first stop signal caught in this run

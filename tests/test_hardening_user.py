@@ -136,6 +136,15 @@ def test_a_password_in_the_base_url_or_the_proxy_is_never_shown(cli):
     assert "http://user:***@127.0.0.1:9/v1" in r.err
 
 
+def test_a_key_in_the_url_query_is_never_shown(cli):
+    cli.real_network().env(OPENAI_API_KEY="x")
+    r = cli.run("-m", "llama", "--base-url", "http://127.0.0.1:9/v1?key=SECRETKEY-q&api-version=1",
+                "--retries", "0", "--no-stream", "q")
+    assert r.code == 7, r.err
+    assert_no_secrets(r.out, r.err)
+    assert "key=***" in r.err and "api-version=1" in r.err
+
+
 # =========================================================================== 2. short "keys"
 
 def test_a_short_key_is_not_a_secret_and_messages_stay_whole(cli):
@@ -290,6 +299,30 @@ def test_a_closed_stdout_sends_no_request(processes):
         code, lines = run_redirected(processes, ["-m", "claude-x", "--base-url", srv.url,
                                                  "q"], ">&-")
     assert code == 11 and srv.requests == [], lines
+
+
+def test_a_non_blocking_stdout_is_waited_for_not_an_error(processes, tmp_path):
+    """A stdout left O_NONBLOCK by another program (common on terminals and pipes shared
+    with node tools) is full for a moment: that is a wait, not an output error."""
+    import fcntl
+    from tests.helpers.pipes import drain
+    text = "x" * 1000
+    path = tmp_path / "big.sse"
+    path.write_bytes(b"".join(anthropic_sse([text] * 300)))
+    r, w = os.pipe()
+    fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+    os.set_blocking(w, False)
+    try:
+        proc = processes.start(["--replay", path], stdout=w)
+    finally:
+        os.close(w)
+    try:
+        out = drain(r)
+    finally:
+        os.close(r)
+    result = proc.finish()
+    assert result.returncode == 0, result.stderr
+    assert out == (text * 300 + "\n").encode()
 
 
 def test_output_status_11_is_in_the_exit_table():
@@ -543,6 +576,9 @@ BAD_VALUES = {
     "-o stream true": ["-o", "stream=true"],
     "- with words": ["-", "extra"],
     "--tools empty name": ["--tools", ""],
+    "-m empty": ["-m", ""],
+    "--provider empty": ["--provider", " "],
+    "--base-url empty": ["--base-url", ""],
 }
 
 
@@ -554,6 +590,13 @@ def test_bad_values_on_the_command_line_are_usage_errors(cli, case):
     assert r.code == 2, (case, r.err)
     assert r.err.startswith("streamcli: error: "), r.err
     assert r.requests == []
+
+
+@pytest.mark.parametrize("variable", ["ANTHROPIC_BASE_URL", "OPENAI_BASE_URL"])
+def test_a_url_variable_that_is_not_utf8_is_a_usage_error(cli, variable):
+    cli.env(**ANTHROPIC, **OPENAI, **{variable: "http://127.0.0.1:9/\udcff"})
+    r = cli.run("-m", "gpt-x" if variable.startswith("OPENAI") else "claude-x", "q")
+    assert r.code == 2 and variable in r.err, r.err
 
 
 def test_stream_false_points_to_no_stream(cli):
@@ -736,6 +779,12 @@ def test_a_rejected_key_says_where_it_came_from(cli, how, says):
     r = cli.run("-m", "claude-x" if how == "env" else "work:claude-x", "--jsonl", "q")
     assert r.code == 4
     assert says in r.err and says in errors_of(r)[0]["message"]
+
+
+def test_an_authentication_error_inside_a_stream_says_where_the_key_came_from(cli):
+    cli.env(**ANTHROPIC).serve(sse([anthropic_error_event("authentication_error", "bad key")]))
+    r = cli.run("-m", "claude-x", "--retries", "0", "q")
+    assert r.code == 4 and "the API key came from ANTHROPIC_API_KEY" in r.err, r.err
 
 
 def test_a_401_from_a_keyless_server_says_no_key_was_sent(cli):

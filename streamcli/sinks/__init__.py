@@ -59,17 +59,33 @@ class _Guarded:
     def write(self, data: bytes):
         try:
             return self.raw.write(data)
+        except BlockingIOError as exc:  # write_all() writes the rest
+            self._wait_writable(exc)
+            return exc.characters_written
         except BrokenPipeError:
             raise StdoutClosed() from None
         except (OSError, ValueError) as exc:
             raise OutputError.of(exc) from None
 
     def flush(self) -> None:
+        while True:
+            try:
+                return self.raw.flush()
+            except BlockingIOError as exc:
+                self._wait_writable(exc)
+            except BrokenPipeError:
+                raise StdoutClosed() from None
+            except (OSError, ValueError) as exc:
+                raise OutputError.of(exc) from None
+
+    def _wait_writable(self, exc: BlockingIOError) -> None:
+        """A stdout left non-blocking (by another program on the same terminal or pipe)
+        that is full for now: wait until it takes more, as a blocking one would. A signal
+        ends the wait."""
+        import select
         try:
-            self.raw.flush()
-        except BrokenPipeError:
-            raise StdoutClosed() from None
-        except (OSError, ValueError) as exc:
+            select.select([], [self.raw.fileno()], [])
+        except (OSError, ValueError):
             raise OutputError.of(exc) from None
 
     def fileno(self) -> int:
