@@ -25,25 +25,13 @@ import os
 import re
 from dataclasses import dataclass
 
+from streamcli.configkeys import KEYS, PROVIDER_KEYS, SETTINGS, check_types
 from streamcli.errors import UsageError
 from streamcli.keys import api_key
 from streamcli.providers import KINDS
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 _OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4)")
-
-
-# The plain settings the file may give, with the types it must give them in (the ranges
-# are the flags' own, checked by click).
-SETTINGS = {"max_tokens": int, "temperature": float, "retries": int, "max_retry_wait": float,
-            "connect_timeout": float, "idle_timeout": float, "timeout": float}
-# Every key the file may hold, with its type: the top level (a part of streamcli that
-# reads a new key adds it here, or the file's users get an "unknown key" warning)...
-KEYS: dict[str, type] = {"model": str, "provider": str, "providers": dict, **SETTINGS}
-# ... and a [providers.NAME] table.
-PROVIDER_KEYS: dict[str, type] = {"kind": str, "base_url": str, "api_key_env": str,
-                                  "api_key_cmd": str, "model": str}
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "a table"}
 
 
 def config_path(environ=None) -> str:
@@ -58,9 +46,9 @@ def config_path(environ=None) -> str:
 
 
 def defaults(config: dict) -> dict:
-    """The file's plain settings, for click's default_map (so flags and STREAMCLI_*
-    variables win over them, and the flags' ranges apply to them too); their types were
-    checked as the file was loaded."""
+    """The file's plain settings (configkeys.SETTINGS), for click's default_map (so flags
+    and STREAMCLI_* variables win over them, and the flags' ranges apply to them too);
+    their types were checked as the file was loaded."""
     return {name: config[name] for name in SETTINGS if name in config}
 
 
@@ -80,51 +68,17 @@ def load_config(path: str | None = None, environ=None) -> dict:
         raise UsageError(f"config file {path}: {exc}") from None
     except RecursionError:
         raise UsageError(f"config file {path}: nested too deeply") from None
-    _check_types(config, KEYS, "", path)
+    check_types(config, KEYS, "", path)
     providers = config.get("providers", {})
     if not all(isinstance(p, dict) for p in providers.values()):
         raise UsageError(f"config file {path}: [providers.NAME] must be tables")
     for name, entry in providers.items():
-        _check_types(entry, PROVIDER_KEYS, f"providers.{name}.", path)
+        check_types(entry, PROVIDER_KEYS, f"providers.{name}.", path)
         kind = entry.get("kind", "openai")
         if kind not in KINDS:
             raise UsageError(f"config file {path}: providers.{name}.kind must be one of "
                              f"{', '.join(KINDS)}, not {kind!r}")
     return config
-
-
-def _check_types(table: dict, known: dict, prefix: str, path: str) -> None:
-    """The known keys have the types streamcli reads them as (a bool is no integer, and
-    a float with a fraction no integer either). Unknown keys are left to warnings()."""
-    for key, kind in known.items():
-        if key not in table:
-            continue
-        value = table[key]
-        ok = isinstance(value, kind) and not isinstance(value, bool)
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            ok = True
-        if not ok:
-            raise UsageError(f"config file {path}: {prefix}{key} must be {_TYPE_NAMES[kind]}, "
-                             f"not {value!r}"[:300])
-
-
-def unknown_key_warnings(config: dict, environ=None) -> list[str]:
-    """One warning per key the file has that streamcli does not know, with the nearest
-    known one (a typo such as `modle` would otherwise be ignored in silence)."""
-    found = [(key, KEYS, "") for key in config if key not in KEYS]
-    for name, entry in config.get("providers", {}).items():
-        found += [(key, PROVIDER_KEYS, f"providers.{name}.") for key in entry
-                  if key not in PROVIDER_KEYS]
-    if not found:
-        return []
-    import difflib  # only when there is something to suggest
-    out = []
-    for key, known, prefix in found:
-        near = difflib.get_close_matches(key, list(known), n=1)
-        hint = f" (did you mean {prefix}{near[0]}?)" if near else ""
-        out.append(f"config file {config_path(environ)}: unknown key {prefix}{key}{hint}; "
-                   f"it is ignored")
-    return out
 
 
 def provider_names(config: dict) -> list[str]:

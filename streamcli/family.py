@@ -9,7 +9,8 @@ from click.core import ParameterSource
 
 from streamcli import plan
 from streamcli.cli import PROG, PROMPT_COMMAND, command
-from streamcli.config import defaults, load_config, unknown_key_warnings
+from streamcli.config import config_path, defaults, load_config
+from streamcli.configkeys import unknown_key_warnings
 from streamcli.environment import Environment
 from streamcli.errors import UsageError
 from streamcli.options import Runtime
@@ -40,7 +41,8 @@ def main(args: list[str], env: Environment) -> int:
     runtime = Runtime(env)
     try:
         runtime.config = load_config(environ=env.environ)
-        runtime.config_warnings = unknown_key_warnings(runtime.config, env.environ)
+        runtime.config_warnings = unknown_key_warnings(runtime.config,
+                                                       config_path(env.environ))
         default_map = {PROMPT_COMMAND: defaults(runtime.config)}
     except UsageError as err:
         runtime.config, runtime.config_error, default_map = {}, err, {}
