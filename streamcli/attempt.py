@@ -1,32 +1,43 @@
-"""One HTTP attempt: send the request, turn a failed response into an error, and run the
-body through the pump (streamed) or the provider's parser (whole)."""
+"""One HTTP attempt: send, turn a failed response into an error, read the body.
+
+A 2xx body goes through `body` (an event stream through the pump, a whole response
+through the provider's parser), whatever was asked for.
+"""
 
 from __future__ import annotations
 
-import json
-import time
-
-from streamcli.errors import MalformedStream, StreamcliError
-from streamcli.providers.errors import error_from_event, request_id_of
-from streamcli.pump import Progress, pump
-from streamcli.redact import excerpt
+from streamcli import body
+from streamcli.errors import StreamcliError
+from streamcli.providers.errors import request_id_of
+from streamcli.pump import Progress
 
 ERROR_BODY_LIMIT = 1024 * 1024  # an error body is read this far, never further
 
 
 def stream_once(transport, prov, request, sink, progress: Progress, *, idle_timeout: float,
-                raw_mode: bool) -> None:
+                raw_mode: bool, notice=None) -> None:
+    """A streaming request (`notice`: a stderr line, for a server that did not stream)."""
+    _once(transport, prov, request, sink, progress, streamed=True, idle_timeout=idle_timeout,
+          raw_mode=raw_mode, notice=notice)
+
+
+def complete_once(transport, prov, request, sink, progress: Progress, notice=None) -> None:
+    """A non-streaming request (--no-stream)."""
+    _once(transport, prov, request, sink, progress, streamed=False,
+          idle_timeout=transport.idle_timeout, raw_mode=False, notice=notice)
+
+
+def _once(transport, prov, request, sink, progress, *, streamed, idle_timeout, raw_mode,
+          notice) -> None:
     with transport.stream(prov.build_request(request)) as response:
         status = response.status_code
         if status >= 300:
-            body = transport.read_all(response, limit=ERROR_BODY_LIMIT)
-            raise prov.error_from_response(status, body, response.headers)
+            raise error_response(transport, prov, response)
         try:
-            ctype = response.headers.get("content-type", "text/event-stream").lower()
-            if not ctype.startswith("text/event-stream"):
-                not_sse(ctype, transport.read_all(response, limit=ERROR_BODY_LIMIT))
-            pump(transport.chunks(response), prov.StreamMapper(), sink, progress,
-                 idle_timeout=idle_timeout, raw_mode=raw_mode, protocol=prov.NAME)
+            body.play(transport.chunks(response), lambda data, whole: prov, sink, progress,
+                      idle_timeout=idle_timeout, raw_mode=raw_mode, streamed=streamed,
+                      content_type=response.headers.get("content-type", "text/event-stream"),
+                      notice=notice)
         except StreamcliError as err:
             # Errors inside a 200 carry no request id of their own: the response's applies.
             err.request_id = err.request_id or request_id_of(response.headers,
@@ -34,41 +45,15 @@ def stream_once(transport, prov, request, sink, progress: Progress, *, idle_time
             raise
 
 
-def complete_once(transport, prov, request, sink, progress: Progress) -> None:
-    status, headers, body = transport.post(prov.build_request(request))
-    if status >= 300:
-        raise prov.error_from_response(status, body, headers)
-    try:
-        parse_complete(prov, body, sink, progress)
-    except StreamcliError as err:
-        err.request_id = err.request_id or request_id_of(headers, prov.REQUEST_ID_HEADER)
-        raise
-
-
-def not_sse(ctype: str, body: bytes) -> None:
-    """A 2xx that is not an event stream: an error object if it carries one, else 9."""
-    try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        obj = None
-    if isinstance(obj, dict) and obj.get("error"):
-        raise error_from_event(obj)  # classified by its own type, like an in-stream error
-    raise MalformedStream(f"expected an event stream, but the server sent {ctype or 'no content type'}"
-                          f" ({len(body)} bytes)")
-
-
-def parse_complete(prov, body: bytes, sink, progress: Progress) -> None:
-    """A whole (non-streaming) response, mapped to the events a stream would give."""
-    try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise MalformedStream(f"the response is not JSON: {excerpt(body)}") from None
-    if not isinstance(obj, dict):
-        raise MalformedStream(f"unexpected response: {excerpt(body)}")
-    out: list = []
-    try:
-        progress.mapper = prov.parse_message(obj, out)
-    except (AttributeError, TypeError, KeyError, IndexError) as exc:
-        raise MalformedStream(f"unexpected response shape ({exc}): {excerpt(body)}") from None
-    progress.first_output = time.monotonic()
-    sink.write(out)
+def error_response(transport, prov, response) -> StreamcliError:
+    """A response with a status of 300 or more, as an error of its status's class; its
+    body is read ERROR_BODY_LIMIT far, never further (a body that never ends too)."""
+    status, headers = response.status_code, response.headers
+    data = transport.read_all(response, limit=ERROR_BODY_LIMIT)
+    if len(data) <= ERROR_BODY_LIMIT:
+        return prov.error_from_response(status, data, headers)
+    err = prov.error_from_response(status, b"", headers)
+    err.message = (f"{err.message}: response too large (an error body of more than "
+                   f"{ERROR_BODY_LIMIT // 1024} KiB, not read further)")
+    err.args = (err.message,)
+    return err

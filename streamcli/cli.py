@@ -1,6 +1,9 @@
-"""The prompt command's click declarations: every option with its default, its
-environment variable and its config-file key, all through click's own mechanisms. It
-hands the parsed options to `plan` and the plan to `session`."""
+"""The prompt command's click declarations: every option, default and variable.
+
+Each option's default, environment variable and config-file key are declared through
+click's own mechanisms. The command hands the parsed options to `plan` and the plan to
+`session`.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +13,16 @@ from click.core import ParameterSource
 from streamcli import __version__, plan
 from streamcli.config import load_config
 from streamcli.errors import EXIT_STATUS_TABLE, StdoutClosed, UsageError
-from streamcli.options import (NAME, TEXT, FiniteFloat, Runtime, Seconds, environ_of, help_option,
-                               setting, version_option)
+from streamcli.options import (NAME, TEXT, FiniteFloat, Limit, Runtime, Seconds, environ_of,
+                               help_option, setting, version_option)
 from streamcli.session import Session
 
 PROG = "streamcli"
 PROMPT_COMMAND = "prompt"  # hidden: reached by any first argument that names no subcommand
+# Offered by the completion of -m until `streamcli models` has cached a provider's listing.
 KNOWN_MODELS = (
     "claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5",
-    "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3", "o4-mini",
+    "gpt-5", "gpt-5-pro", "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "o3", "o4-mini",
 )
 
 
@@ -28,6 +32,7 @@ def _epilog() -> str:
             "  git diff | streamcli 'write a commit message'\n"
             "  streamcli --jsonl -m gpt-4o 'list three colours' | jq -r 'select(.type==\"text\").text'\n"
             "  streamcli --replay examples/anthropic_hello.sse\n"
+            "  streamcli models --provider openai\n"
             f"\n\b\nExit status:\n{rows}")
 
 
@@ -36,16 +41,26 @@ def _complete_provider(ctx, param, incomplete):
     try:
         names = provider_names(load_config(environ=environ_of(ctx)))
     except UsageError:
-        names = ["anthropic", "openai"]
+        from streamcli.providers import KINDS
+        names = list(KINDS)
     return [n for n in names if n.startswith(incomplete)]
 
 
 def _complete_model(ctx, param, incomplete):
+    """NAME: of the config's providers, then the ids of the cached listings (`streamcli
+    models`), or the built-in names where there is none. Never a network request."""
+    from streamcli import modelcache
+    from streamcli.providers import anthropic, openai
+    environ = environ_of(ctx)
     try:
-        named = [f"{n}:" for n in load_config(environ=environ_of(ctx)).get("providers", {})]
+        providers = load_config(environ=environ).get("providers", {})
     except UsageError:
-        named = []
-    return [m for m in (*named, *KNOWN_MODELS) if m.startswith(incomplete)]
+        providers = {}
+    claude = tuple(m for m in KNOWN_MODELS if m.startswith("claude-"))
+    builtin = {"anthropic": (anthropic.DEFAULT_BASE_URL, claude),
+               "openai": (openai.DEFAULT_BASE_URL, tuple(m for m in KNOWN_MODELS if m not in claude))}
+    ids = modelcache.completion_ids(environ, builtin, set(providers))
+    return [m for m in (*(f"{n}:" for n in providers), *ids) if m.startswith(incomplete)]
 
 
 def _complete_prompt(ctx, param, incomplete):
@@ -77,7 +92,13 @@ class PromptContext(click.Context):
                "chatgpt-* OpenAI). NAME:MODEL picks a provider from the config file.")
 @setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME", type=NAME,
           shell_complete=_complete_provider,
-          help="anthropic, openai, or a provider named in the config file.")
+          help="anthropic, openai, openai-responses, or a provider named in the config file.")
+@click.option("--api", type=click.Choice(["chat", "responses"]),
+              help="The API of an OpenAI-kind target: chat (Chat Completions, /chat/completions) "
+                   "or responses (the Responses API, /responses). [default: chat; responses "
+                   "for the models OpenAI serves only there (o1-pro, o3-pro, *-deep-research, "
+                   "computer-use-preview, codex-mini-latest, gpt-5*-pro, gpt-5*-codex*) on "
+                   "OpenAI's own URL]")
 @click.option("--base-url", metavar="URL", type=NAME,
               help="Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, OpenRouter) or an API proxy. "
                    "[env var: OPENAI_BASE_URL / ANTHROPIC_BASE_URL]")
@@ -88,7 +109,8 @@ class PromptContext(click.Context):
           help="Longest answer, in tokens. [default: 8192 for Anthropic, the server's for OpenAI]")
 @setting("--temperature", envvar="STREAMCLI_TEMPERATURE", type=FiniteFloat(min=0),
           metavar="T", help="Sampling temperature.")
-@click.option("--stop", multiple=True, metavar="TEXT", type=TEXT, help="Stop sequence (repeatable).")
+@click.option("--stop", multiple=True, metavar="TEXT", type=TEXT,
+              help="Stop sequence (repeatable; the Responses API has none).")
 @click.option("--tools", "tools_file", type=FILE, metavar="FILE",
               help="JSON file with a list of tool definitions (name, description, input_schema).")
 @click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE", type=TEXT,
@@ -109,7 +131,7 @@ class PromptContext(click.Context):
 @setting("--retries", envvar="STREAMCLI_RETRIES", type=click.IntRange(min=0), default=2,
           show_default=True, metavar="N",
           help="Retries of 408/409/429/5xx/529 and connection errors before any output.")
-@setting("--max-retry-wait", envvar="STREAMCLI_MAX_RETRY_WAIT", type=Seconds(zero_ok=True),
+@setting("--max-retry-wait", envvar="STREAMCLI_MAX_RETRY_WAIT", type=Limit(),
           default=60.0, show_default=True, metavar="SECONDS",
           help="Longest retry-after to honour; a server asking for more fails at once (exit 5).")
 @setting("--connect-timeout", envvar="STREAMCLI_CONNECT_TIMEOUT", type=SECONDS, default=10.0,

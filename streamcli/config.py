@@ -1,5 +1,4 @@
-"""Reading and validating the config file, and resolving where a request goes: the named
-providers, the model's provider, its URL and its key.
+"""The config file, read and validated, and where a request goes (provider, URL, key).
 
 Precedence is flags > environment > config file > built-in defaults. For the plain
 settings (max_tokens, retries, timeouts...) click applies it: `defaults()` hands the
@@ -13,7 +12,7 @@ The config file is `$XDG_CONFIG_HOME/streamcli/config.toml` (or `$STREAMCLI_CONF
     max_tokens = 4096
 
     [providers.local]                  # a named provider: -m local:llama3.2
-    kind = "openai"                    # wire protocol: openai or anthropic
+    kind = "openai"                    # wire protocol: openai, openai-responses or anthropic
     base_url = "http://localhost:11434/v1"
     api_key_env = "LOCAL_API_KEY"      # or api_key_cmd = "pass show local-llm"
     model = "llama3.2"                 # its default model
@@ -31,7 +30,9 @@ from streamcli.keys import api_key
 from streamcli.providers import KINDS
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
-_OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4)")
+# OpenAI's model names, Responses-only ones (codex-mini-latest, computer-use-preview) too
+_OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4|codex-mini|computer-use-preview)")
+_OFFICIAL_OPENAI = "://api.openai.com"
 
 
 def config_path(environ=None) -> str:
@@ -98,11 +99,12 @@ class Target:
 
 
 def resolve(config: dict, *, model: str | None, provider: str | None, provider_is_flag: bool,
-            base_url: str | None, environ, need_key: bool = True,
-            key_timeout: float | None = None) -> Target:
+            base_url: str | None, environ, need_key: bool = True, api: str | None = None,
+            need_model: bool = True, key_timeout: float | None = None) -> Target:
     """`model` and `provider` as click resolved them (flag, else STREAMCLI_MODEL /
     STREAMCLI_PROVIDER); `provider_is_flag`: the provider came from --provider, which
-    beats a model that names its provider, where STREAMCLI_PROVIDER does not.
+    beats a model that names its provider, where STREAMCLI_PROVIDER does not. `api`:
+    --api ("chat" or "responses"), which picks the protocol of an OpenAI-kind target.
     `key_timeout`: --timeout, which bounds an api_key_cmd too."""
     env = environ
     named = config.get("providers", {})
@@ -126,7 +128,8 @@ def resolve(config: dict, *, model: str | None, provider: str | None, provider_i
         name = "anthropic"
     if name is None:
         raise _unknown_provider(model or configured, config, env)
-    return _target(config, name, model, configured, base_url, env, need_key, key_timeout)
+    return _target(config, name, model, configured, base_url, env, need_key, api,
+                   need_model and need_key, key_timeout)
 
 
 def _kind_of_url(base_url: str | None, env) -> str | None:
@@ -150,7 +153,8 @@ def _unknown_provider(model: str, config: dict, env) -> UsageError:
                       f"({names}) or set STREAMCLI_PROVIDER")
 
 
-def _target(config, name, model, configured, base_url, env, need_key, key_timeout) -> Target:
+def _target(config, name, model, configured, base_url, env, need_key, api=None,
+            need_model=True, key_timeout=None) -> Target:
     named = config.get("providers", {})
     entry = named.get(name, {})
     if name not in KINDS and name not in named:
@@ -159,12 +163,13 @@ def _target(config, name, model, configured, base_url, env, need_key, key_timeou
                          f"in {config_path(env)}")
     kind = entry.get("kind", name if name in KINDS else "openai")
     model = model or entry.get("model") or configured or _default_model(kind)
-    if model is None and need_key:
+    if model is None and need_model:
         raise UsageError("no model: pass -m MODEL (or set STREAMCLI_MODEL)")
     from streamcli.providers import load
     prov = load(kind)
     url = (base_url or (_text_of(env, prov.URL_ENV) if name in KINDS else None)
            or entry.get("base_url") or prov.DEFAULT_BASE_URL)
+    kind = _protocol(kind, name, api, model, url)
     key, source = None, None
     if need_key:
         key, source = api_key(name, kind, entry, url, env, prov, KINDS, key_timeout,
@@ -181,6 +186,21 @@ def _text_of(env, name: str) -> str | None:
     except UnicodeEncodeError:
         raise UsageError(f"{name} is not valid UTF-8 (check the locale or the variable)") from None
     return value
+
+
+def _protocol(kind: str, name: str, api: str | None, model: str | None, url: str) -> str:
+    """The wire protocol of an OpenAI-kind target: --api decides; else, on OpenAI's own
+    URL, a model that exists only in the Responses API picks it."""
+    if kind == "anthropic" and api:
+        raise UsageError(f"--api {api}: provider {name!r} speaks the Anthropic Messages API; "
+                         f"--api chooses between OpenAI's Chat Completions (chat) and "
+                         f"Responses (responses) APIs")
+    if api and kind != "anthropic":
+        return "openai" if api == "chat" else "openai-responses"
+    if kind == "openai" and _OFFICIAL_OPENAI in url:
+        from streamcli.providers.responses.request import responses_only
+        return "openai-responses" if responses_only(model) else kind
+    return kind
 
 
 def _split(model: str, named: dict) -> tuple[str | None, str]:

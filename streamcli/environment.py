@@ -1,5 +1,4 @@
-"""What a run reads from and writes to, passed in: stdin, stdout, stderr, the environment
-variables and the HTTP transport.
+"""What a run reads and writes, passed in: stdio, variables, the HTTP transport.
 
 `entry` builds the real one from the process; tests build their own (a BytesIO stdout,
 a dict of variables, an httpx2.MockTransport), so no module holds a test switch.

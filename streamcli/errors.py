@@ -3,7 +3,7 @@
     StreamcliError ............... 1  internal error (a bug)
      ├── UsageError .............. 2  bad option, no prompt, missing key, unreadable file
      ├── ApiError                     the API said no (HTTP status or in-stream error)
-     │    ├── InvalidRequestError  3  400, 404, 409, 413, 422, invalid_request_error
+     │    ├── InvalidRequestError  3  400, 404, 409, 413, 422, a redirect, invalid_request_error
      │    ├── AuthError .......... 4  401, 402, 403, billing, quota
      │    ├── RateLimitError ..... 5  429, retry-after above --max-retry-wait
      │    └── ServerError ........ 6  5xx, 529, overloaded_error, api_error
@@ -88,7 +88,7 @@ class ApiError(StreamcliError):
 
 
 class InvalidRequestError(ApiError):
-    """API rejected the request (400, 404, 409, 413, 422, invalid_request_error)"""
+    """API rejected the request (400, 404, 409, 413, 422, a redirect, invalid_request_error)"""
 
     exit_code = ExitStatus.INVALID_REQUEST
     kind = "invalid_request"
@@ -134,7 +134,7 @@ class TimeoutExpired(StreamcliError):
 
 
 class MalformedStream(StreamcliError):
-    """malformed or incomplete stream (no terminal event, invalid JSON, not SSE)"""
+    """malformed or incomplete stream (no terminal event, invalid JSON, wrong field types, not SSE)"""
 
     exit_code = ExitStatus.MALFORMED
     kind = "malformed"

@@ -6,8 +6,9 @@ one is built per delta on the hot path.
 
 from __future__ import annotations
 
-import json
 from typing import Any, NamedTuple
+
+from streamcli import safejson
 
 
 class Start(NamedTuple):
@@ -36,6 +37,17 @@ class ToolCall(NamedTuple):
     invalid: bool
 
 
+class OutputItem(NamedTuple):
+    """An output item that streamcli does not run and that is not answer text (the
+    Responses API's web_search_call, file_search_call, code_interpreter_call,
+    computer_call...), reported once it is done."""
+
+    item_type: str | None
+    id: str | None
+    status: str | None
+    raw: dict  # the whole item, as the provider sent it
+
+
 class Stop(NamedTuple):
     raw: str  # the provider's own stop/finish reason; normalize_stop() maps it
 
@@ -47,7 +59,8 @@ class Usage(NamedTuple):
 
 
 class Done(NamedTuple):
-    """The provider's terminal event (Anthropic message_stop, OpenAI [DONE])."""
+    """The provider's terminal event (Anthropic message_stop, OpenAI [DONE], Responses
+    response.completed or response.incomplete)."""
 
 
 DONE = Done()
@@ -56,13 +69,25 @@ DONE = Done()
 def tool_call(call_id: str | None, name: str | None, raw: str) -> ToolCall:
     """A complete tool call from its assembled argument string. An empty string is a
     call without arguments ({}), as the SDK accumulators read it; a string that is not
-    JSON (cut off by a token limit) is kept raw and flagged, never a crash."""
+    JSON (cut off by a token limit), or JSON no output could carry (a number beyond a
+    double such as 1e400, NaN, nesting too deep: see `safejson`), is kept raw and
+    flagged, never a crash: `arguments` null, `invalid` true, `raw_arguments` exact."""
     if not raw.strip():
         return ToolCall(call_id, name, {}, raw, False)
     try:
-        return ToolCall(call_id, name, json.loads(raw), raw, False)
+        raw.encode("utf-8")
+    except UnicodeEncodeError:  # surrogate halves from JSON escapes split across deltas
+        raw = whole_characters(raw)
+    try:
+        return ToolCall(call_id, name, safejson.loads(raw), raw, False)
     except ValueError:
         return ToolCall(call_id, name, None, raw, True)
+
+
+def whole_characters(text: str) -> str:
+    """`text` with its surrogate pairs joined into characters and a lone half made
+    U+FFFD, as the sinks write them (for the readers of the str itself: stderr, the log)."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 class SurrogateJoin:
@@ -78,8 +103,19 @@ class SurrogateJoin:
         self.held: dict = {}  # event class -> the high surrogate held back
 
     def add(self, kind, text: str, out: list) -> None:
+        if text.__class__ is not str:  # valid JSON of the wrong shape: a malformed stream
+            raise TypeError(f"a {kind.__name__.lower()} delta that is not a string: {text!r:.60}")
         if self.held:
-            text = self.held.pop(kind, "") + text
+            high = self.held.pop(kind, None)
+            if self.held:  # the held half of another kind will get no second half
+                self.flush(out)
+            if high is not None:
+                if text[:1] and "\udc00" <= text[0] <= "\udfff":
+                    # One character again, so every reader (stderr, the log) sees it.
+                    text = chr(0x10000 + ((ord(high) - 0xD800) << 10) + ord(text[0]) - 0xDC00) \
+                        + text[1:]
+                else:
+                    text = high + text
         if text[-1:] and "\ud800" <= text[-1] <= "\udbff":
             self.held[kind] = text[-1]
             text = text[:-1]
@@ -88,9 +124,10 @@ class SurrogateJoin:
         out.append(kind(text))
 
     def flush(self, out: list) -> None:
-        """At the end of the stream: a lone half is output as it is (sinks make it U+FFFD)."""
-        for kind, char in self.held.items():
-            out.append(kind(char))
+        """At the end of a block or of the stream: a lone half is U+FFFD, as the sinks
+        would write it."""
+        for kind in self.held:
+            out.append(kind("\ufffd"))
         self.held.clear()
 
 
@@ -117,6 +154,10 @@ STOP_REASONS = {
     "tool_calls": "tool_use",
     "function_call": "tool_use",
     "content_filter": "content_filter",
+    # OpenAI Responses API: the status `completed` (`function_call` when the output holds
+    # function calls), or the reason of an incomplete response
+    "completed": "end",
+    "max_output_tokens": "max_tokens",
 }
 
 

@@ -1,6 +1,8 @@
-"""The command family: a first argument that is exactly a subcommand's name runs that
-subcommand, anything else is the prompt command's; and `main`, which runs it for
-`entry`, with click's own usage errors reported in the mode's output."""
+"""The command family: a subcommand's name first runs it; anything else is a prompt.
+
+`main` runs the family for `entry`, with click's own usage errors reported in the
+mode's output.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from click.core import ParameterSource
 
 from streamcli import plan
 from streamcli.cli import PROG, PROMPT_COMMAND, command
+from streamcli.commands.models import models
 from streamcli.config import config_path, defaults, load_config
 from streamcli.configkeys import unknown_key_warnings
 from streamcli.environment import Environment
@@ -33,6 +36,7 @@ class Family(click.Group):
 
 family = Family(PROG, add_help_option=False, context_settings={"max_content_width": 100})
 family.add_command(command)
+family.add_command(models)
 
 
 def main(args: list[str], env: Environment) -> int:
@@ -43,7 +47,9 @@ def main(args: list[str], env: Environment) -> int:
         runtime.config = load_config(environ=env.environ)
         runtime.config_warnings = unknown_key_warnings(runtime.config,
                                                        config_path(env.environ))
-        default_map = {PROMPT_COMMAND: defaults(runtime.config)}
+        # The file's settings are every command's defaults (each takes those it has).
+        file_defaults = defaults(runtime.config)
+        default_map = {name: file_defaults for name in family.commands}
     except UsageError as err:
         runtime.config, runtime.config_error, default_map = {}, err, {}
     try:

@@ -27,7 +27,7 @@ def api_key(name: str, kind: str, entry: dict, url: str, env, prov, kinds,
         return checked(from_command(name, entry["api_key_cmd"], timeout), f"the output of {source}"), source
     # Anthropic and OpenAI's own URL always need a key; a compatible server (a local
     # vLLM, llama.cpp or Ollama) often has none.
-    if kind == "anthropic" or (kind == "openai" and "://api.openai.com" in url):
+    if kind == "anthropic" or "://api.openai.com" in url:
         if name in kinds:
             raise UsageError(f"no API key: set {prov.KEY_ENV}")
         if var:

@@ -1,5 +1,8 @@
-"""click building blocks shared by every command: the run's `Runtime` (its environment
-and config file, the click context's object) and options read from that environment."""
+"""click building blocks shared by every command: `Runtime`, options from the environment.
+
+`Runtime` is the click context's object (the run's environment and config file);
+`EnvOption` reads its variable from that environment; --help and --version write to it.
+"""
 
 from __future__ import annotations
 
@@ -94,6 +97,22 @@ class Seconds(FiniteFloat):
 
     def __init__(self, *, zero_ok: bool = False) -> None:
         super().__init__(min=0, max=MAX_SECONDS, min_open=not zero_ok)
+
+
+class Limit(click.FloatRange):
+    """A limit in seconds, 0 or more, where inf means none (--max-retry-wait): NaN, which
+    compares false with everything, is refused."""
+
+    name = "seconds"
+
+    def __init__(self) -> None:
+        super().__init__(min=0)
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if math.isnan(value):
+            self.fail("nan is not a number of seconds", param, ctx)
+        return value
 
 
 TEXT = Utf8Text()

@@ -1,6 +1,7 @@
-"""Options, config and prompt become a validated `Plan`: the request, the run options and
-the output options. Every usage error of a prompt run is raised here, before anything
-is sent."""
+"""Options, config and prompt become a validated `Plan`: request, run and output options.
+
+Every usage error of a prompt run is raised here, before anything is sent.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ class RunOptions:
     total_timeout: float | None = None
     replay: str | None = None  # a file of captured SSE (or a JSON response), "-" for stdin
     replay_protocol: str | None = None  # from --provider; None: told from the capture
+    # Keep a transcript of the answer for the end of the run (the session's Transcript).
+    record: bool = True
 
 
 @dataclass(frozen=True)
@@ -67,17 +70,24 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
         retries=params["retries"], max_retry_wait=params["max_retry_wait"],
         connect_timeout=params["connect_timeout"], idle_timeout=params["idle_timeout"],
         total_timeout=params["timeout"], replay=params["replay"])
+    api = params.get("api")
     if params["replay"] is not None:  # a recording needs no prompt, key or network
         protocol = None
         if params["provider"] and provider_is_flag:
             protocol = resolve(config, model=None, provider=params["provider"],
                                provider_is_flag=True, base_url=None, environ=env.environ,
-                               need_key=False).kind
-        return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol}), None)
+                               need_key=False, api=api).kind
+        elif api:
+            protocol = "openai" if api == "chat" else "openai-responses"
+        return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol,
+                                          "record": False}), None)
     extra = parse_extra(params["extra"])  # the checks that cost nothing come first
     target = resolve(config, model=params["model"], provider=params["provider"],
                      provider_is_flag=provider_is_flag, base_url=params["base_url"],
-                     environ=env.environ, key_timeout=params["timeout"])
+                     environ=env.environ, api=api, key_timeout=params["timeout"])
+    if target.kind == "openai-responses" and params["stop"]:
+        raise UsageError("--stop: the Responses API has no stop sequences (use --api chat, "
+                         "or pass what the server accepts with -o)")
     tool_defs = tools.load(params["tools_file"], env.stdin)
     text = utf8("the prompt", read_prompt(params, env, ui))
     request = Request(

@@ -1,5 +1,7 @@
-"""Assembling the prompt from arguments, stdin and $EDITOR. Never hangs silently, never
-changes the text: no truncation, no re-indentation."""
+"""The prompt, assembled from the arguments, stdin and $EDITOR, never changed.
+
+Never hangs silently, never changes the text: no truncation, no re-indentation.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The hot loop: each network read through the SSE decoder, the provider's mapper and the
-sink, with the idle timer; the only caller of the shortcuts in `fastpath`.
+"""The hot loop: reads through decoder, mapper and sink; the only caller of `fastpath`.
 
 Per read: one decoder call, one mapper call per event and one sink write (one stdout
 write and flush) for all of it. Nothing decoded is held back while the next read waits.
@@ -11,7 +10,7 @@ import time
 from typing import Iterable
 
 from streamcli import fastpath
-from streamcli.errors import MalformedStream, StreamcliError, TimeoutExpired
+from streamcli.errors import ConnectionFailed, MalformedStream, StreamcliError, TimeoutExpired
 from streamcli.events import Text
 from streamcli.redact import excerpt
 from streamcli.sse import SSEDecoder, SSEError
@@ -35,19 +34,40 @@ def pump(chunks: Iterable[bytes], mapper, sink, progress: Progress, *, idle_time
     `protocol` names the wire protocol whose text shortcut applies; `shortcuts=False`
     sends every read through the general path (the tests compare the two)."""
     progress.mapper = mapper
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(stray_events=True)  # the mapper sees them in order
     read_text, event_text = fastpath.shortcuts(protocol) if shortcuts else (None, None)
+    chunks = iter(chunks)
     try:
         _loop(chunks, decoder, mapper, sink, progress, idle_timeout, raw_mode, read_text,
               event_text, shortcuts)
-    except StreamcliError:
+    except StreamcliError as err:
         # --raw-sse reads on after the terminal event (to the end of the body); what
         # goes wrong there (a drop, a stall) cannot change a complete answer.
-        if not (raw_mode and mapper.complete):
-            raise
-        return
+        if raw_mode and mapper.complete:
+            return
+        if raw_mode and not _unreadable(err):
+            _drain(chunks, sink)
+        raise
     decoder.finish()
-    mapper.check_end(decoder.stray_error)
+    mapper.check_end()
+
+
+def _unreadable(err: StreamcliError) -> bool:
+    """The body cannot be read on: a dropped connection, a timeout of the transport or
+    of this loop (an in-stream `timeout_error` has no limit: its body goes on)."""
+    return isinstance(err, ConnectionFailed) or (isinstance(err, TimeoutExpired)
+                                                 and err.limit is not None)
+
+
+def _drain(chunks, sink) -> None:
+    """--raw-sse after an event that ends the answer (malformed, an in-stream error):
+    the rest of the body is still copied, unparsed, so the capture is the whole body
+    whatever the network's reads were (a replay of it then says the same)."""
+    try:
+        for chunk in chunks:
+            sink.raw(chunk)
+    except StreamcliError:
+        pass  # the body cannot be read further: the first error is the one to report
 
 
 def _loop(chunks, decoder, mapper, sink, progress, idle, raw_mode, read_text, event_text,
@@ -78,10 +98,10 @@ def _loop(chunks, decoder, mapper, sink, progress, idle, raw_mode, read_text, ev
         if events:
             content = _map(events, map_event, mapper, sink, write, progress, monotonic,
                            event_text)
+            if mapper.complete and not raw_mode:
+                return  # (also when the terminal event came under the name `ping`)
             if content:
                 last_content = monotonic()
-                if mapper.complete and not raw_mode:
-                    return
                 continue
         # Pings and comments keep the socket busy but are not progress.
         if monotonic() - last_content > idle:
@@ -114,8 +134,9 @@ def _map(events, map_event, mapper, sink, write, progress, monotonic, event_text
             map_event(ev, out)
             if mapper.complete:
                 break  # nothing after the terminal event can change the answer
-    except (AttributeError, TypeError, KeyError, IndexError) as exc:
-        # Valid JSON of a shape the provider never sends: a malformed stream.
+    except (AttributeError, TypeError, KeyError, IndexError, RecursionError) as exc:
+        # Valid JSON of a shape the provider never sends (or nested past what json can
+        # read): a malformed stream.
         raise MalformedStream(f"unexpected {ev.event!r} event ({exc}): "
                               f"{excerpt(ev.data)}") from None
     finally:

@@ -1,15 +1,15 @@
-"""--replay: a captured body (SSE, or a saved JSON response) through the same pipeline as
-a live response, with no network and no key; the wire protocol is told from the
-structure of its first events unless --provider names it."""
+"""--replay: a captured body through the same pipeline as a live response.
+
+No network and no key; the wire protocol is told from the structure of its first
+events unless --provider names it. The capture may be SSE or a saved JSON response;
+`body.play` reads it as it reads a live body, so both give the same.
+"""
 
 from __future__ import annotations
 
-import json
-
-from streamcli import providers
-from streamcli.attempt import parse_complete
+from streamcli import body, providers, safejson
 from streamcli.errors import UsageError
-from streamcli.pump import Progress, pump
+from streamcli.pump import Progress
 from streamcli.sse import SSEDecoder, SSEError
 
 CHUNK = 64 * 1024
@@ -35,25 +35,32 @@ def play(path: str, sink, progress: Progress, *, protocol: str | None, idle_time
 
 
 def _play(stream, path, sink, progress, protocol, idle_timeout, raw_mode) -> None:
-    try:
-        first = stream.read(CHUNK)
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if first.lstrip()[:1] == b"{":  # a saved non-streaming JSON response
-        body = first + stream.read()
-        sink.raw(body)
-        parse_complete(providers.load(protocol or json_protocol(body)), body, sink, progress)
-        return
-    prov = providers.load(protocol or sse_protocol(first))
-    chunks = _chain(first, iter(lambda: stream.read(CHUNK), b""))
-    pump(chunks, prov.StreamMapper(), sink, progress, idle_timeout=idle_timeout,
-         raw_mode=raw_mode, protocol=prov.NAME)
+    def resolve(data: bytes, whole: bool):
+        if protocol:
+            return providers.load(protocol)
+        return providers.load(json_protocol(data) if whole else sse_protocol(data))
+
+    body.play(_reads(stream, path), resolve, sink, progress, idle_timeout=idle_timeout,
+              raw_mode=raw_mode)
+
+
+def _reads(stream, path):
+    while True:
+        try:
+            chunk = stream.read(CHUNK)
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        if not chunk:
+            return
+        yield chunk
 
 
 def sse_protocol(head: bytes) -> str:
     """The protocol of an SSE body, from its first events: Anthropic's event names and
-    `type`s, or OpenAI's chunk objects and [DONE]. Undecided (nothing but pings, or not
-    SSE at all): openai, whose mapper then reports what is wrong."""
+    `type`s, the Responses API's `response.*` events (and its `error` events, which carry
+    a sequence_number or a flat code), or OpenAI's chunk objects and [DONE]. Undecided
+    (nothing but pings, or not SSE at all): openai, whose mapper then reports what is
+    wrong."""
     decoder = SSEDecoder()
     try:
         events = decoder.feed(head)
@@ -64,14 +71,21 @@ def sse_protocol(head: bytes) -> str:
             return "openai"
         if ev.event in _ANTHROPIC_EVENTS:
             return "anthropic"
+        if ev.event.startswith("response."):
+            return "openai-responses"
         try:
-            obj = json.loads(ev.data)
-        except (ValueError, RecursionError):
+            obj = safejson.loads(ev.data)
+        except ValueError:
             continue
         if not isinstance(obj, dict):
             continue
-        if obj.get("type") in _ANTHROPIC_EVENTS:
+        kind = obj.get("type")
+        if kind in _ANTHROPIC_EVENTS:
             return "anthropic"
+        if isinstance(kind, str) and kind.startswith("response."):
+            return "openai-responses"
+        if kind == "error" and ("sequence_number" in obj or not isinstance(obj.get("error"), dict)):
+            return "openai-responses"
         if "choices" in obj or obj.get("object") == "chat.completion.chunk":
             return "openai"
         if obj.get("type") == "error" and isinstance(obj.get("error"), dict):
@@ -81,19 +95,15 @@ def sse_protocol(head: bytes) -> str:
     return "openai"
 
 
-def json_protocol(body: bytes) -> str:
+def json_protocol(data: bytes) -> str:
     """The protocol of a saved non-streaming response (or error object)."""
     try:
-        obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        obj = safejson.loads(data)
+    except ValueError:
         return "openai"  # its parser reports the body as not JSON
+    if isinstance(obj, dict) and obj.get("object") == "response":
+        return "openai-responses"
     if isinstance(obj, dict) and (obj.get("type") in ("message", "error")
                                   or isinstance(obj.get("content"), list)):
         return "anthropic"
     return "openai"
-
-
-def _chain(first: bytes, rest):
-    if first:
-        yield first
-    yield from rest

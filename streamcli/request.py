@@ -8,7 +8,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Request:
-    provider: str  # "anthropic" or "openai" (the wire protocol)
+    provider: str  # the wire protocol: "anthropic", "openai" or "openai-responses"
     model: str
     prompt: str
     base_url: str
@@ -30,3 +30,4 @@ class HttpRequest:
     url: str
     headers: dict[str, str]
     body: bytes
+    method: str = "POST"

@@ -15,6 +15,7 @@ from streamcli.errors import (AuthError, ConnectionFailed, RateLimitError, Serve
 
 BACKOFF_START = 0.5  # seconds; doubled per attempt, as the official SDKs do
 BACKOFF_MAX = 8.0
+LONGEST_WAIT = 365 * 86400.0  # a server's retry-after longer than this is never waited
 
 # Quota and billing failures arrive as 429s but waiting will not help.
 NOT_RETRIED_TYPES = frozenset(("insufficient_quota", "billing_error"))
@@ -50,7 +51,9 @@ class RetryPolicy:
         if committed or attempt >= self.retries or not retryable(err):
             return None
         asked = err.retry_after
-        if asked is not None and asked > self.max_retry_wait:
+        # `not <=`: a wait a server asks beyond what the user allows, beyond what a run
+        # can sleep (time.sleep overflows), or no number at all, is not waited.
+        if asked is not None and not asked <= min(self.max_retry_wait, LONGEST_WAIT):
             raise RateLimitError(
                 f"{err.message} (the server asked to wait {asked:g} s, longer than "
                 f"--max-retry-wait {self.max_retry_wait:g})",

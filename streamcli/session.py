@@ -1,5 +1,6 @@
-"""One run: the attempts (with the policy of `retry`) or a replay, then the `Outcome` and
-the stderr report. Whatever happens, the mode's output ends properly.
+"""One run: attempts (policy of `retry`) or a replay, the `Outcome`, the stderr report.
+
+Whatever happens, the mode's output ends properly.
 
 A session starts before the plan is built (`with Session(output, env) as session:`):
 the output mode is known first, so a usage error met while planning (a bad config
@@ -39,11 +40,11 @@ class Session:
         self.redact = redact.Redactor(redact.credentials(urls=_proxy_urls(env.environ)))
         self.ui = Stderr(env.stderr, quiet=output.quiet, environ=env.environ,
                          redact=self.redact)
-        # What the answer said, for the end of the run, whatever the mode writes.
+        self.sink = make_sink(output.mode, guard(env.stdout), self.ui,
+                              show_thinking=output.show_thinking, newline=output.newline)
+        # What the answer said, for the end of the run, whatever the mode writes; kept
+        # only when the plan asks for it (it costs memory in the answer's size).
         self.transcript = Transcript()
-        self.sink = Recorder(make_sink(output.mode, guard(env.stdout), self.ui,
-                                       show_thinking=output.show_thinking,
-                                       newline=output.newline), self.transcript)
         self.sink.begin(*asked)
         self.progress = Progress()
         self.plan: Plan | None = None
@@ -89,10 +90,11 @@ class Session:
 
     def run(self, plan: Plan) -> Outcome:
         self.plan = plan
+        if plan.run.record:
+            self.sink = Recorder(self.sink, self.transcript)
         request = plan.request
         if request is not None:
-            self.redact.add(*redact.credentials(request.api_key, getattr(request, "headers", None),
-                                                urls=(request.base_url,)))
+            self.redact.add(request.api_key, *redact.url_secrets(request.base_url))
             self.sink.begin(request.provider, request.model)
         self.started = time.monotonic()
         token = redact.activate(self.redact)  # what deep layers quote is redacted too
@@ -149,9 +151,10 @@ class Session:
                     if request.stream:
                         stream_once(transport, prov, request, self.sink, self.progress,
                                     idle_timeout=run.idle_timeout,
-                                    raw_mode=self.output.mode == "raw")
+                                    raw_mode=self.output.mode == "raw", notice=self.ui.notice)
                     else:
-                        complete_once(transport, prov, request, self.sink, self.progress)
+                        complete_once(transport, prov, request, self.sink, self.progress,
+                                      notice=self.ui.notice)
                     return
                 except StreamcliError as err:
                     delay = policy.delay(err, attempt, committed=self.sink.committed)

@@ -1,5 +1,4 @@
-"""Signal handling: SIGINT/SIGTERM become a Cancelled exception, --timeout an alarm, and
-the process ends by re-raising the signal so a parent sees death by signal.
+"""Signal handling: Cancelled on SIGINT/SIGTERM, the --timeout alarm, death by signal.
 
 A stop signal is never lost and never waits forever:
 - it is recorded as it is caught (`pending()`), so a Cancelled that lands where Python
@@ -10,7 +9,8 @@ A stop signal is never lost and never waits forever:
   newline, the --jsonl `end` line); a cleanup blocked writing to a pipe nobody reads is
   then ended by the signal itself. A second Ctrl-C ends it at once.
 
-Only `entry` and `session` use this module; nothing else touches signals.
+Only `entry`, `session` and the subcommands that run without a session (which release
+the signals held back at start-up) use this module; nothing else touches signals.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from typing import NamedTuple
 BOM = b"\xef\xbb\xbf"
 # Far above any real event; the limit only stops a runaway body from eating all memory.
 MAX_EVENT_BYTES = 64 * 1024 * 1024
+MAX_RETRY_DIGITS = 18  # a `retry:` value in milliseconds fits a signed 64-bit integer
 
 
 class SSEEvent(NamedTuple):
@@ -29,10 +30,17 @@ class SSEError(ValueError):
     """The stream broke a limit of the decoder (an event larger than MAX_EVENT_BYTES)."""
 
 
+# The event name of a stray `error:` field when the decoder is asked to report them in
+# order (SSEDecoder(stray_events=True)); compared by identity, so no name a server sends
+# can be taken for it.
+STRAY_ERROR = "streamcli: error field"
+
+
 class SSEDecoder:
     """Feed it the body as it arrives; each call returns the events completed by that read."""
 
     __slots__ = (
+        "_stray_events",
         "_partial",
         "_partial_size",
         "_skip_lf",
@@ -45,7 +53,11 @@ class SSEDecoder:
         "stray_error",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, stray_events: bool = False) -> None:
+        """`stray_events`: also report each `error:` field as an event named STRAY_ERROR
+        where it stands in the body, so a reader can tell whether it came before the
+        terminal event (not WHATWG: off by default)."""
+        self._stray_events = stray_events
         self._partial: list[bytes] = []  # the current, not yet terminated line
         self._partial_size = 0
         self._skip_lf = False  # the previous read ended in CR: an LF now is the same line end
@@ -164,10 +176,15 @@ class SSEDecoder:
                 if b"\x00" not in value:
                     self._last_id = value
             elif field == b"retry":
-                if value.isdigit():  # bytes.isdigit() accepts ASCII digits only
+                # bytes.isdigit() accepts ASCII digits only. Longer than any wait in
+                # milliseconds could be (and past int()'s digit limit): ignored.
+                if value.isdigit() and len(value) <= MAX_RETRY_DIGITS:
                     self.retry = int(value)
             elif field == b"error":
                 self.stray_error = value
+                if self._stray_events:
+                    events.append(SSEEvent(STRAY_ERROR, value.decode("utf-8", "replace"),
+                                           self.last_id))
         return events
 
     def _dispatch(self) -> SSEEvent:

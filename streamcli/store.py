@@ -1,5 +1,4 @@
-"""The local state of streamcli in one SQLite database: where it lives, how it is opened
-(private, WAL, a busy timeout) and how each part's tables are created and migrated.
+"""The local state in one SQLite database: where it lives, how it opens and migrates.
 
 The database is `$STREAMCLI_DB`, else `$XDG_DATA_HOME/streamcli/logs.db` (default
 `~/.local/share/streamcli/logs.db`); its directory is made 0700 and the file 0600.

@@ -1,5 +1,8 @@
-"""--tools FILE: tool definitions read, validated and brought to one neutral shape
-({name, description, input_schema, ...}) that each wire protocol renders its own way."""
+"""--tools FILE: tool definitions read, validated and made protocol-neutral.
+
+The neutral shape is {name, description, input_schema, ...}; each wire protocol renders
+it its own way.
+"""
 
 from __future__ import annotations
 

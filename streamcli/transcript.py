@@ -1,6 +1,8 @@
-"""What the answer said, whatever the output mode: its text, thinking, refusal and tool
-calls, recorded as the events pass to the sink. The end of a run reads it (the
---no-stream object, the local log, a check against --schema)."""
+"""What the answer said (text, thinking, refusal, tool calls), in every output mode.
+
+Recorded as the events pass to the sink; the end of a run reads it (the --no-stream
+object, the local log, a check against --schema).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +15,43 @@ def tool_call_fields(ev: ToolCall) -> dict:
             "raw_arguments": ev.raw_arguments, "invalid": ev.invalid}
 
 
+# A long answer arrives as a million small strings; keeping each one would cost about
+# 60 bytes apiece. Every few hundred are joined into one chunk (never re-joining earlier
+# chunks, which would copy the answer again and again), so memory stays near its size.
+_COMPACT_AT = 512
+
+
+class _Parts:
+    """Appended strings, kept compact; `str()` is all of them joined."""
+
+    __slots__ = ("chunks", "recent")
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+        self.recent: list[str] = []
+
+    def append(self, text: str) -> None:
+        recent = self.recent
+        recent.append(text)
+        if len(recent) >= _COMPACT_AT:
+            self.chunks.append("".join(recent))
+            recent.clear()
+
+    def clear(self) -> None:
+        self.chunks.clear()
+        self.recent.clear()
+
+    def __bool__(self) -> bool:
+        return bool(self.chunks or self.recent)
+
+    def __str__(self) -> str:
+        return "".join(self.chunks) + "".join(self.recent)
+
+
 class Transcript:
     def __init__(self) -> None:
-        self.text_parts: list[str] = []
-        self.thinking_parts: list[str] = []
+        self.text_parts = _Parts()
+        self.thinking_parts = _Parts()
         self.refusal_parts: list[str] = []
         self.tool_calls: list[dict] = []
 
@@ -24,13 +59,16 @@ class Transcript:
         for ev in events:
             kind = type(ev)
             if kind is Text:
-                self.text_parts.append(ev.text)
+                self.add_text(ev.text)
             elif kind is Thinking:
                 self.thinking_parts.append(ev.text)
             elif kind is ToolCall:
                 self.tool_calls.append(tool_call_fields(ev))
             elif kind is Refusal:
                 self.refusal_parts.append(ev.text)
+
+    def add_text(self, text: str) -> None:
+        self.text_parts.append(text)
 
     def clear(self) -> None:
         """A retried attempt starts from scratch: what a failed one delivered is void."""
@@ -45,11 +83,11 @@ class Transcript:
 
     @property
     def text(self) -> str:
-        return "".join(self.text_parts)
+        return str(self.text_parts)
 
     @property
     def thinking(self) -> str | None:
-        return "".join(self.thinking_parts) if self.thinking_parts else None
+        return str(self.thinking_parts) if self.thinking_parts else None
 
     @property
     def refusal(self) -> str | None:
@@ -72,7 +110,7 @@ class Recorder:
         self.sink.write(events)
 
     def write_plain_text(self, data: bytes) -> None:
-        self.transcript.text_parts.append(data.decode())
+        self.transcript.add_text(data.decode())
         self.sink.write_plain_text(data)
 
     def raw(self, chunk: bytes) -> None:

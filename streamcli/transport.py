@@ -67,11 +67,12 @@ class Transport:
 
     @contextmanager
     def stream(self, req: HttpRequest) -> Iterator["httpx2.Response"]:
-        """POST and yield the response with headers read and the body not yet read."""
+        """Send (a POST, or req.method) and yield the response with headers read and the
+        body not yet read."""
         self.url = req.url
         try:
-            request = self.client.build_request("POST", req.url, headers=req.headers,
-                                                content=req.body)
+            request = self.client.build_request(req.method, req.url, headers=req.headers,
+                                                content=None if req.method == "GET" else req.body)
             response = self.client.send(request, stream=True)
         except (httpx2.HTTPError, httpx2.InvalidURL) as exc:  # InvalidURL is no HTTPError
             raise self.translate(exc, started=False) from None
@@ -80,18 +81,21 @@ class Transport:
         finally:
             response.close()
 
-    def post(self, req: HttpRequest) -> tuple[int, "httpx2.Headers", bytes]:
-        """A non-streaming request: status, headers, whole body."""
+    def post(self, req: HttpRequest, limit: int) -> tuple[int, "httpx2.Headers", bytes]:
+        """A non-streaming request (a POST, or req.method): status, headers, and the body
+        read `limit` bytes far (more than `limit` bytes back: it was larger, not read on)."""
         with self.stream(req) as response:
-            return response.status_code, response.headers, self.read_all(response)
+            return response.status_code, response.headers, self.read_all(response, limit)
 
-    def read_all(self, response, limit: int | None = None) -> bytes:
+    def read_all(self, response, limit: int) -> bytes:
+        """The body, read at most `limit` + 1 bytes far: a body that never ends must not
+        grow memory without bound. More than `limit` bytes back: it was larger."""
         parts, size = [], 0
         for chunk in self.chunks(response):
             parts.append(chunk)
             size += len(chunk)
-            if limit is not None and size > limit:
-                break
+            if size > limit:
+                return b"".join(parts)[:limit + 1]
         return b"".join(parts)
 
     def chunks(self, response) -> Iterator[bytes]:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import math
 
+from streamcli import safejson
 from streamcli.errors import UsageError
 
-# Far deeper than any tool schema or request field; far from the interpreter's recursion
-# limit, which the request's own encoding (and later steps) must stay clear of.
-MAX_DEPTH = 100
+MAX_DEPTH = safejson.MAX_DEPTH  # as for what servers send: far from the recursion limit
 
 
 def loads(text: str, what: str):
@@ -31,21 +30,8 @@ def loads(text: str, what: str):
     try:
         value = json.loads(text, parse_constant=not_finite, parse_float=finite)
     except RecursionError:
-        raise too_deep(what) from None
-    check_depth(value, what)
-    return value
-
-
-def too_deep(what: str) -> UsageError:
-    return UsageError(f"{what}: nested more than {MAX_DEPTH} levels deep")
-
-
-def check_depth(value, what: str) -> None:
-    """Refuse nesting deeper than MAX_DEPTH (without recursing, however deep it is)."""
-    level = [value]
-    for _ in range(MAX_DEPTH):
-        level = [v for item in level if isinstance(item, (dict, list))
-                 for v in (item.values() if isinstance(item, dict) else item)]
-        if not level:
-            return
-    raise too_deep(what)
+        value = None
+    else:
+        if not safejson.too_deep(value):
+            return value
+    raise UsageError(f"{what}: nested more than {MAX_DEPTH} levels deep")

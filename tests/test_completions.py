@@ -13,6 +13,7 @@ A shell that is not installed is a skip that says so; scripts/test installs them
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -114,7 +115,7 @@ def check(what: str, got: list[str]) -> None:
     if what == "option name":
         assert "--provider" in got
     elif what == "provider":
-        assert {"anthropic", "openai", PROVIDER} <= set(got)
+        assert {"anthropic", "openai", "openai-responses", PROVIDER} <= set(got)
     elif what == "model":
         assert {f"{PROVIDER}:", *KNOWN_MODELS} <= set(got)
     elif what == "model prefix":
@@ -360,7 +361,8 @@ def test_completion_mode_prints_only_candidates_and_never_reads_stdin(sandbox):
                  stdin=subprocess.PIPE, timeout=30)
     assert result.returncode == 0
     assert result.stderr == b""
-    assert result.stdout == f"plain,anthropic\nplain,openai\nplain,{PROVIDER}\n".encode()
+    assert result.stdout == (f"plain,anthropic\nplain,openai\nplain,openai-responses\n"
+                             f"plain,{PROVIDER}\n").encode()
 
 
 def test_completion_mode_marks_file_options_as_files(sandbox):
@@ -384,4 +386,66 @@ def test_broken_config_still_completes_quietly(sandbox, tmp_path):
     env = complete_env(sandbox, "streamcli --provider ", 2, STREAMCLI_CONFIG=str(broken))
     result = run([str(STREAMCLI)], env=env)
     assert (result.returncode, result.stderr) == (0, b"")
-    assert result.stdout == b"plain,anthropic\nplain,openai\n"
+    assert result.stdout == b"plain,anthropic\nplain,openai\nplain,openai-responses\n"
+
+
+def offered(result) -> list[str]:
+    assert (result.returncode, result.stderr) == (0, b""), result.stderr
+    return [line.split(",", 1)[1] for line in result.stdout.decode().splitlines()]
+
+
+def test_model_completion_offers_the_last_listing_and_never_fetches(sandbox, tmp_path):
+    """`streamcli models` caches a listing; completing -m then offers its ids (NAME:ID for
+    a provider of the config file) instead of the built-in names of that provider, and
+    asks no server anything, even when the listing is old."""
+    from tests.helpers.fakeserver import FakeServer, Reply
+    env = {**sandbox["env"], "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    with FakeServer() as srv:
+        srv.enqueue(Reply.json(200, {"object": "list", "data": [
+            {"id": "gpt-listed-1", "object": "model"}, {"id": "with space", "object": "model"},
+            {"id": "gpt-listed-2", "object": "model"}]}))
+        listed = run([str(STREAMCLI), "models", "--base-url", srv.url + "/v1",
+                      "--provider", PROVIDER], env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout == b"gpt-listed-1\nwith space\ngpt-listed-2\n"
+        before = len(srv.requests)
+        got = offered(run([str(STREAMCLI)], env={**env, **complete_env(sandbox, "streamcli -m ", 2),
+                                                 "XDG_CACHE_HOME": env["XDG_CACHE_HOME"]}))
+        assert len(srv.requests) == before == 1  # completing fetched nothing
+    # The listing was of the named provider: its ids come with its name; the built-in
+    # providers, never listed, keep their built-in names. A name with a blank is no
+    # completion (a completion is one word).
+    assert f"{PROVIDER}:gpt-listed-1" in got and f"{PROVIDER}:gpt-listed-2" in got
+    assert not any("space" in g for g in got)
+    assert set(KNOWN_MODELS) <= set(got)
+    # Old listings are still offered (completion never refreshes them).
+    cache = tmp_path / "cache" / "streamcli" / "models.json"
+    data = json.loads(cache.read_text())
+    for listing in data["listings"].values():
+        listing["fetched_at"] = 0
+    cache.write_text(json.dumps(data))
+    again = offered(run([str(STREAMCLI)], env={**env, **complete_env(sandbox, "streamcli -m my", 2),
+                                               "XDG_CACHE_HOME": env["XDG_CACHE_HOME"]}))
+    assert again == [f"{PROVIDER}:", f"{PROVIDER}:gpt-listed-1", f"{PROVIDER}:gpt-listed-2"]
+
+
+def test_a_listing_of_a_built_in_provider_replaces_its_built_in_names(sandbox, tmp_path):
+    """A cache written by `streamcli models` for Anthropic's own URL (as modelcache stores
+    it): completion offers those ids and no longer the built-in claude names."""
+    from streamcli import modelcache
+    from streamcli.providers import anthropic
+    env = {**sandbox["env"], "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    modelcache.store(env, "anthropic", "anthropic", anthropic.DEFAULT_BASE_URL,
+                     [{"id": "claude-listed-9", "type": "model"}])
+    got = offered(run([str(STREAMCLI)], env={**complete_env(sandbox, "streamcli -m cl", 2),
+                                             "XDG_CACHE_HOME": env["XDG_CACHE_HOME"]}))
+    assert got == ["claude-listed-9"]
+
+
+def test_a_broken_cache_falls_back_to_the_built_in_names(sandbox, tmp_path):
+    cache = tmp_path / "cache" / "streamcli" / "models.json"
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"{not json")
+    got = offered(run([str(STREAMCLI)], env={**complete_env(sandbox, "streamcli -m ", 2),
+                                             "XDG_CACHE_HOME": str(tmp_path / "cache")}))
+    assert set(KNOWN_MODELS) <= set(got)

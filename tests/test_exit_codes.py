@@ -2,9 +2,11 @@
 `python -m streamcli` process and the local FakeServer.
 
 Every failure row runs in each output mode it applies to (text, --raw-sse, --jsonl,
---no-stream); where a row applies to both providers, the provider alternates from mode to
-mode (and the pattern shifts from row to row), so every row meets both providers and every
-mode meets both, without the full product (each run costs ~0.2 s of CPU for start-up).
+--no-stream); where a row applies to every wire protocol (Anthropic Messages, OpenAI Chat
+Completions, OpenAI Responses through `--api responses`), the protocol rotates from mode to
+mode (and the pattern shifts from row to row), so every row meets every protocol and every
+mode meets every protocol, without the full product (each run costs ~0.2 s of CPU for
+start-up).
 The runs of one row start at once, each against its own FakeServer. For each run the
 checks are: the exit status; stderr is one readable line with the provider's message
 (and the request id when the reply carried one), no traceback; text already printed
@@ -41,20 +43,26 @@ from tests.helpers.sse import (
     openai_sse,
     partial_sse,
     provider_sse,
+    response_object,
+    responses_error_event,
+    responses_failed_event,
+    responses_sse,
     sse_event,
 )
 from tests.helpers.sse import message as api_message
 
-PROVIDERS = ("anthropic", "openai")
+PROVIDERS = ("anthropic", "openai", "openai-responses")
 MODES = ("text", "raw", "jsonl", "json")  # "json" is --no-stream
 MODE_FLAGS = {"text": [], "raw": ["--raw-sse"], "jsonl": ["--jsonl"], "json": ["--no-stream"]}
 PROVIDER_ARGS = {
     "anthropic": ["-m", "claude-test", "--provider", "anthropic"],
     "openai": ["-m", "gpt-test", "--provider", "openai"],
+    "openai-responses": ["-m", "gpt-test", "--provider", "openai", "--api", "responses"],
 }
-REQUEST_ID_HEADER = {"anthropic": "request-id", "openai": "x-request-id"}
+REQUEST_ID_HEADER = {"anthropic": "request-id", "openai": "x-request-id",
+                     "openai-responses": "x-request-id"}
 REQUEST_ID = "req_fake0123456789"
-MESSAGE_ID = {"anthropic": "msg_test", "openai": "chatcmpl-test"}
+MESSAGE_ID = {"anthropic": "msg_test", "openai": "chatcmpl-test", "openai-responses": "resp_test"}
 TEXT = "Hello"  # what the partial streams print before they fail
 PREFIX = object()  # "some prefix of TEXT": the run was cut at a time, not at a part
 
@@ -65,6 +73,8 @@ PREFIX = object()  # "some prefix of TEXT": the run was cut at a time, not at a 
 def without_terminal(provider: str) -> list[bytes]:
     if provider == "anthropic":
         return anthropic_sse(["Hel", "lo"], terminal=False)  # stop_reason, no message_stop
+    if provider == "openai-responses":
+        return responses_sse(["Hel", "lo"], terminal=False)  # the message item done, no end
     return openai_sse(["Hel", "lo"], finish_reason=None, usage=False, done=False)
 
 
@@ -171,9 +181,10 @@ class Case:
 
 
 def alternating(i: int, modes=MODES) -> list[tuple[str, str]]:
-    """Every mode once, the provider alternating from mode to mode and from row i to row
-    i + 1: each row meets both providers, each mode meets both providers across rows."""
-    return [(PROVIDERS[(i + k) % 2], mode) for k, mode in enumerate(modes)]
+    """Every mode once, the protocol rotating from mode to mode and from row i to row
+    i + 1: each row of four modes meets every protocol, each mode meets every protocol
+    across rows."""
+    return [(PROVIDERS[(i + k) % len(PROVIDERS)], mode) for k, mode in enumerate(modes)]
 
 
 def every_mode(provider: str, modes=MODES) -> list[tuple[str, str]]:
@@ -255,6 +266,8 @@ def run_case(start_cli, fake_keys, case: Case, combos) -> None:
         check_failure(job, case)
         if job.mode == "json" and job.server is not None and job.server.requests:
             assert job.server.requests[0].json.get("stream") in (None, False), job.where
+        if job.provider == "openai-responses" and job.server is not None and job.server.requests:
+            assert job.server.requests[0].path == "/responses", job.where  # the Responses API
 
 
 # HTTP status errors: realistic bodies per provider -> exit status.
@@ -381,6 +394,82 @@ def test_openai_in_stream_error_object(start_cli, fake_keys, name):
     run_case(start_cli, fake_keys, case, every_mode("openai", modes))
 
 
+def failed_response(code: str, message: str) -> dict:
+    """A non-streaming Response that failed, with its error object."""
+    return {**response_object(status="failed"), "error": {"code": code, "message": message}}
+
+
+RESPONSES_STREAM_ERRORS = {
+    # The documented `error` event: code and message at the top.
+    "error-event-flat": (
+        responses_error_event("invalid_prompt", "fake-invalid-prompt: flagged"),
+        {"error": {"message": "fake-invalid-prompt: flagged", "type": "invalid_request_error",
+                   "code": "invalid_prompt", "param": None}}, 3),
+    # The `error` event as the API has been seen to send it: nested under `error`.
+    "error-event-nested": (
+        responses_error_event("rate_limit_exceeded", "fake-rate-limit: TPM", nested=True,
+                              etype="tokens"),
+        failed_response("rate_limit_exceeded", "fake-rate-limit: TPM"), 5),
+    "response-failed": (
+        responses_failed_event("server_error", "fake-failed: the model failed"),
+        failed_response("server_error", "fake-failed: the model failed"), 6),
+}
+
+
+@pytest.mark.parametrize("name", list(RESPONSES_STREAM_ERRORS))
+def test_responses_in_stream_error_by_code(start_cli, fake_keys, name):
+    """Classified by the error's code on an HTTP 200, in every mode: streamed, after the
+    partial text; --no-stream, as a 200 whose body is the failure."""
+    event, whole, code = RESPONSES_STREAM_ERRORS[name]
+    message = (whole.get("error") or {}).get("message")
+    case = Case(
+        id=name, code=code,
+        stream=lambda p: [Reply(body=[*partial_sse(p), event])],
+        single=lambda p: [Reply.json(200, whole)],
+        message=const(message), printed=TEXT, started=True, raw="body",
+    )
+    run_case(start_cli, fake_keys, case, every_mode("openai-responses"))
+
+
+_BUG_IN_THE_MAPPER = """
+import sys
+from streamcli import entry
+from streamcli.providers import responses
+def bug(*args):
+    raise RuntimeError("a bug in the mapper")
+responses.StreamMapper.feed = bug
+responses.parse_message = bug
+entry.main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_responses_usage_and_internal_errors(run_cli, fake_keys, mode):
+    """The two rows that need no server error: a usage error (--stop, which the
+    Responses API does not have; nothing is sent) and a bug (exit 1, one line, no
+    traceback), each in its mode's output."""
+    from tests.helpers.cli import python_code_command
+    with FakeServer() as srv:
+        srv.enqueue(Reply.json(200, message("openai-responses")) if mode == "json"
+                    else Reply(body=provider_sse("openai-responses")))
+        base = [*PROVIDER_ARGS["openai-responses"], "--base-url", srv.url, "--retries", "0",
+                *MODE_FLAGS[mode]]
+        usage = run_cli([*base, "--stop", "END", "hi"], env=fake_keys)
+        assert srv.requests == []
+        bug = run_cli([*base, "hi"], env=fake_keys,
+                      command=python_code_command(_BUG_IN_THE_MAPPER))
+    for r, code, words in ((usage, 2, "--stop"), (bug, 1, "internal error")):
+        err = r.stderr.decode()
+        assert r.returncode == code, (mode, err)
+        assert "Traceback" not in err and err.count("\n") == 1 and words in err, err
+        if mode == "jsonl":
+            assert jsonl_events(r.stdout)[-1]["exit_code"] == code
+        elif mode == "json":
+            assert checked_result_object(r.stdout)["exit_code"] == code
+        elif mode == "raw" and code == 1:
+            assert r.stdout == b"".join(provider_sse("openai-responses"))[:len(r.stdout)]
+
+
 def slow_stream(provider: str) -> list[Reply]:
     """Starts at once, then takes 3 s per part: far beyond --timeout 0.5."""
     parts = provider_sse(provider, texts=("Hel", "lo", " slow", " stream"))
@@ -407,8 +496,9 @@ def pings_only(provider: str) -> list[Reply]:
 
 
 def invalid_json(provider: str) -> list[Reply]:
-    bad = (b"event: content_block_delta\ndata: {not json\n\n" if provider == "anthropic"
-           else b"data: {not json\n\n")
+    bad = {"anthropic": b"event: content_block_delta\ndata: {not json\n\n",
+           "openai": b"data: {not json\n\n",
+           "openai-responses": b"event: response.output_text.delta\ndata: {not json\n\n"}[provider]
     rest = provider_sse(provider)[len(partial_sse(provider)):]
     return [Reply(body=[*partial_sse(provider), bad, *rest])]
 
@@ -416,7 +506,8 @@ def invalid_json(provider: str) -> list[Reply]:
 def no_terminal_message(provider: str, mode: str) -> str:
     if mode == "json":
         return "not JSON"
-    return "message_stop" if provider == "anthropic" else "[DONE]"
+    return {"anthropic": "message_stop", "openai": "[DONE]",
+            "openai-responses": "response.completed"}[provider]
 
 
 def malformed(what: str) -> Callable[[str, str], str]:
@@ -464,7 +555,9 @@ STREAM_FAILURES = [
                                  content_type="text/html", framing="length")],
          single=lambda p: [Reply(200, body=["<html><body>fake login page</body></html>"],
                                  content_type="text/html", framing="length")],
-         message=malformed("text/html"), raw="empty"),
+         # --raw-sse writes a 2xx body as it came, whatever it is, as a replay of it
+         # does (issue 10: --replay agrees with live HTTP); the exit status says 9.
+         message=malformed("text/html"), raw="body"),
 ]
 
 

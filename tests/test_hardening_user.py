@@ -609,7 +609,7 @@ def test_stream_false_points_to_no_stream(cli):
     ("STREAMCLI_TIMEOUT", "nan"), ("STREAMCLI_TIMEOUT", "0"), ("STREAMCLI_TIMEOUT", "1e20"),
     ("STREAMCLI_CONNECT_TIMEOUT", "inf"), ("STREAMCLI_IDLE_TIMEOUT", "-1"),
     ("STREAMCLI_MAX_TOKENS", "0"), ("STREAMCLI_TEMPERATURE", "nan"),
-    ("STREAMCLI_MAX_RETRY_WAIT", "inf"), ("STREAMCLI_MODEL", "claude-\udcff"),
+    ("STREAMCLI_MAX_RETRY_WAIT", "nan"), ("STREAMCLI_MODEL", "claude-\udcff"),
 ])
 def test_environment_values_obey_the_flags_ranges(cli, variable, value):
     cli.env(**ANTHROPIC, **{variable: value})

@@ -19,7 +19,7 @@ import pytest
 from tests.helpers.cli import python_code_command, streamcli_command
 from tests.helpers.fakeserver import Reply
 from tests.helpers.paths import EXAMPLES, FIXTURES
-from tests.helpers.sse import anthropic_sse, openai_sse
+from tests.helpers.sse import message, openai_models_list, provider_sse
 
 SDKS = {"anthropic", "openai", "pydantic", "pydantic_core"}
 HTTP_STACK = {"httpx2", "httpcore2", "h11", "httpx", "httpcore", "anyio"}
@@ -63,6 +63,7 @@ def test_importing_the_command_modules_loads_no_sdk(run_cli):
     ("anthropic_hello.sse", "anthropic/docs_basic.expected.txt"),
     ("anthropic_tool_use.sse", "anthropic/sdk_tool_use_response.expected.txt"),
     ("openai_hello.sse", "openai/chat_text_basic.expected.txt"),
+    ("responses_reasoning.sse", "responses/reasoning_summary.expected.txt"),
 ])
 @pytest.mark.parametrize("mode", [[], ["--jsonl"], ["--raw-sse"]], ids=["text", "jsonl", "raw"])
 def test_replay_imports_neither_the_sdks_nor_the_http_stack(run_cli, example, expected, mode):
@@ -81,27 +82,21 @@ def test_replay_imports_neither_the_sdks_nor_the_http_stack(run_cli, example, ex
     assert not packages & HTTP_STACK, sorted(packages & HTTP_STACK)
 
 
-@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+@pytest.mark.parametrize("provider", ["anthropic", "openai", "openai-responses"])
 @pytest.mark.parametrize("mode", [[], ["--jsonl"], ["--raw-sse"], ["--no-stream"]],
                          ids=["text", "jsonl", "raw", "no-stream"])
 def test_a_network_run_imports_no_sdk(fake_server, run_cli, provider, mode):
     texts = ["Hi", " there"]
-    parts = anthropic_sse(texts) if provider == "anthropic" else openai_sse(texts)
+    parts = provider_sse(provider, texts)
     if mode == ["--no-stream"]:
-        body = ({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
-                 "content": [{"type": "text", "text": "Hi there"}], "stop_reason": "end_turn",
-                 "usage": {"input_tokens": 3, "output_tokens": 2}}
-                if provider == "anthropic" else
-                {"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-test",
-                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi there"},
-                              "finish_reason": "stop"}],
-                 "usage": {"prompt_tokens": 3, "completion_tokens": 2}})
-        fake_server.enqueue(Reply.json(200, body))
+        fake_server.enqueue(Reply.json(200, message(provider, "Hi there")))
     else:
         fake_server.enqueue(Reply(body=parts))
     model = "claude-test" if provider == "anthropic" else "gpt-test"
+    api = ["--api", "responses"] if provider == "openai-responses" else []
+    kind = "openai" if provider == "openai-responses" else provider
     r, packages, stderr = run_importtime(
-        run_cli, [*mode, "--provider", provider, "-m", model, "--base-url", fake_server.url,
+        run_cli, [*mode, "--provider", kind, *api, "-m", model, "--base-url", fake_server.url,
                   "--retries", "0", "--no-stdin", "hello"],
         ANTHROPIC_API_KEY="sk-ant-test-key", OPENAI_API_KEY="sk-test-key")
     assert r.returncode == 0, stderr
@@ -116,6 +111,14 @@ def test_a_network_run_imports_no_sdk(fake_server, run_cli, provider, mode):
         assert json.loads(r.stdout)["text"] == "Hi there"
     assert "httpx2" in packages  # the network path was taken, and its imports were seen
     assert not packages & SDKS, sorted(packages & SDKS)
+
+
+def test_models_imports_no_sdk(fake_server, run_cli):
+    fake_server.enqueue(Reply.json(200, openai_models_list(["m1", "m2"])))
+    r, packages, stderr = run_importtime(
+        run_cli, ["models", "--base-url", fake_server.url + "/v1", "--retries", "0"])
+    assert (r.returncode, r.stdout) == (0, b"m1\nm2\n"), stderr
+    assert "httpx2" in packages and not packages & SDKS, sorted(packages & SDKS)
 
 
 def test_the_console_script_imports_neither_sdks_nor_httpx2_for_replay(run_cli):

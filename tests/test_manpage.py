@@ -19,7 +19,7 @@ import pytest
 
 from streamcli.cli import command
 from streamcli.errors import EXIT_STATUS_TABLE, ServerError
-from streamcli.events import Refusal, Retry, Start, Text, Thinking, ToolCall, Usage
+from streamcli.events import OutputItem, Refusal, Retry, Start, Text, Thinking, ToolCall, Usage
 from streamcli.outcome import Outcome
 from streamcli.sinks.jsonl import JsonlSink
 from streamcli.sinks.result import ResultSink
@@ -215,7 +215,9 @@ def _outcome() -> Outcome:
 
 def _events():
     return [Start("anthropic", "claude-x", "msg_1"), Text("hi"), Thinking("hmm"),
-            ToolCall("tc_1", "get", {"a": 1}, '{"a": 1}', False), Refusal("no")]
+            ToolCall("tc_1", "get", {"a": 1}, '{"a": 1}', False), Refusal("no"),
+            OutputItem("web_search_call", "ws_1", "completed",
+                       {"type": "web_search_call", "id": "ws_1", "status": "completed"})]
 
 
 def _jsonl_lines() -> list[dict]:
@@ -241,7 +243,8 @@ def test_jsonl_event_vocabulary_is_documented():
     lines = _jsonl_lines()
     types = [line["type"] for line in lines]
     assert types[0] == "start" and types[-1] == "end"  # the sink ran as documented
-    assert {"text", "thinking", "tool_call", "refusal", "retry", "error", "usage"} <= set(types)
+    assert {"text", "thinking", "tool_call", "refusal", "output_item", "retry", "error",
+            "usage"} <= set(types)
     for line in lines:
         item = _roff_item(line["type"])
         missing = [k for k in line if k != "type" and f"\\fB{k}\\fR" not in item]

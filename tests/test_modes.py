@@ -21,12 +21,13 @@ from tests.helpers.cli import anthropic_error, json_response, sse
 from tests.helpers.fakeserver import FakeServer, Reply
 from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
 from tests.helpers.paths import EXAMPLES as EXAMPLES_DIR
-from tests.helpers.paths import FIXTURES
+from tests.helpers.paths import FIXTURES, KIND_OF_DIR
 from tests.helpers.sse import (anthropic_sse, anthropic_tool_stream, bytewise, crlf_split,
                                cycling_sizes, fixed_size, openai_sse, openai_tool_stream)
 
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.sse"))
-RECORDINGS = sorted((FIXTURES / "anthropic").glob("*.sse")) + sorted((FIXTURES / "openai").glob("*.sse"))
+RECORDINGS = [p for folder in ("anthropic", "openai", "responses")
+              for p in sorted((FIXTURES / folder).glob("*.sse"))]
 # Recordings that do not end well, and the exit status they must give (DESIGN.md table).
 RECORDING_EXIT = {
     "midstream_overloaded_error": 6,
@@ -35,6 +36,10 @@ RECORDING_EXIT = {
     "midstream_error_object": 6,
     "truncated_no_done": 9,
     "vllm_style_midstream_error": 3,
+    "failed": 6,
+    "error_event_flat": 3,
+    "error_event_nested": 5,
+    "truncated_no_terminal_event": 9,
 }
 
 
@@ -54,8 +59,8 @@ def texts_of(events) -> str:
 
 def test_the_parametrized_corpus_is_there():
     """An empty glob would turn the corpus tests below into no tests at all."""
-    assert len(RECORDINGS) >= 30, RECORDINGS
-    assert {p.parent.name for p in RECORDINGS} == {"anthropic", "openai"}
+    assert len(RECORDINGS) >= 40, RECORDINGS
+    assert {p.parent.name for p in RECORDINGS} == {"anthropic", "openai", "responses"}
     assert len(EXAMPLES) >= 3, EXAMPLES
 
 
@@ -292,6 +297,10 @@ ODD_SHAPES = {
                   b'event: message_stop\ndata: {"type":"message_stop"}\n\n'),
     "openai": (b'data: {"id":"x","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n'
                b'data: {"id":"x","choices":"bad"}\n\ndata: [DONE]\n\n'),
+    # a text delta that is a list, where a string belongs
+    "openai-responses": (b'event: response.created\ndata: {"type":"response.created","response":{"id":"r"}}\n\n'
+                         b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":["x"]}\n\n'
+                         b'event: response.completed\ndata: {"type":"response.completed","response":{"id":"r"}}\n\n'),
 }
 
 
@@ -311,6 +320,25 @@ def test_unexpected_event_shape_is_a_malformed_stream(cli, tmp_path, provider):
     r = cli.run("--replay", str(path))
     assert r.code == 9
     assert "internal error" not in r.err
+
+
+DEEP = b"[" * 100000 + b"]" * 100000  # valid JSON nested past what json.loads can read
+
+
+@pytest.mark.parametrize("body", [
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","delta":' + DEEP + b"}\n\n",
+    b'data: {"id":"x","choices":' + DEEP + b"}\n\n",
+    b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":'
+    + DEEP + b"}\n\n",
+    b'{"object":"response","output":' + DEEP + b"}",
+], ids=["anthropic", "openai", "openai-responses", "saved-response"])
+def test_json_nested_too_deep_is_malformed_not_a_crash(cli, tmp_path, body):
+    path = tmp_path / "deep.sse"
+    path.write_bytes(body)
+    for mode in ([], ["--jsonl"], ["--no-stream"]):
+        r = cli.run("--replay", str(path), *mode)
+        assert r.code == 9, (mode, r.err)
+        assert "internal error" not in r.err
 
 
 def test_jsonl_one_write_per_network_read(cli):
@@ -333,7 +361,7 @@ def test_jsonl_over_every_recording(cli, path):
     assert r.code == RECORDING_EXIT.get(path.stem, 0)
     expected = path.with_name(path.stem + ".expected.txt").read_text(encoding="utf-8")
     assert texts_of(r.events) == expected
-    assert r.events[0]["provider"] == path.parent.name
+    assert r.events[0]["provider"] == KIND_OF_DIR[path.parent.name]
     assert r.events[-1]["status"] == ("ok" if r.code == 0 else "error")
 
 
@@ -577,7 +605,7 @@ def test_replay_every_example(cli, example):
     assert r.code == 0
     assert r.out == expected
     j = cli.run("--replay", str(example), "--jsonl")
-    assert j.events[0]["provider"] == source.parent.name  # detected from the content
+    assert j.events[0]["provider"] == KIND_OF_DIR[source.parent.name]  # told from the content
     assert j.code == 0
     assert cli.requests == []
 

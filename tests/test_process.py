@@ -28,6 +28,7 @@ from tests.helpers.sse import anthropic_error_body, first_text_index, partial_ss
 PROVIDER_ARGS = {
     "anthropic": ["-m", "claude-test", "--provider", "anthropic"],
     "openai": ["-m", "gpt-test", "--provider", "openai"],
+    "openai-responses": ["-m", "gpt-test", "--provider", "openai", "--api", "responses"],
 }
 MODE_FLAGS = {"text": [], "raw": ["--raw-sse"], "jsonl": ["--jsonl"]}
 QUESTION = "what does it say?"
@@ -54,6 +55,7 @@ def one_stderr_line(r) -> str:
 
 @pytest.mark.parametrize("provider,mode", [
     ("anthropic", "text"), ("openai", "text"), ("anthropic", "jsonl"), ("openai", "raw"),
+    ("openai-responses", "text"), ("openai-responses", "jsonl"),
 ])
 def test_first_delta_is_on_stdout_before_the_second_is_sent(start_cli, fake_keys, provider, mode):
     parts = provider_sse(provider, ["first delta ", "second"])
@@ -172,6 +174,9 @@ LAST_DELTA = {
     ("anthropic", "jsonl"): b'{"type":"text","text":"lo"}',
     ("openai", "jsonl"): b'{"type":"text","text":"lo"}',
     ("anthropic", "raw"): b'"text":"lo"', ("openai", "raw"): b'"content":"lo"',
+    ("openai-responses", "text"): b"Hello",
+    ("openai-responses", "jsonl"): b'{"type":"text","text":"lo"}',
+    ("openai-responses", "raw"): b'"delta":"lo"',
 }
 
 
@@ -181,8 +186,12 @@ LAST_DELTA = {
     (signal.SIGINT, "anthropic", "raw"),
     (signal.SIGTERM, "openai", "text"),
     (signal.SIGTERM, "anthropic", "jsonl"),
+    (signal.SIGINT, "openai-responses", "text"),
+    (signal.SIGINT, "openai-responses", "raw"),
+    (signal.SIGTERM, "openai-responses", "jsonl"),
 ], ids=["SIGINT-anthropic-text", "SIGINT-openai-jsonl", "SIGINT-anthropic-raw",
-        "SIGTERM-openai-text", "SIGTERM-anthropic-jsonl"])
+        "SIGTERM-openai-text", "SIGTERM-anthropic-jsonl", "SIGINT-responses-text",
+        "SIGINT-responses-raw", "SIGTERM-responses-jsonl"])
 def test_signal_mid_stream(start_cli, fake_keys, signum, provider, mode):
     body = partial_sse(provider)
     with FakeServer() as srv:
@@ -354,7 +363,8 @@ def test_second_sigint_during_cleanup_exits_at_once(blocked_stdout):
 # --------------------------------------------------------------------------- closed stdout
 
 @pytest.mark.parametrize("provider,mode", [("anthropic", "text"), ("openai", "jsonl"),
-                                           ("anthropic", "raw")])
+                                           ("anthropic", "raw"), ("openai-responses", "text"),
+                                           ("openai-responses", "jsonl")])
 def test_reader_closes_stdout_mid_stream(start_cli, fake_keys, provider, mode):
     parts = provider_sse(provider, ["Hello world", " and more"])
     k = first_text_index(provider) + 1

@@ -1,8 +1,8 @@
 """Unit tests of streamcli/providers: stream event mapping, request building, error
 classification.
 
-Event mapping runs every recorded stream of tests/fixtures/anthropic and tests/fixtures/openai
-(provenance: tests/fixtures/SOURCES.md) through `SSEDecoder` + the provider's `StreamMapper`,
+Event mapping runs every recorded stream of tests/fixtures/anthropic, tests/fixtures/openai and
+tests/fixtures/responses (provenance: tests/fixtures/SOURCES.md) through `SSEDecoder` + the provider's `StreamMapper`,
 driven the way `Session._pump` drives them in text and --jsonl modes (stop at the terminal
 event; at a clean end of the body `decoder.finish()` then `mapper.check_end()`), and checks
 the normalized events against the fixture's `*.expected.txt` and `*.summary.json`. The
@@ -29,20 +29,22 @@ from streamcli.providers.errors import (error_from_body, error_from_event, make_
 from streamcli.request import Request
 from streamcli import retry
 from streamcli.sse import SSEDecoder
-from tests.helpers.paths import FIXTURES
+from tests.helpers.paths import FIXTURE_DIRS, FIXTURES, KIND_OF_DIR
 from tests.helpers.sse import bytewise, chat_chunk, split_at, sse_body
 
 STREAMS = sorted(f"{p.parent.name}/{p.name[: -len('.sse')]}"
-                 for kind in providers.KINDS for p in (FIXTURES / kind).glob("*.sse"))
+                 for kind in providers.KINDS for p in (FIXTURES / FIXTURE_DIRS[kind]).glob("*.sse"))
 
-# Exit status of an in-stream error, by the error's own `type` (DESIGN.md table).
-ERROR_EXIT = {"overloaded_error": 6, "server_error": 6, "BadRequestError": 3}
+# Exit status of an in-stream error, by the error's own `type` or code (DESIGN.md table).
+ERROR_EXIT = {"overloaded_error": 6, "server_error": 6, "BadRequestError": 3,
+              "invalid_prompt": 3, "rate_limit_exceeded": 5}
 
 
 def test_the_recorded_streams_are_there():
     """An empty glob would turn every parametrized test of this module into none."""
-    assert len(STREAMS) >= 30, STREAMS
-    assert {s.split("/")[0] for s in STREAMS} == set(providers.KINDS)
+    assert len(STREAMS) >= 40, STREAMS
+    assert {KIND_OF_DIR[s.split("/")[0]] for s in STREAMS} == set(providers.KINDS)
+    assert len([s for s in STREAMS if s.startswith("responses/")]) >= 7
 
 
 # --------------------------------------------------------------------------- helpers
@@ -83,7 +85,7 @@ def drive(kind: str, reads) -> Mapped:
 
 
 def fixture(stream: str) -> tuple[str, bytes, str, dict]:
-    kind = stream.split("/")[0]
+    kind = KIND_OF_DIR[stream.split("/")[0]]
     return (kind, (FIXTURES / f"{stream}.sse").read_bytes(),
             (FIXTURES / f"{stream}.expected.txt").read_text(encoding="utf-8"),
             json.loads((FIXTURES / f"{stream}.summary.json").read_text(encoding="utf-8")))
@@ -102,6 +104,9 @@ def wire_objects(body: bytes) -> list[dict]:
 
 
 def expected_tool_calls(kind: str, body: bytes, summary: dict) -> list[ToolCall]:
+    if kind == "openai-responses":  # by call_id, the id a function_call_output answers
+        return [ToolCall(c["call_id"], c["name"], json.loads(c["arguments"]), c["arguments"], False)
+                for c in summary["function_calls"]]
     if kind == "openai":
         return [ToolCall(c["id"], c["name"], json.loads(c["arguments"]), c["arguments"], False)
                 for c in summary["tool_calls"].get("0", [])]
@@ -151,7 +156,7 @@ def test_stop_usage_completeness_and_error(stream):
                 want_usage["input_tokens"] + cache, want_usage["output_tokens"])
         else:
             assert usage is None
-    else:
+    elif kind == "openai":
         stop = summary["finish_reason"].get("0")
         complete = summary["done_sentinel"]
         want_usage = summary["usage"]
@@ -161,22 +166,38 @@ def test_stop_usage_completeness_and_error(stream):
             assert usage.raw == want_usage
         else:
             assert usage is None
+    else:
+        # The stop value is the incomplete reason, or function_call when the completed
+        # output holds function calls, or the status completed; a failed response has none.
+        status = summary["status"]
+        stop = {"completed": "function_call" if summary["function_calls"] else "completed",
+                "incomplete": summary["incomplete_reason"]}.get(status)
+        complete = status in ("completed", "incomplete")
+        want_usage = summary["usage"]
+        if want_usage:  # input and output tokens; cached and reasoning details in raw
+            assert (usage.input_tokens, usage.output_tokens) == (
+                want_usage["input_tokens"], want_usage["output_tokens"])
+            assert usage.raw == want_usage
+        else:
+            assert usage is None
     assert m.stop_raw == stop
     assert stops == ([stop] if stop else [])
     assert m.complete is complete
     assert (DONE in got.events) is complete
     # Start comes first, once, with the message id from the wire.
     first = wire_objects(body)[0]
-    msg_id = first["message"]["id"] if kind == "anthropic" else first["id"]
+    msg_id = {"anthropic": lambda: first["message"]["id"], "openai": lambda: first["id"],
+              "openai-responses": lambda: first["response"]["id"]}[kind]()
     starts = got.of(Start)
     assert got.events[0] == starts[0] and len(starts) == 1
     assert starts[0].provider == kind and starts[0].id == msg_id == m.id
 
     if summary["error"]:
         assert got.error is not None, "an in-stream error must fail the run"
-        assert got.error.type == summary["error"]["type"]
+        etype = summary["error"]["code" if kind == "openai-responses" else "type"]
+        assert got.error.type == etype
         assert got.error.message == summary["error"]["message"]
-        assert got.error.exit_code == ERROR_EXIT[summary["error"]["type"]]
+        assert got.error.exit_code == ERROR_EXIT[etype]
     elif not complete:
         assert isinstance(got.error, MalformedStream)
         assert got.error.exit_code == 9
@@ -209,6 +230,9 @@ def test_thinking_and_refusal_are_not_text(stream):
     if kind == "anthropic":
         assert len(thinking) == summary["thinking_chars"]
         assert refusal == ""
+    elif kind == "openai-responses":  # summary parts are paragraphs, a blank line apart
+        assert thinking == "\n\n".join(summary["reasoning_summary_parts"])
+        assert refusal == summary["refusal"]
     else:
         assert len(thinking) == summary["reasoning_chars"].get("0", 0)
         assert refusal == summary["refusal"].get("0", "")

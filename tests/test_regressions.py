@@ -11,7 +11,6 @@ import io
 import json
 import os
 import signal
-import sys
 
 import pytest
 

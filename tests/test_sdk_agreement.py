@@ -5,14 +5,17 @@ constructed ones, below) is served byte for byte by the local FakeServer, cut in
 random pieces, to two clients:
 
   * the official SDK's own stream accumulator: anthropic `client.messages.stream(...)`
-    (`MessageStream`, `.text_stream` then `.get_final_message()`) and openai
-    `client.chat.completions.stream(...)` (`ChatCompletionStream`, `.get_final_completion()`);
+    (`MessageStream`, `.text_stream` then `.get_final_message()`), openai
+    `client.chat.completions.stream(...)` (`ChatCompletionStream`, `.get_final_completion()`)
+    and, for tests/fixtures/responses, openai `client.responses.stream(...)`
+    (`ResponseStream`: its events, then `.get_final_response()`);
   * the real command, `python -m streamcli --jsonl --show-thinking --base-url URL ...` in a
     subprocess with a clean environment.
 
 and their results are compared: final text (choice 0), the raw stop/finish reason, usage
-(Anthropic input/output tokens, OpenAI prompt/completion tokens), tool calls (id, name,
-parsed and raw arguments), thinking/reasoning, refusal, message id and model. Where both fail
+(Anthropic input/output tokens, OpenAI prompt/completion tokens, Responses input/output
+tokens), tool calls (id, name, parsed and raw arguments), thinking/reasoning, refusal,
+message id and model; for the Responses API also the response's status. Where both fail
 (in-stream errors), both must fail, and streamcli with the DESIGN.md exit status.
 
 The SDKs are test-only dependencies, imported here and nowhere in streamcli.
@@ -38,6 +41,13 @@ and openai 3.54: a test fails if an SDK changes, so that this table is revisited
 | constructed Anthropic cache usage | `usage.input_tokens` excludes cache reads/writes (separate fields) | `input_tokens` = input + cache_creation + cache_read (raw kept) | design choice, compared as the sum; message_start cache counts kept when a cumulative message_delta omits them |
 | request headers (Anthropic) | `Authorization: Bearer KEY`, `anthropic-version: 2026-10-21` (SDK 2.12's own choice) | `x-api-key: KEY`, `anthropic-version: 2023-06-01` | streamcli follows the issue's contract and the documented header; path, method and body agree |
 | anthropic/midstream_overloaded_error, openai/midstream_error_object, vllm_style_midstream_error | raise (APIStatusError / APIError) | exit 6 / 6 / 3, same partial text | agree |
+| responses/text_basic, reasoning_summary, parallel_function_calls, refusal, web_search; constructed interleaved calls | final response: text, function calls (call_id, name, arguments), usage, status completed, reasoning summary, refusal | the same (stop `completed`, or `function_call` for the calls); web_search_call as an `output_item` event | agree |
+| responses/incomplete_max_output_tokens | `get_final_response()` raises RuntimeError (no response.completed); the response.incomplete event carries text, usage, status incomplete, reason max_output_tokens | exit 0 + the token-limit warning, stop_reason max_tokens (raw max_output_tokens) | agree on text, usage and status (read from the event); the final-response call fails by design, streamcli per DESIGN.md (a token-limit stop is an answer) |
+| responses/failed | raises nothing: response.failed is an event (status failed, error server_error), then `get_final_response()` raises RuntimeError | exit 6, error_type server_error, the same partial text | agree that it failed; streamcli classifies the error by its code |
+| responses/error_event_flat (the documented shape) | raises nothing: an ErrorEvent (code invalid_prompt) among the events, then `get_final_response()` raises RuntimeError | exit 3 (invalid_prompt), the same partial text | streamcli: the documented `error` event is an error whatever its shape; the SDK raises only for the nested shape |
+| responses/error_event_nested (the shape seen from the API) | raises APIError (body: the nested error) | exit 5 (rate_limit_exceeded) | agree |
+| responses/truncated_no_terminal_event | `get_final_response()` raises RuntimeError | exit 9 | agree (unlike the Chat Completions accumulator, this one notices) |
+| request (Responses) | `{model, input, max_output_tokens, stream}` to /v1/responses | the same, plus `store: false` | streamcli keeps its own log (the issue's contract); path, method and the shared fields agree |
 """
 
 from __future__ import annotations
@@ -56,7 +66,7 @@ from tests.helpers.cli import Processes
 from tests.helpers.fakeserver import FakeServer, Reply
 from tests.helpers.paths import FIXTURES
 from tests.helpers.schema import EVENT_VALIDATOR
-from tests.helpers.sse import random_sizes, sse_body
+from tests.helpers.sse import random_sizes, responses_event, sse_body
 
 RUN_TIMEOUT = 30  # seconds, per streamcli subprocess
 ANTHROPIC_MODEL = "claude-test-model"
@@ -96,13 +106,44 @@ def _cache_usage_stream(delta_usage: dict) -> bytes:
     )
 
 
+def _interleaved_calls_stream() -> bytes:
+    """Two function calls whose argument deltas interleave (kept apart by item id)."""
+    def call(letter, done=False, arguments=""):
+        return {"id": f"fc_{letter}", "type": "function_call",
+                "status": "completed" if done else "in_progress", "arguments": arguments,
+                "call_id": f"call_{letter}", "name": f"tool_{letter}"}
+    args = {"a": '{"x": [1, 2]}', "b": '{"y": "é"}'}
+    response = {"id": "resp_ilv", "object": "response", "created_at": 0, "status": "in_progress",
+                "model": "gpt-ilv", "output": [], "usage": None}
+    events = [{"type": "response.created", "response": response}]
+    events += [{"type": "response.output_item.added", "output_index": i, "item": call(k)}
+               for i, k in enumerate("ab")]
+    for piece in range(3):
+        for i, k in enumerate("ab"):
+            chunk = args[k][piece * 5:(piece + 1) * 5 if piece < 2 else None]
+            events.append({"type": "response.function_call_arguments.delta", "item_id": f"fc_{k}",
+                           "output_index": i, "delta": chunk})
+    events += [{"type": "response.output_item.done", "output_index": i,
+                "item": call(k, True, args[k])} for i, k in enumerate("ab")]
+    usage = {"input_tokens": 40, "input_tokens_details": {"cached_tokens": 0},
+             "output_tokens": 20, "output_tokens_details": {"reasoning_tokens": 0},
+             "total_tokens": 60}
+    events.append({"type": "response.completed", "response": {
+        **response, "status": "completed", "usage": usage,
+        "output": [call(k, True, args[k]) for k in "ab"]}})
+    return b"".join(responses_event({**e, "sequence_number": n}) for n, e in enumerate(events))
+
+
 def _cases() -> list[Case]:
     cases = []
-    for kind in ("anthropic", "openai"):
-        for path in sorted((FIXTURES / kind).glob("*.sse")):
+    for kind, folder in (("anthropic", "anthropic"), ("openai", "openai"),
+                         ("openai-responses", "responses")):
+        for path in sorted((FIXTURES / folder).glob("*.sse")):
             name = path.name[: -len(".sse")]
-            expected = (FIXTURES / kind / f"{name}.expected.txt").read_text(encoding="utf-8")
-            cases.append(Case(f"{kind}/{name}", kind, path.read_bytes(), expected))
+            expected = (FIXTURES / folder / f"{name}.expected.txt").read_text(encoding="utf-8")
+            cases.append(Case(f"{folder}/{name}", kind, path.read_bytes(), expected))
+    cases.append(Case("constructed/responses_interleaved_calls", "openai-responses",
+                      _interleaved_calls_stream(), ""))
     bom = b"\xef\xbb\xbf"
     cases.append(Case("constructed/anthropic_bom", "anthropic",
                       bom + (FIXTURES / "anthropic/docs_basic.sse").read_bytes(), "Hello!"))
@@ -221,11 +262,59 @@ def sdk_openai(client, case: Case) -> Result:
     return res
 
 
+def sdk_responses(client, case: Case) -> Result:
+    """The Responses accumulator: its events as they come (the terminal one carries the
+    response also when it is not `completed`), then `get_final_response()`."""
+    res = Result()
+    deltas: list[str] = []
+    final = None
+    try:
+        with client.responses.stream(model=OPENAI_MODEL, input="hi",
+                                     max_output_tokens=MAX_TOKENS) as stream:
+            for event in stream:
+                if event.type == "response.output_text.delta":
+                    deltas.append(event.delta)
+                elif event.type in ("response.completed", "response.incomplete",
+                                    "response.failed"):
+                    final = event.response
+                elif event.type == "error":
+                    res.extra["error_event"] = event
+            try:
+                res.extra["final"] = stream.get_final_response()
+            except RuntimeError as exc:  # no response.completed
+                res.extra["final_error"] = exc
+    except Exception as exc:  # noqa: BLE001 - the SDK's failure is the result
+        res.error = exc
+    res.extra["streamed_text"] = "".join(deltas)
+    if final is None:
+        res.text = res.extra["streamed_text"]
+        return res
+    res.extra["status"] = final.status
+    res.id, res.model = final.id, final.model
+    res.text = final.output_text
+    items = final.output or []
+    res.tools = [(i.call_id, i.name, json.loads(i.arguments), i.arguments)
+                 for i in items if i.type == "function_call"]
+    res.thinking = "\n\n".join(p.text for i in items if i.type == "reasoning" for p in i.summary)
+    res.refusal = "".join(c.refusal for i in items if i.type == "message" for c in i.content
+                          if c.type == "refusal")
+    res.extra["other_items"] = [(i.type, i.id, i.status) for i in items
+                                if i.type not in ("message", "reasoning", "function_call")]
+    if final.status == "incomplete":
+        res.stop = final.incomplete_details.reason
+    elif final.status == "completed":
+        res.stop = "function_call" if res.tools else "completed"
+    if final.usage is not None:
+        res.usage = (final.usage.input_tokens, final.usage.output_tokens)
+    return res
+
+
 def run_streamcli(case: Case, url: str, processes: Processes) -> Result:
     model = ANTHROPIC_MODEL if case.kind == "anthropic" else OPENAI_MODEL
     base = url if case.kind == "anthropic" else url + "/v1"
+    api = ["--api", "responses"] if case.kind == "openai-responses" else []
     proc = processes.run(
-        ["--jsonl", "--show-thinking", "--no-stdin", "--retries", "0",
+        ["--jsonl", "--show-thinking", "--no-stdin", "--retries", "0", *api,
          "--max-tokens", str(MAX_TOKENS), "-m", model, "--base-url", base, "hi"],
         env=KEYS, timeout=RUN_TIMEOUT)
     lines = [json.loads(line) for line in proc.stdout.decode("utf-8").splitlines()]
@@ -243,6 +332,7 @@ def run_streamcli(case: Case, url: str, processes: Processes) -> Result:
                  for e in lines if e["type"] == "tool_call"]
     res.extra["tool_lines"] = [e for e in lines if e["type"] == "tool_call"]
     res.stop = end["stop_reason_raw"]
+    res.extra["output_items"] = [e for e in lines if e["type"] == "output_item"]
     if end["usage"] is not None:
         res.usage = (end["usage"]["input_tokens"], end["usage"]["output_tokens"])
     errors = [e for e in lines if e["type"] == "error"]
@@ -276,8 +366,10 @@ def runs(tmp_path_factory) -> "Runs":
         for name, case in CASES.items():
             sdk_srv.enqueue(Reply(body=pieces(case)))
             before = len(sdk_srv.requests)
-            sdk[name] = (sdk_anthropic(a_client, case) if case.kind == "anthropic"
-                         else sdk_openai(o_client, case), sdk_srv.requests[before:])
+            client = {"anthropic": sdk_anthropic, "openai": sdk_openai,
+                      "openai-responses": sdk_responses}[case.kind]
+            sdk[name] = (client(a_client if case.kind == "anthropic" else o_client, case),
+                         sdk_srv.requests[before:])
         for name in CASES:
             try:
                 cli = futures[name].result(timeout=RUN_TIMEOUT + 5)
@@ -318,6 +410,9 @@ AGREE = [
     "anthropic/sdk_incomplete_partial_json_response",  # tools compared in their own test
     "constructed/anthropic_cache_usage",
     "constructed/anthropic_cumulative_usage",
+    "responses/text_basic", "responses/reasoning_summary", "responses/parallel_function_calls",
+    "responses/refusal", "responses/web_search", "constructed/responses_interleaved_calls",
+    "responses/incomplete_max_output_tokens",  # get_final_response() raises: own test below
 ]
 # Streams that are not a complete answer; the SDK's and streamcli's handling is asserted
 # case by case below.
@@ -326,6 +421,8 @@ DIVERGE_OR_FAIL = [
     "anthropic/sdk_basic_response.no-final-blank-line", "anthropic/truncated_no_message_stop",
     "openai/midstream_error_object", "openai/truncated_no_done", "openai/vllm_style_midstream_error",
     "constructed/anthropic_bom", "constructed/openai_bom",
+    "responses/failed", "responses/error_event_flat", "responses/error_event_nested",
+    "responses/truncated_no_terminal_event",
 ]
 
 
@@ -515,3 +612,92 @@ def test_request_matches_the_sdk_request(runs, name):
         assert cli_req.json["max_tokens"] == sdk_req.json["max_tokens"] == MAX_TOKENS
     else:
         assert cli_req.json["stream_options"] == {"include_usage": True}
+
+
+# --------------------------------------------------------------------------- the Responses API
+
+
+RESPONSES_COMPLETED = ["responses/text_basic", "responses/reasoning_summary",
+                       "responses/parallel_function_calls", "responses/refusal",
+                       "responses/web_search", "constructed/responses_interleaved_calls"]
+
+
+@pytest.mark.parametrize("name", RESPONSES_COMPLETED)
+def test_responses_status_and_output_items_agree(runs, name):
+    sdk, cli, _, _ = runs[name]
+    assert sdk.extra["status"] == "completed"
+    final = sdk.extra["final"]  # get_final_response() is the terminal event's response
+    assert (final.id, final.output_text) == (sdk.id, sdk.text)
+    assert cli.stop == sdk.stop in ("completed", "function_call")
+    assert [(e["item_type"], e["id"], e["status"]) for e in cli.extra["output_items"]] == \
+        sdk.extra["other_items"]
+    assert cli.extra["lines"][0]["provider"] == "openai-responses"
+
+
+def test_responses_streams_really_compare_things(runs):
+    for name, calls in [("responses/parallel_function_calls", 2),
+                        ("constructed/responses_interleaved_calls", 2)]:
+        sdk, cli, _, _ = runs[name]
+        assert len(sdk.tools) == len(cli.tools) == calls, name
+        assert cli.stop == "function_call" and cli.extra["lines"][-1]["stop_reason"] == "tool_use"
+    sdk, cli, _, _ = runs["responses/reasoning_summary"]
+    assert sdk.thinking.count("\n\n**") == 1 and cli.thinking == sdk.thinking
+    sdk, cli, _, _ = runs["responses/refusal"]
+    assert sdk.refusal and cli.refusal == sdk.refusal and cli.text == ""
+    sdk, cli, _, _ = runs["responses/web_search"]
+    assert sdk.extra["other_items"] == [("web_search_call", sdk.extra["other_items"][0][1],
+                                         "completed")]
+    sdk, cli, _, _ = runs["responses/text_basic"]
+    assert cli.usage == sdk.usage == (36, 29) and "🌧" in cli.text
+
+
+def test_responses_incomplete_is_an_answer_with_a_warning(runs):
+    sdk, cli, _, _ = runs["responses/incomplete_max_output_tokens"]
+    # The SDK: no response.completed, so get_final_response() raises; the
+    # response.incomplete event carries the response.
+    assert isinstance(sdk.extra["final_error"], RuntimeError)
+    assert sdk.extra["status"] == "incomplete" and sdk.stop == "max_output_tokens"
+    assert cli.exit_code == 0 and cli.stop == "max_output_tokens"
+    assert cli.extra["lines"][-1]["stop_reason"] == "max_tokens"
+    assert "token limit" in cli.stderr
+
+
+@pytest.mark.parametrize("name, exit_code, code", [
+    ("responses/failed", 6, "server_error"),
+    ("responses/error_event_flat", 3, "invalid_prompt"),
+    ("responses/error_event_nested", 5, "rate_limit_exceeded"),
+])
+def test_responses_failures(runs, name, exit_code, code):
+    sdk, cli, _, _ = runs[name]
+    summary = json.loads((FIXTURES / f"{name}.summary.json").read_text())
+    assert cli.exit_code == exit_code
+    assert (cli.error["error_type"], cli.error["message"]) == (code, summary["error"]["message"])
+    assert cli.text == sdk.text == CASES[name].expected_text  # what came before, both sides
+    if name == "responses/error_event_nested":
+        # The only shape the SDK raises for: `error` nested in the event's data.
+        assert isinstance(sdk.error, openai_sdk.APIError)
+        assert sdk.error.body["code"] == code
+    elif name == "responses/error_event_flat":
+        # The documented shape: the SDK hands it over as an event and raises nothing.
+        assert sdk.error is None and sdk.extra["error_event"].code == code
+        assert isinstance(sdk.extra["final_error"], RuntimeError)
+    else:
+        assert sdk.error is None and sdk.extra["status"] == "failed"
+        assert isinstance(sdk.extra["final_error"], RuntimeError)
+
+
+def test_responses_truncated_stream_fails_both(runs):
+    sdk, cli, _, _ = runs["responses/truncated_no_terminal_event"]
+    assert sdk.error is None and isinstance(sdk.extra["final_error"], RuntimeError)
+    assert cli.exit_code == 9 and cli.text == sdk.text == "Once upon a"
+    assert "response.completed" in cli.error["message"]
+
+
+def test_responses_request_matches_the_sdk_request(runs):
+    _, _, sdk_reqs, cli_reqs = runs["responses/text_basic"]
+    (sdk_req,), (cli_req,) = sdk_reqs, cli_reqs
+    assert (cli_req.method, cli_req.path) == (sdk_req.method, sdk_req.path) == ("POST", "/v1/responses")
+    assert cli_req.headers["authorization"] == sdk_req.headers["authorization"] == "Bearer test-key"
+    for key in ("model", "input", "stream", "max_output_tokens"):
+        assert cli_req.json[key] == sdk_req.json[key], key
+    assert cli_req.json["store"] is False and "store" not in sdk_req.json

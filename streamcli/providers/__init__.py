@@ -1,14 +1,15 @@
-"""The wire protocols: each builds the HTTP request and turns wire events into normalized
-events.
+"""The wire protocols: request building and wire events to normalized events.
 
 Each protocol module offers the same names:
   NAME, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER
   build_request(Request) -> HttpRequest
-  StreamMapper()          .feed(SSEEvent, out) / .complete / .check_end(stray_error)
+  StreamMapper()          .feed(SSEEvent, out) / .complete / .check_end(stray_error=None)
+                          (a decoder's `error:` fields arrive as sse.STRAY_ERROR events)
                           .join (events.SurrogateJoin: what a shortcut must not overtake)
                           .id / .model / .stop_raw / .usage()
   parse_message(obj, out) -> StreamMapper, for a non-streaming response
   error_from_response(status, body, headers) -> StreamcliError
+  list_models_request(base_url, api_key, after) / models_page(obj), for `streamcli models`
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-KINDS = ("anthropic", "openai")
+# The wire protocols, by the names the config file's `kind` and --provider use.
+KINDS = ("anthropic", "openai", "openai-responses")
+_PACKAGES = {"openai-responses": "responses"}  # a kind whose package is named otherwise
 
 
 def load(kind: str) -> ModuleType:
-    return importlib.import_module(f"streamcli.providers.{kind}")
+    return importlib.import_module(f"streamcli.providers.{_PACKAGES.get(kind, kind)}")

@@ -1,5 +1,7 @@
-"""One writer per output mode, behind the `Sink` protocol of `sinks.base`; `make_sink`
-picks one, and the byte helpers here are shared by all of them."""
+"""One writer per output mode behind the `Sink` protocol; `make_sink` picks one.
+
+The byte helpers here are shared by all of them.
+"""
 
 from __future__ import annotations
 

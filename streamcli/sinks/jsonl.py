@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from json.encoder import encode_basestring  # the C string encoder json.dumps uses
 
-from streamcli.events import Refusal, Start, Text, Thinking, ToolCall, normalize_stop, usage_dict
+from streamcli.events import (OutputItem, Refusal, Start, Text, Thinking, ToolCall,
+                              normalize_stop, usage_dict)
 from streamcli.sinks import encode_text, write_all
 from streamcli.transcript import tool_call_fields
 
@@ -17,7 +18,9 @@ SCHEMA_VERSION = 1
 
 
 def _dumps(obj: dict) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    # allow_nan=False: never NaN or Infinity, which are no JSON (RFC 8259); what comes
+    # from a server is read by safejson, which lets no such number in.
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 class JsonlSink:
@@ -48,6 +51,9 @@ class JsonlSink:
                 lines.append(_dumps({"type": "tool_call", **tool_call_fields(ev)}))
             elif kind is Refusal:
                 lines.append(_dumps({"type": "refusal", "text": ev.text}))
+            elif kind is OutputItem:
+                lines.append(_dumps({"type": "output_item", "item_type": ev.item_type,
+                                     "id": ev.id, "status": ev.status, "item": ev.raw}))
         if lines:
             self.committed = True  # answer output: a retry now would duplicate it
         if lines or (start and not self._started):

@@ -1,5 +1,7 @@
-"""--raw-sse: the upstream body byte for byte, flushed per read. Parsing happens on the
-side (for the exit status); nothing parsed is written here."""
+"""--raw-sse: the upstream body byte for byte, flushed per read.
+
+Parsing happens on the side (for the exit status); nothing parsed is written here.
+"""
 
 from __future__ import annotations
 

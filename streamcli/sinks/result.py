@@ -28,7 +28,7 @@ class ResultSink:
         self.provider, self.model = provider, model
 
     def write_plain_text(self, data: bytes) -> None:
-        self.transcript.text_parts.append(data.decode())
+        self.transcript.add_text(data.decode())
 
     def raw(self, chunk: bytes) -> None:
         pass
@@ -53,5 +53,6 @@ class ResultSink:
             "exit_code": outcome.exit_code,
             "error": outcome.error.as_dict() if outcome.error is not None else None,
         }
-        write_all(self.out, encode_text(json.dumps(obj, ensure_ascii=False) + "\n"))
+        text = json.dumps(obj, ensure_ascii=False, allow_nan=False)  # RFC 8259: no NaN
+        write_all(self.out, encode_text(text + "\n"))
         self.out.flush()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from streamcli.events import Refusal, Text, Thinking, ToolCall
+import json
+
+from streamcli.events import OutputItem, Refusal, Text, Thinking, ToolCall
+from streamcli.redact import clip
 from streamcli.sinks import encode_text, write_all
 
 
@@ -51,6 +54,11 @@ class TextSink:
                 self._close_side()
                 flag = " (invalid JSON, cut off?)" if ev.invalid else ""
                 self.ui.line(f"tool call: {ev.name} {ev.raw_arguments or '{}'}{flag}")
+                self.committed = True
+            elif kind is OutputItem:
+                self._emit(parts)
+                self._close_side()
+                self.ui.line(output_item_line(ev))
                 self.committed = True
         if parts:
             self._emit(parts)
@@ -113,3 +121,21 @@ class TextSink:
             self.out.write(b"\n")
             self._last = b"\n"
         self.out.flush()
+
+
+def output_item_line(ev: OutputItem) -> str:
+    """One stderr line for an output item streamcli did not run: its type and status,
+    and what it did when the item says (a search's query, a computer action)."""
+    raw = ev.raw
+    what = raw.get("action") or raw.get("queries")
+    detail = ""
+    if what:
+        detail = " " + json.dumps(what, ensure_ascii=False)
+        if len(detail) > 200:
+            detail = clip(detail, 199)
+    return f"output item: {_printable(ev.item_type)} ({_printable(ev.status or 'no status')}){detail}"
+
+
+def _printable(text) -> str:
+    """A server's string on a terminal line: no control characters (escape sequences)."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))

@@ -18,6 +18,14 @@ RESULT_VALIDATOR = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"],
                                                     "$ref": "#/$defs/result"})
 
 
+def strict_loads(text: str):
+    """json.loads that accepts RFC 8259 JSON only: Python's json reads NaN, Infinity and
+    -Infinity, which no other JSON reader does, and writes them unless told not to."""
+    def reject(name: str):
+        raise AssertionError(f"{name} in the output is not JSON (RFC 8259): {text[:200]!r}")
+    return json.loads(text, parse_constant=reject)
+
+
 def jsonl_events(out: bytes) -> list[dict]:
     """Every line of a --jsonl output, each validated against the schema, with the
     framing rules checked: UTF-8, one object per line, `start` first, `end` last, once each."""
@@ -27,7 +35,7 @@ def jsonl_events(out: bytes) -> list[dict]:
     events = []
     for line in lines:
         assert line and line == line.strip(), f"blank or padded line: {line!r}"
-        obj = json.loads(line)
+        obj = strict_loads(line)
         EVENT_VALIDATOR.validate(obj)
         events.append(obj)
     types = [e["type"] for e in events]
@@ -40,6 +48,6 @@ def result_object(out: bytes) -> dict:
     """The --no-stream output: exactly one JSON object, then one newline, schema-valid."""
     text = out.decode("utf-8")
     assert text.endswith("\n") and text.count("\n") == 1, out[-200:]
-    obj = json.loads(text)
+    obj = strict_loads(text)
     RESULT_VALIDATOR.validate(obj)
     return obj

@@ -1,5 +1,5 @@
-"""The one builder of what the APIs send, for every test: SSE events, whole Anthropic and
-OpenAI streams (one bytes part per event), error bodies and events, non-streaming
+"""The one builder of what the APIs send, for every test: SSE events, whole Anthropic,
+OpenAI Chat Completions and OpenAI Responses streams (one bytes part per event), error bodies and events, non-streaming
 response bodies, and the ways a test cuts a body into network reads.
 
 JSON in events is compact UTF-8 (`{"a":1}`, as the APIs send it) unless a builder is
@@ -267,19 +267,117 @@ def chat_completion(text: str, *, completion_id: str = "chatcmpl-test", model: s
                       "total_tokens": prompt_tokens + completion_tokens}}
 
 
-# --------------------------------------------------------------------------- either provider
+# --------------------------------------------------------------------------- OpenAI Responses API
+
+
+def responses_event(obj: dict[str, Any]) -> bytes:
+    """A Responses API event: its `event:` name is its `type`."""
+    return sse_event(obj, obj["type"])
+
+
+def response_object(text: str = "", *, resp_id: str = "resp_test", model: str = "gpt-test",
+                    status: str = "completed", output: list | None = None,
+                    input_tokens: int = 10, output_tokens: int = 2,
+                    reason: str | None = None) -> dict[str, Any]:
+    """A Response object (the body of a non-streaming request, and what the lifecycle
+    events carry): one message item with `text` unless `output` is given."""
+    if output is None:
+        output = [{"id": "msg_test", "type": "message", "status": status, "role": "assistant",
+                   "content": [{"type": "output_text", "text": text, "annotations": []}]}] if text else []
+    usage = None if status == "in_progress" else {
+        "input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens}
+    return {"id": resp_id, "object": "response", "created_at": 0, "status": status,
+            "error": None, "incomplete_details": {"reason": reason} if reason else None,
+            "model": model, "output": output, "usage": usage}
+
+
+def responses_sse(texts: Sequence[str], *, status: str = "completed", reason: str | None = None,
+                  model: str = "gpt-test", resp_id: str = "resp_test", input_tokens: int = 10,
+                  output_tokens: int | None = None, terminal: bool = True,
+                  thinking: Sequence[str] | None = None) -> list[bytes]:
+    """A Responses API stream, one bytes part per event: response.created, [a reasoning
+    item of `thinking` summary deltas], a message item (output_item.added,
+    content_part.added, one output_text.delta per text, the .done events), then
+    response.completed (or response.incomplete with `reason`) unless terminal=False.
+    output_tokens defaults to one per text delta."""
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": response_object(
+            resp_id=resp_id, model=model, status="in_progress", output=[])}]
+    index = 0
+    if thinking is not None:
+        events += [
+            {"type": "response.output_item.added", "output_index": 0,
+             "item": {"id": "rs_test", "type": "reasoning", "summary": []}},
+            {"type": "response.reasoning_summary_part.added", "item_id": "rs_test",
+             "output_index": 0, "summary_index": 0, "part": {"type": "summary_text", "text": ""}},
+            *({"type": "response.reasoning_summary_text.delta", "item_id": "rs_test",
+               "output_index": 0, "summary_index": 0, "delta": t} for t in thinking),
+            {"type": "response.output_item.done", "output_index": 0,
+             "item": {"id": "rs_test", "type": "reasoning",
+                      "summary": [{"type": "summary_text", "text": "".join(thinking)}]}}]
+        index = 1
+    text = "".join(texts)
+    item_status = "incomplete" if status == "incomplete" else "completed"
+    message = {"id": "msg_test", "type": "message", "status": item_status, "role": "assistant",
+               "content": [{"type": "output_text", "text": text, "annotations": []}]}
+    where = {"item_id": "msg_test", "output_index": index, "content_index": 0}
+    events += [
+        {"type": "response.output_item.added", "output_index": index,
+         "item": {**message, "status": "in_progress", "content": []}},
+        {"type": "response.content_part.added", **where,
+         "part": {"type": "output_text", "text": "", "annotations": []}},
+        *({"type": "response.output_text.delta", **where, "delta": t, "logprobs": []}
+          for t in texts),
+        {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+        {"type": "response.content_part.done", **where, "part": message["content"][0]},
+        {"type": "response.output_item.done", "output_index": index, "item": message}]
+    if terminal:
+        final = response_object(
+            resp_id=resp_id, model=model, status=status, reason=reason, output=[message],
+            input_tokens=input_tokens,
+            output_tokens=output_tokens if output_tokens is not None else len(texts))
+        events.append({"type": f"response.{status}", "response": final})
+    return [responses_event({**e, "sequence_number": n}) for n, e in enumerate(events)]
+
+
+def responses_error_event(code: str | None, message: str, *, nested: bool = False,
+                          etype: str | None = None) -> bytes:
+    """An `error` event: documented flat (code, message at the top) or nested under
+    `error`, as the API has been seen to send it."""
+    if nested:
+        obj = {"type": "error", "sequence_number": 99,
+               "error": {"type": etype, "code": code, "message": message, "param": None}}
+    else:
+        obj = {"type": "error", "sequence_number": 99, "code": code, "message": message,
+               "param": None}
+    return responses_event(obj)
+
+
+def responses_failed_event(code: str, message: str, *, resp_id: str = "resp_test") -> bytes:
+    """response.failed with its error object."""
+    response = {**response_object(resp_id=resp_id, status="failed"),
+                "error": {"code": code, "message": message}, "usage": None}
+    return responses_event({"type": "response.failed", "sequence_number": 98,
+                            "response": response})
+
+
+# --------------------------------------------------------------------------- any provider
 
 
 def provider_sse(provider: str, texts: Sequence[str] = ("Hel", "lo"), **kw: Any) -> list[bytes]:
-    """anthropic_sse or openai_sse, by provider name."""
-    build = anthropic_sse if provider == "anthropic" else openai_sse
+    """anthropic_sse, openai_sse or responses_sse, by provider (protocol) name."""
+    build = {"anthropic": anthropic_sse, "openai": openai_sse,
+             "openai-responses": responses_sse}[provider]
     return build(list(texts), **kw)
 
 
 def first_text_index(provider: str) -> int:
     """Index of the first text delta in provider_sse(): after message_start,
-    content_block_start and ping (Anthropic), after the role chunk (OpenAI)."""
-    return 3 if provider == "anthropic" else 1
+    content_block_start and ping (Anthropic), after the role chunk (OpenAI), after
+    response.created, output_item.added and content_part.added (Responses)."""
+    return {"anthropic": 3, "openai": 1, "openai-responses": 3}[provider]
 
 
 def partial_sse(provider: str) -> list[bytes]:
@@ -288,8 +386,9 @@ def partial_sse(provider: str) -> list[bytes]:
 
 
 def message(provider: str, text: str, **kw: Any) -> dict[str, Any]:
-    """anthropic_message or chat_completion, by provider name."""
-    return (anthropic_message if provider == "anthropic" else chat_completion)(text, **kw)
+    """anthropic_message, chat_completion or response_object, by provider name."""
+    return {"anthropic": anthropic_message, "openai": chat_completion,
+            "openai-responses": response_object}[provider](text, **kw)
 
 
 # --------------------------------------------------------------------------- cutting into reads
@@ -356,3 +455,20 @@ def before_data_lines(body: bytes) -> list[bytes]:
     """The body cut before every `data:` line: an `event:` line arrives alone, and the
     decoder holds it when the data line comes."""
     return split_at(body, [m.start() + 1 for m in re.finditer(rb"\ndata:", body)])
+
+
+# --------------------------------------------------------------------------- model listings
+
+
+def anthropic_models_page(ids: Sequence[str], *, has_more: bool) -> dict[str, Any]:
+    """One page of Anthropic's GET /v1/models (newest first; `last_id` is the cursor)."""
+    data = [{"type": "model", "id": i, "display_name": i.replace("-", " ").title(),
+             "created_at": "2026-01-01T00:00:00Z"} for i in ids]
+    return {"data": data, "has_more": has_more, "first_id": ids[0] if ids else None,
+            "last_id": ids[-1] if ids else None}
+
+
+def openai_models_list(ids: Sequence[str]) -> dict[str, Any]:
+    """OpenAI's (and compatible servers') GET /models body."""
+    return {"object": "list", "data": [{"id": i, "object": "model", "created": 0,
+                                        "owned_by": "system"} for i in ids]}

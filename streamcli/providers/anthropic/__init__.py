@@ -4,6 +4,7 @@ from streamcli.providers.anthropic.request import (
     API_VERSION, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, KEY_ENV, NAME, REQUEST_ID_HEADER, URL_ENV,
     build_request,
 )
+from streamcli.providers.anthropic.models import list_models_request, models_page
 from streamcli.providers.anthropic.stream import (
     StreamMapper, error_from_response, parse_message,
 )
@@ -11,5 +12,5 @@ from streamcli.providers.anthropic.stream import (
 __all__ = [
     "NAME", "DEFAULT_BASE_URL", "API_VERSION", "KEY_ENV", "URL_ENV", "REQUEST_ID_HEADER",
     "DEFAULT_MAX_TOKENS", "build_request", "StreamMapper", "error_from_response",
-    "parse_message",
+    "parse_message", "list_models_request", "models_page",
 ]

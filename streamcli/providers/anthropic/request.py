@@ -1,4 +1,4 @@
-"""The Anthropic Messages API: where the endpoint is and how a Request becomes its HTTP request."""
+"""The Anthropic Messages API: its endpoint, and a Request as its HTTP request."""
 
 from __future__ import annotations
 

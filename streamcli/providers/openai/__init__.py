@@ -1,9 +1,12 @@
-"""OpenAI Chat Completions (and compatible servers): the protocol interface of
-`streamcli.providers`."""
+"""OpenAI Chat Completions: the protocol interface of `streamcli.providers`.
+
+Compatible servers (vLLM, llama.cpp, Ollama, OpenRouter...) speak the same protocol.
+"""
 
 from streamcli.providers.openai.request import (
     NAME, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER, build_request, is_official,
 )
+from streamcli.providers.openai.models import list_models_request, models_page
 from streamcli.providers.openai.stream import (
     StreamMapper, error_from_response, parse_message,
 )
@@ -11,4 +14,5 @@ from streamcli.providers.openai.stream import (
 __all__ = [
     "NAME", "DEFAULT_BASE_URL", "KEY_ENV", "URL_ENV", "REQUEST_ID_HEADER", "build_request",
     "is_official", "StreamMapper", "error_from_response", "parse_message",
+    "list_models_request", "models_page",
 ]

@@ -1,4 +1,7 @@
-"""OpenAI Chat Completions (and compatible servers): where the endpoint is and how a Request becomes its HTTP request."""
+"""OpenAI Chat Completions: its endpoint, and a Request as its HTTP request.
+
+Compatible servers (vLLM, llama.cpp, Ollama, OpenRouter...) speak the same protocol.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,86 @@
+"""The OpenAI Responses API: its endpoint, its models, and a Request as its HTTP request."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from streamcli.request import HttpRequest, Request
+
+NAME = "openai-responses"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+KEY_ENV = "OPENAI_API_KEY"
+URL_ENV = "OPENAI_BASE_URL"
+REQUEST_ID_HEADER = "x-request-id"
+
+# The models OpenAI serves only through the Responses API (its API reference calls them
+# ResponsesOnlyModel): o1-pro, o3-pro, the deep research models, computer-use-preview,
+# codex-mini-latest, and the GPT-5 -pro and -codex models (gpt-5-pro, gpt-5.2-pro,
+# gpt-5-codex, gpt-5.1-codex-max...), dated snapshots included. On OpenAI's own URL they
+# pick this protocol by themselves; --api overrides. A name listed here by mistake costs
+# nothing: every Chat Completions model is served by the Responses API too.
+RESPONSES_ONLY = re.compile(
+    r"(o1-pro|o3-pro|computer-use-preview|codex-mini|gpt-5(\.\d+)?-(pro|codex))|.*deep-research")
+
+
+def responses_only(model: str | None) -> bool:
+    return bool(model) and RESPONSES_ONLY.match(model) is not None
+
+
+def build_request(req: Request) -> HttpRequest:
+    body: dict = {"model": req.model, "input": input_of(req)}
+    if req.system:
+        body["instructions"] = req.system
+    if req.max_tokens is not None:
+        body["max_output_tokens"] = req.max_tokens
+    if req.temperature is not None:
+        body["temperature"] = req.temperature
+    if req.tools:
+        body["tools"] = [_tool(t) for t in req.tools]
+    # streamcli keeps its own log; `-o store=true` is the user's choice.
+    body["store"] = False
+    body["stream"] = req.stream
+    body.update(req.extra)
+    headers = {
+        "content-type": "application/json",
+        "accept": "text/event-stream" if req.stream else "application/json",
+    }
+    if req.api_key:
+        headers["authorization"] = f"Bearer {req.api_key}"
+    return HttpRequest(req.base_url.rstrip("/") + "/responses", headers,
+                       json.dumps(body, ensure_ascii=False).encode())
+
+
+def input_of(req: Request):
+    """`input`: the prompt itself when it is the whole conversation (the API's short form
+    of one user message), else the input items."""
+    items = messages(req)
+    if len(items) == 1 and items[0] == {"role": "user", "content": req.prompt}:
+        return req.prompt
+    return items
+
+
+def messages(req: Request) -> list[dict]:
+    """The conversation as Responses input items (earlier turns would go before the user
+    turn, as {"role": "user"|"assistant", "content": ...}); the system prompt travels as
+    `instructions`, not as an item."""
+    return [{"role": "user", "content": user_content(req)}]
+
+
+def user_content(req: Request):
+    """The content of the user turn: the prompt (attachments would make it a list of
+    input_text, input_image and input_file parts)."""
+    return req.prompt
+
+
+def _tool(tool: dict) -> dict:
+    if "type" in tool:  # a built-in tool (web_search, file_search...): exactly as written
+        return tool
+    out = {"type": "function", "name": tool["name"]}
+    if tool.get("description") is not None:
+        out["description"] = tool["description"]
+    out["parameters"] = tool.get("input_schema") or {"type": "object", "properties": {}}
+    # The Responses API makes a function strict unless told otherwise, and a strict schema
+    # must list every property as required: keep the other protocols' non-strict default.
+    out["strict"] = bool(tool.get("strict", False))
+    return out
