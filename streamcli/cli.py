@@ -73,6 +73,15 @@ def _complete_prompt(ctx, param, incomplete):
 
 
 FILE = click.Path(dir_okay=False, allow_dash=True)
+# Completes file names; the value may also be a URL, or a schema written out: no checks here.
+ANY_PATH = click.Path(allow_dash=True, path_type=str)
+
+
+def _complete_mime(ctx, param, incomplete):
+    from streamcli.filetypes import SUPPORTED
+    return [m for m in ("auto", *SUPPORTED) if m.startswith(incomplete)]
+
+
 SECONDS = Seconds()
 
 
@@ -113,6 +122,23 @@ class PromptContext(click.Context):
               help="Stop sequence (repeatable; the Responses API has none).")
 @click.option("--tools", "tools_file", type=FILE, metavar="FILE",
               help="JSON file with a list of tool definitions (name, description, input_schema).")
+@click.option("-a", "--attach", multiple=True, type=ANY_PATH, metavar="FILE|URL|-",
+              help="Attach an image (PNG, JPEG, GIF, WebP), a PDF or a text file, before the "
+                   "prompt (repeatable, in order). The type comes from the content. '-' reads "
+                   "it from stdin (the prompt then comes from the arguments only); a URL is "
+                   "sent as a reference. Checked against the provider's limits first.")
+@click.option("--attach-type", multiple=True, metavar="MIME", shell_complete=_complete_mime,
+              help="The type of the Nth -a (repeatable; 'auto' detects it): image/png, "
+                   "image/jpeg, image/gif, image/webp, application/pdf or text/plain.")
+@click.option("--schema", type=ANY_PATH, metavar="SCHEMA",
+              help="Ask for JSON matching SCHEMA (a JSON Schema file, inline JSON, or "
+                   "'name, age int, score float, bio: a description'), sent natively; the "
+                   "answer is checked at the end: exit 10 when it does not match.")
+@click.option("--schema-list", type=ANY_PATH, metavar="SCHEMA",
+              help="Like --schema, for a list of such objects: the answer is {\"items\": [...]}.")
+@click.option("-H", "--header", multiple=True, metavar="'NAME: VALUE'", type=TEXT,
+              help="Add a header to every request (repeatable; wins over the config file's "
+                   "headers; 'NAME:' removes one). Credential-like values are never shown.")
 @click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE", type=TEXT,
               help="Any other request body field, VALUE parsed as JSON when it parses (repeatable). "
                    "Not stream: --no-stream decides it.")

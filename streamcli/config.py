@@ -16,6 +16,7 @@ The config file is `$XDG_CONFIG_HOME/streamcli/config.toml` (or `$STREAMCLI_CONF
     base_url = "http://localhost:11434/v1"
     api_key_env = "LOCAL_API_KEY"      # or api_key_cmd = "pass show local-llm"
     model = "llama3.2"                 # its default model
+    headers = { "X-Team" = "search" }  # sent with every request to it (-H wins)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from streamcli import headers as extra_headers
 from streamcli.configkeys import KEYS, PROVIDER_KEYS, SETTINGS, check_types
 from streamcli.errors import UsageError
 from streamcli.keys import api_key
@@ -95,12 +97,14 @@ class Target:
     model: str
     base_url: str
     api_key: str | None
+    headers: tuple[tuple[str, str], ...] = ()  # its config `headers`, -H over them
     key_source: str | None = None  # where api_key came from ("ANTHROPIC_API_KEY", ...)
 
 
 def resolve(config: dict, *, model: str | None, provider: str | None, provider_is_flag: bool,
             base_url: str | None, environ, need_key: bool = True, api: str | None = None,
-            need_model: bool = True, key_timeout: float | None = None) -> Target:
+            need_model: bool = True, headers: tuple = (),
+            key_timeout: float | None = None) -> Target:
     """`model` and `provider` as click resolved them (flag, else STREAMCLI_MODEL /
     STREAMCLI_PROVIDER); `provider_is_flag`: the provider came from --provider, which
     beats a model that names its provider, where STREAMCLI_PROVIDER does not. `api`:
@@ -129,7 +133,7 @@ def resolve(config: dict, *, model: str | None, provider: str | None, provider_i
     if name is None:
         raise _unknown_provider(model or configured, config, env)
     return _target(config, name, model, configured, base_url, env, need_key, api,
-                   need_model and need_key, key_timeout)
+                   need_model and need_key, headers, key_timeout)
 
 
 def _kind_of_url(base_url: str | None, env) -> str | None:
@@ -154,7 +158,7 @@ def _unknown_provider(model: str, config: dict, env) -> UsageError:
 
 
 def _target(config, name, model, configured, base_url, env, need_key, api=None,
-            need_model=True, key_timeout=None) -> Target:
+            need_model=True, flag_headers=(), key_timeout=None) -> Target:
     named = config.get("providers", {})
     entry = named.get(name, {})
     if name not in KINDS and name not in named:
@@ -170,11 +174,14 @@ def _target(config, name, model, configured, base_url, env, need_key, api=None,
     url = (base_url or (_text_of(env, prov.URL_ENV) if name in KINDS else None)
            or entry.get("base_url") or prov.DEFAULT_BASE_URL)
     kind = _protocol(kind, name, api, model, url)
+    headers = extra_headers.for_provider(entry, name, flag_headers)
+    if load(kind).AUTH_HEADER in extra_headers.names(headers):  # given outright: no key
+        need_key = False
     key, source = None, None
     if need_key:
         key, source = api_key(name, kind, entry, url, env, prov, KINDS, key_timeout,
                               config_path(env))
-    return Target(kind, name, model, url, key, source)
+    return Target(kind, name, model, url, key, headers, source)
 
 
 def _text_of(env, name: str) -> str | None:

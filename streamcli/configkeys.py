@@ -14,7 +14,7 @@ SETTINGS = {"max_tokens": int, "temperature": float, "retries": int, "max_retry_
 KEYS: dict[str, type] = {"model": str, "provider": str, "providers": dict, **SETTINGS}
 # ... and a [providers.NAME] table.
 PROVIDER_KEYS: dict[str, type] = {"kind": str, "base_url": str, "api_key_env": str,
-                                  "api_key_cmd": str, "model": str}
+                                  "api_key_cmd": str, "model": str, "headers": dict}
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "a table",
                bool: "true or false", list: "a list"}
 

@@ -110,4 +110,4 @@ def _unraisable(info) -> None:
 
 def _stderr_error(env, message: str) -> None:
     from streamcli.ui import Stderr
-    Stderr(env.stderr, environ=env.environ).error(message)
+    Stderr(env.stderr, environ=env.environ, redact=env.redact).error(message)

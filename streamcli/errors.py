@@ -1,7 +1,8 @@
 """The one error tree of streamcli; each class carries the exit status a script sees.
 
     StreamcliError ............... 1  internal error (a bug)
-     ├── UsageError .............. 2  bad option, no prompt, missing key, unreadable file
+     ├── UsageError .............. 2  bad option, no prompt, missing key, unreadable file,
+     │                                bad attachment (type, limit), schema or header
      ├── ApiError                     the API said no (HTTP status or in-stream error)
      │    ├── InvalidRequestError  3  400, 404, 409, 413, 422, a redirect, invalid_request_error
      │    ├── AuthError .......... 4  401, 402, 403, billing, quota
@@ -77,7 +78,7 @@ class StreamcliError(Exception):
 
 
 class UsageError(StreamcliError):
-    """usage or configuration error (bad option, no prompt, missing API key, unreadable file)"""
+    """usage or configuration error (bad option, no prompt, missing API key, unreadable file, bad attachment, schema or header)"""
 
     exit_code = ExitStatus.USAGE
     kind = "usage"
@@ -141,7 +142,7 @@ class MalformedStream(StreamcliError):
 
 
 class SchemaMismatch(StreamcliError):
-    """the answer does not match --schema (not JSON, invalid, or cut off)"""
+    """the answer does not match --schema (not JSON, not valid against it, or cut off)"""
 
     exit_code = ExitStatus.SCHEMA_MISMATCH
     kind = "schema"
@@ -186,7 +187,8 @@ _SIGNAL_ROWS = (
 )
 # The classes whose status a user can meet today (a feature adds its class here as it lands).
 _CLASSES = (StreamcliError, UsageError, InvalidRequestError, AuthError, RateLimitError,
-            ServerError, ConnectionFailed, TimeoutExpired, MalformedStream, OutputError)
+            ServerError, ConnectionFailed, TimeoutExpired, MalformedStream, SchemaMismatch,
+            OutputError)
 
 
 def _exit_table() -> tuple[tuple[int, str], ...]:

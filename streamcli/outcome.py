@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from streamcli.errors import StreamcliError
 from streamcli.events import Usage
@@ -20,3 +20,7 @@ class Outcome(NamedTuple):
     ttft_ms: float | None
     duration_ms: float
     signal_name: str | None = None  # "SIGINT" / "SIGTERM" when cancelled
+    # --schema: the answer was to be checked; `json` is its value when it matched (else
+    # None: not JSON, not valid, cut off, or no answer at all).
+    schema: bool = False
+    json: Any = None

@@ -6,8 +6,9 @@ Every usage error of a prompt run is raised here, before anything is sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from streamcli import prompt, tools, userjson
+from streamcli import attachments, headers, limits, prompt, tools, userjson
 from streamcli.config import resolve
 from streamcli.errors import UsageError
 from streamcli.request import Request
@@ -45,6 +46,7 @@ class Plan:
     output: Output
     run: RunOptions
     request: Request | None  # None for a replay
+    schema: Any = None  # schema.Schema: the answer is checked against it at the end
 
 
 _MODE_FLAGS = (("raw_sse", "--raw-sse", "raw"), ("jsonl", "--jsonl", "jsonl"),
@@ -70,6 +72,7 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
         retries=params["retries"], max_retry_wait=params["max_retry_wait"],
         connect_timeout=params["connect_timeout"], idle_timeout=params["idle_timeout"],
         total_timeout=params["timeout"], replay=params["replay"])
+    structure = schema_of(params)
     api = params.get("api")
     if params["replay"] is not None:  # a recording needs no prompt, key or network
         protocol = None
@@ -79,37 +82,79 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
                                need_key=False, api=api).kind
         elif api:
             protocol = "openai" if api == "chat" else "openai-responses"
+        # A replay keeps no transcript, unless --schema must check the answer.
         return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol,
-                                          "record": False}), None)
+                                          "record": structure is not None}), None, structure)
     extra = parse_extra(params["extra"])  # the checks that cost nothing come first
     target = resolve(config, model=params["model"], provider=params["provider"],
                      provider_is_flag=provider_is_flag, base_url=params["base_url"],
-                     environ=env.environ, api=api, key_timeout=params["timeout"])
+                     environ=env.environ, api=api, headers=headers.parse(params["header"]),
+                     key_timeout=params["timeout"])
     if target.kind == "openai-responses" and params["stop"]:
         raise UsageError("--stop: the Responses API has no stop sequences (use --api chat, "
                          "or pass what the server accepts with -o)")
+    specs, types = params["attach"], params["attach_type"]
+    stdin_taken = _check_stdin_use(params)
     tool_defs = tools.load(params["tools_file"], env.stdin)
-    text = utf8("the prompt", read_prompt(params, env, ui))
+    # Attachments before the prompt: a bad one fails before an editor opens or stdin is read.
+    found = (attachments.load(specs, target.kind, types=types, stdin=env.stdin, ui=ui)
+             if specs or types else ())
+    text = utf8("the prompt", read_prompt(params, env, ui, use_stdin=not stdin_taken,
+                                          required=not found))
+    system = utf8("--system", params["system"])
+    if found:  # the request as a whole, prompt included
+        limits.check_request(found, limits.for_protocol(target.kind),
+                             len(text.encode()) + len((system or "").encode()))
+    if structure is not None and not structure.strict and target.kind != "anthropic":
+        ui.notice(f"--schema is sent without OpenAI's strict mode: {structure.why_not_strict}")
     request = Request(
         provider=target.kind, model=target.model, prompt=text,
         base_url=target.base_url, api_key=target.api_key, key_source=target.key_source,
-        system=utf8("--system", params["system"]),
-        max_tokens=params["max_tokens"], temperature=params["temperature"],
+        system=system, max_tokens=params["max_tokens"], temperature=params["temperature"],
         stop=tuple(params["stop"]), tools=tool_defs, extra=extra,
-        stream=output.mode != "json",
+        stream=output.mode != "json", attachments=found, schema=structure,
+        headers=target.headers,
     )
-    return Plan(output, run, request)
+    return Plan(output, run, request, structure)
 
 
-def read_prompt(params: dict, env, ui) -> str:
-    use_stdin = not params["no_stdin"]
+def schema_of(params: dict):
+    """--schema or --schema-list (one of them) as a schema.Schema; None without either."""
+    text, listed = params["schema"], params["schema_list"]
+    if text is not None and listed is not None:
+        raise UsageError("--schema cannot be combined with --schema-list")
+    if text is None and listed is None:
+        return None
+    from streamcli import schema  # jsonschema: only when a schema is given
+    return schema.parse(utf8("--schema", text if listed is None else listed),
+                        as_list=listed is not None)
+
+
+def _check_stdin_use(params: dict) -> bool:
+    """`-a -` takes stdin for the attachment: the prompt then comes from the arguments
+    only, and nothing else may want stdin. True when it does."""
+    if "-" not in params["attach"]:
+        return False
+    for clash, said in ((params["no_stdin"], "--no-stdin"),
+                        (params["prompt"] == ("-",), "the prompt '-'"),
+                        (params["tools_file"] == "-", "--tools -")):
+        if clash:
+            raise UsageError(f"-a - reads the attachment from stdin, so {said} cannot "
+                             "be used with it")
+    return True
+
+
+def read_prompt(params: dict, env, ui, *, use_stdin: bool = True, required: bool = True) -> str:
+    """`required`: False when attachments were given (they may be the whole question)."""
+    use_stdin = use_stdin and not params["no_stdin"]
     if params["tools_file"] == "-":  # stdin held the tool definitions: it is read
         if params["prompt"] == ("-",):
             raise UsageError("'-' reads the prompt from stdin, but --tools - reads the tool "
                              "definitions from it")
         use_stdin = False
     if not params["editor"]:
-        return prompt.assemble(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui)
+        return prompt.assemble(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
+                               required=required)
     return prompt.compose(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
                           environ=env.environ, stderr=env.stderr)
 

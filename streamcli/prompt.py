@@ -22,9 +22,11 @@ def join(context: str, question: str) -> str:
     return context or question
 
 
-def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None) -> str:
+def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None,
+             required: bool = True) -> str:
     """Arguments joined by spaces, after piped stdin (`join`). `-` alone means: stdin
-    only. `stdin` is None when the shell closed it (`<&-`): no stdin at all."""
+    only. `stdin` is None when the shell closed it (`<&-`): no stdin at all. `required`:
+    an empty prompt is an error (not when attachments carry the question)."""
     if len(args) > 1 and args[0] == "-":
         raise UsageError("'-' means the prompt is stdin only, with no words after it; to "
                          "ask a question about stdin, drop the '-': ... | streamcli QUESTION")
@@ -41,6 +43,8 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None) -> str:
                              "pipe or redirect the prompt in")
         context = read_stdin(stdin, ui)
     prompt = join(context, question)
+    if not required and not prompt.strip():
+        return ""
     if not prompt.strip():
         raise UsageError("no prompt: pass it as arguments, pipe it on stdin, or use -e to "
                          "write it in $EDITOR")
@@ -49,7 +53,7 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None) -> str:
 
 def read_stdin(stdin, ui=None) -> str:
     buffer = getattr(stdin, "buffer", stdin)
-    _hint_if_silent(buffer, ui)
+    hint_if_silent(buffer, ui)
     try:
         data = buffer.read()
     except OSError as exc:
@@ -64,9 +68,9 @@ def read_stdin(stdin, ui=None) -> str:
                          "e.g. with iconv") from None
 
 
-def _hint_if_silent(buffer, ui) -> None:
+def hint_if_silent(buffer, ui, message: str | None = None) -> None:
     """A pipe that stays silent is usually a forgotten `</dev/null` in a script: say so on
-    stderr after a few seconds, and keep waiting."""
+    stderr after a few seconds (`message`, or the hint for the prompt), and keep waiting."""
     if ui is None:
         return
     try:
@@ -75,8 +79,8 @@ def _hint_if_silent(buffer, ui) -> None:
     except (AttributeError, OSError, ValueError):
         return
     if not ready:
-        ui.notice("waiting for stdin... (pass --no-stdin or redirect </dev/null if no input "
-                  "is coming)")
+        ui.notice(message or "waiting for stdin... (pass --no-stdin or redirect </dev/null "
+                  "if no input is coming)")
 
 
 def _isatty(stream) -> bool:

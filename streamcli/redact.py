@@ -116,6 +116,12 @@ def _credential_param(name: str) -> bool:
     return name in ("key", "sig", "signature") or bool(_CREDENTIAL_HEADER.search(name))
 
 
+def proxy_secrets(environ) -> list[str]:
+    """The credentials in the proxy settings (HTTPS_PROXY...), which httpx2 may quote."""
+    return [s for k, v in environ.items() if k.lower().endswith("_proxy")
+            for s in url_secrets(v)]
+
+
 def url_secrets(url) -> list[str]:
     """The credentials a URL carries: the password of its user:password@ part, and the
     values of query parameters named like keys (`?key=...`, `&api_key=...`, `&token=...`)."""

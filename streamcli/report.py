@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from streamcli.errors import AuthError
 from streamcli.events import normalize_stop
 from streamcli.outcome import Outcome
 
@@ -58,3 +59,16 @@ def retry_reason(err) -> str:
         return words
     limit = getattr(err, "limit", None)
     return f"{limit} timeout" if limit else f"{err.kind.replace('_', ' ')} error"
+
+
+_BAD_KEY_TYPES = ("authentication_error", "invalid_api_key")  # a 401 inside a stream
+
+
+def advise(err, request):
+    """A rejected key (401) says where it came from, or that none was sent (in place)."""
+    rejected = err.status == 401 or (err.status is None and err.type in _BAD_KEY_TYPES)
+    if isinstance(err, AuthError) and rejected and request is not None:
+        source = request.key_source
+        err.message += (f" (the API key came from {source})" if request.api_key and source
+                        else "" if request.api_key else " (no API key was sent)")
+    return err

@@ -1,9 +1,11 @@
-"""The provider-neutral description of one request, built by `cli` from options."""
+"""The provider-neutral description of one request, built by `plan` from options."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from streamcli.headers import secrets as header_secrets
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,17 @@ class Request:
     extra: dict[str, Any] = field(default_factory=dict)  # -o KEY=VALUE, merged last
     stream: bool = True
     key_source: str | None = None  # where api_key came from, for a 401's message
+    # attachments.Attachment each, in command-line order; rendered before the prompt.
+    attachments: tuple = ()
+    schema: Any = None  # a schema.Schema (--schema): structured output, sent natively
+    # Extra headers (-H, the config's `headers`): (lower-case name, value); an empty value
+    # removes the header. Applied over the provider's own by `headers.apply`.
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every value that must never be shown or logged: the API key and the values of
+        credential-like headers (see `headers.is_secret`)."""
+        return ((self.api_key,) if self.api_key else ()) + header_secrets(self.headers)
 
 
 @dataclass(frozen=True)
@@ -29,5 +42,7 @@ class HttpRequest:
 
     url: str
     headers: dict[str, str]
-    body: bytes
+    # bytes, or a jsonbody.StreamedBody (attachments streamed from disk): an iterable of bytes
+    # with its `length`, sent with that Content-Length (not chunked).
+    body: Any
     method: str = "POST"

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from streamcli import providers, redact, replay, report, signals
 from streamcli.attempt import complete_once, stream_once
-from streamcli.errors import (AuthError, Cancelled, ExitStatus, OutputError, StdoutClosed,
-                              StreamcliError, TimeoutExpired, TotalTimeout)
-from streamcli.events import Retry
+from streamcli.errors import (Cancelled, ExitStatus, OutputError, StdoutClosed, StreamcliError,
+                              TimeoutExpired, TotalTimeout)
+from streamcli.events import Retry, normalize_stop
 from streamcli.outcome import Outcome
 from streamcli.pump import Progress
 from streamcli.retry import RetryPolicy
@@ -36,8 +36,9 @@ class Session:
         self.output = output
         self.env = env
         # The run's secrets (known once the plan is): every error object and stderr line
-        # goes through it.
-        self.redact = redact.Redactor(redact.credentials(urls=_proxy_urls(env.environ)))
+        # goes through it (and `entry`'s last words too: it is the environment's).
+        self.redact = env.redact
+        self.redact.add(*redact.proxy_secrets(env.environ))
         self.ui = Stderr(env.stderr, quiet=output.quiet, environ=env.environ,
                          redact=self.redact)
         self.sink = make_sink(output.mode, guard(env.stdout), self.ui,
@@ -50,6 +51,7 @@ class Session:
         self.plan: Plan | None = None
         self.started = time.monotonic()
         self.outcome: Outcome | None = None
+        self.json = None  # the answer's value, once it matched --schema
 
     @property
     def exit_code(self) -> int:
@@ -94,7 +96,7 @@ class Session:
             self.sink = Recorder(self.sink, self.transcript)
         request = plan.request
         if request is not None:
-            self.redact.add(request.api_key, *redact.url_secrets(request.base_url))
+            self.redact.add(*request.secrets(), *redact.url_secrets(request.base_url))
             self.sink.begin(request.provider, request.model)
         self.started = time.monotonic()
         token = redact.activate(self.redact)  # what deep layers quote is redacted too
@@ -115,6 +117,10 @@ class Session:
                             raw_mode=self.output.mode == "raw", stdin=self.env.stdin)
             else:
                 self._attempts(plan)
+            signals.disarm_total_timeout()
+            signals.raise_pending()  # a stop signal whose Cancelled was swallowed on the way
+            if plan.schema is not None:
+                self._check(plan.schema)
         except StreamcliError as err:
             signals.disarm_total_timeout()
             return self._finish("error", err)
@@ -126,13 +132,15 @@ class Session:
         except BaseException:
             signals.disarm_total_timeout()
             raise  # Cancelled and bugs: __exit__ ends the output
-        signals.disarm_total_timeout()
-        signum = signals.pending()
-        if signum is not None:  # its Cancelled was swallowed on the way (signals.py)
-            signals.acknowledge()
-            self._finish("cancelled", None, signum)
-            raise Cancelled(signum)
         return self._finish("ok", None)
+
+    def _check(self, structure) -> None:
+        """--schema: the whole answer, whatever the mode wrote, must be JSON valid against
+        it (SchemaMismatch, exit 10, otherwise)."""
+        from streamcli import schema
+        mapper = self.progress.mapper
+        stop = normalize_stop(getattr(mapper, "stop_raw", None))
+        self.json = schema.check(structure, self.transcript.text, stop)
 
     def _attempts(self, plan: Plan) -> None:
         from streamcli.transport import Transport  # httpx2: only when going to the network
@@ -187,7 +195,7 @@ class Session:
 
     def _finish(self, status: str, err: StreamcliError | None, signum: int | None = None) -> Outcome:
         if err is not None:
-            self.redact.error(_advise(err, self.plan))
+            self.redact.error(report.advise(err, self.plan.request if self.plan else None))
         outcome = self._outcome(status, err, signum)
         self.ui.stop_spinner()
         printed = self.sink.committed or self.transcript.said_anything()
@@ -224,27 +232,10 @@ class Session:
             ttft_ms=_ms(first - self.started) if first else None,
             duration_ms=_ms(time.monotonic() - self.started),
             signal_name={2: "SIGINT", 15: "SIGTERM"}.get(signum or 0),
+            schema=self.plan is not None and self.plan.schema is not None,
+            json=self.json,
         )
 
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
-
-
-def _proxy_urls(environ) -> list[str]:
-    """Proxy settings whose passwords must never be shown (httpx2 may quote them)."""
-    return [v for k, v in environ.items() if k.lower().endswith("_proxy")]
-
-
-_BAD_KEY_TYPES = ("authentication_error", "invalid_api_key")  # a 401 inside a stream
-
-
-def _advise(err: StreamcliError, plan) -> StreamcliError:
-    """A rejected key (401) says where it came from, or that none was sent."""
-    request = plan.request if plan is not None else None
-    rejected = err.status == 401 or (err.status is None and err.type in _BAD_KEY_TYPES)
-    if isinstance(err, AuthError) and rejected and request is not None:
-        source = request.key_source
-        err.message += (f" (the API key came from {source})" if request.api_key and source
-                        else "" if request.api_key else " (no API key was sent)")
-    return err

@@ -79,6 +79,13 @@ def pending() -> int | None:
     return min(held) if held else None
 
 
+def raise_pending() -> None:
+    """At a safe point: a stop signal caught earlier whose Cancelled was swallowed on its
+    way (so the run went on) is raised again here."""
+    if _caught is not None:
+        raise Cancelled(_caught)
+
+
 def hold() -> None:
     """Hold SIGINT/SIGTERM back during start-up (option parsing, sink set-up): one that
     arrives then is delivered by release(), where the run can still end its output

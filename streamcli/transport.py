@@ -70,8 +70,13 @@ class Transport:
         """Send (a POST, or req.method) and yield the response with headers read and the
         body not yet read."""
         self.url = req.url
+        headers = req.headers
+        if req.method != "GET" and not isinstance(req.body, bytes):
+            # A body streamed from disk (attachments): with its exact length, httpx2 sends
+            # it as is instead of chunked, which servers and gateways often refuse.
+            headers = {**headers, "content-length": str(req.body.length)}
         try:
-            request = self.client.build_request(req.method, req.url, headers=req.headers,
+            request = self.client.build_request(req.method, req.url, headers=headers,
                                                 content=None if req.method == "GET" else req.body)
             response = self.client.send(request, stream=True)
         except (httpx2.HTTPError, httpx2.InvalidURL) as exc:  # InvalidURL is no HTTPError

@@ -107,6 +107,9 @@ QUERIES = {
     "model prefix": "streamcli -m myl",
     "--replay file": "streamcli --replay ",
     "--tools file": "streamcli --tools t",
+    "-a file": "streamcli -a n",
+    "--schema file": "streamcli --schema-list su",
+    "--attach-type": "streamcli --attach-type image/",
 }
 
 
@@ -124,6 +127,12 @@ def check(what: str, got: list[str]) -> None:
         assert {"capture.sse", "notes.txt", "tools.json", "sub"} <= set(names)
     elif what == "--tools file":
         assert names == ["tools.json"]
+    elif what == "-a file":
+        assert names == ["notes.txt"]
+    elif what == "--schema file":
+        assert names == ["sub"]
+    elif what == "--attach-type":
+        assert sorted(got) == ["image/gif", "image/jpeg", "image/png", "image/webp"]
     else:  # pragma: no cover
         raise AssertionError(what)
 
@@ -330,6 +339,7 @@ INSERTED = {
     "option name": "streamcli --provider ",
     "model prefix": "streamcli -m mylocal:",
     "--tools file": "streamcli --tools tools.json ",
+    "-a file": "streamcli -a notes.txt ",
 }
 
 

@@ -23,6 +23,7 @@ from tests.helpers.sse import message, openai_models_list, provider_sse
 
 SDKS = {"anthropic", "openai", "pydantic", "pydantic_core"}
 HTTP_STACK = {"httpx2", "httpcore2", "h11", "httpx", "httpcore", "anyio"}
+SCHEMA_STACK = {"jsonschema", "referencing", "rpds", "attrs", "jsonschema_specifications"}
 _IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)\s*$")
 
 
@@ -80,6 +81,15 @@ def test_replay_imports_neither_the_sdks_nor_the_http_stack(run_cli, example, ex
         assert json.loads(r.stdout.splitlines()[-1])["type"] == "end"
     assert not packages & SDKS, sorted(packages & SDKS)
     assert not packages & HTTP_STACK, sorted(packages & HTTP_STACK)
+    assert not packages & SCHEMA_STACK, sorted(packages & SCHEMA_STACK)
+
+
+def test_only_schema_imports_jsonschema(run_cli):
+    path = EXAMPLES / "constructed" / "anthropic_json.sse"
+    r, packages, stderr = run_importtime(run_cli, ["--replay", path, "--schema", "name, age int, bio"])
+    assert r.returncode == 0, stderr
+    assert "jsonschema" in packages
+    assert not packages & (SDKS | HTTP_STACK), sorted(packages & (SDKS | HTTP_STACK))
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai", "openai-responses"])
@@ -111,6 +121,7 @@ def test_a_network_run_imports_no_sdk(fake_server, run_cli, provider, mode):
         assert json.loads(r.stdout)["text"] == "Hi there"
     assert "httpx2" in packages  # the network path was taken, and its imports were seen
     assert not packages & SDKS, sorted(packages & SDKS)
+    assert not packages & SCHEMA_STACK, sorted(packages & SCHEMA_STACK)
 
 
 def test_models_imports_no_sdk(fake_server, run_cli):

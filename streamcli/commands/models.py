@@ -6,19 +6,21 @@ the prompt command's classification and retries.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import click
 from click.core import ParameterSource
 
-from streamcli import modelcache, providers, safejson, signals
+from streamcli import headers as extra_headers
+from streamcli import modelcache, providers, redact, report, safejson, signals
 from streamcli.cli import SECONDS, _complete_provider
 from streamcli.config import resolve
 from streamcli.errors import (Cancelled, MalformedStream, OutputError, StdoutClosed,
                               StreamcliError)
-from streamcli.options import Runtime, help_option, setting
+from streamcli.options import NAME, Limit, Runtime, help_option, setting
 from streamcli.providers.errors import error_from_event, request_id_of
-from streamcli.redact import excerpt
+from streamcli.redact import excerpt, url_secrets
 from streamcli.retry import RetryPolicy
 from streamcli.sinks import write_all
 from streamcli.ui import Stderr
@@ -28,13 +30,13 @@ MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any pro
 
 
 @click.command("models", add_help_option=False, context_settings={"max_content_width": 100})
-@setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME",
+@setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME", type=NAME,
          shell_complete=_complete_provider,
          help="anthropic, openai, or a provider named in the config file.")
-@setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL",
+@setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL", type=NAME,
          help="List the models of the provider this model would use (NAME:MODEL names a "
               "provider of the config file).")
-@click.option("--base-url", metavar="URL",
+@click.option("--base-url", metavar="URL", type=NAME,
               help="An OpenAI-compatible server, or an API proxy. [env var: OPENAI_BASE_URL / "
                    "ANTHROPIC_BASE_URL]")
 @click.option("--json", "as_json", is_flag=True,
@@ -44,7 +46,7 @@ MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any pro
               help="Ask the provider even when the cached listing is less than a day old.")
 @setting("--retries", envvar="STREAMCLI_RETRIES", type=click.IntRange(min=0), default=2,
          show_default=True, metavar="N", help="Retries of 408/409/429/5xx/529 and connection errors.")
-@setting("--max-retry-wait", envvar="STREAMCLI_MAX_RETRY_WAIT", type=click.FloatRange(min=0),
+@setting("--max-retry-wait", envvar="STREAMCLI_MAX_RETRY_WAIT", type=Limit(),
          default=60.0, show_default=True, metavar="SECONDS",
          help="Longest retry-after to honour; a server asking for more fails at once (exit 5).")
 @setting("--connect-timeout", envvar="STREAMCLI_CONNECT_TIMEOUT", type=SECONDS, default=10.0,
@@ -67,15 +69,18 @@ def models(ctx: click.Context, **params) -> int:
     """
     runtime = ctx.find_object(Runtime)
     env = runtime.env
-    ui = Stderr(env.stderr, quiet=params["quiet"], environ=env.environ)
+    # The run's secrets: the stderr writer, and what the deep layers quote, mask them.
+    env.redact.add(*redact.proxy_secrets(env.environ))
+    ui = Stderr(env.stderr, quiet=params["quiet"], environ=env.environ, redact=env.redact)
+    token = redact.activate(env.redact)
     signals.release()  # no session here: a Ctrl-C may end the run from now on
-    key = None
     try:
         target = resolve(runtime.checked_config(), model=params["model"],
                          provider=params["provider"], base_url=params["base_url"],
                          provider_is_flag=ctx.get_parameter_source("provider") is
                          ParameterSource.COMMANDLINE, environ=env.environ, need_model=False)
-        key = target.api_key
+        env.redact.add(target.api_key, *extra_headers.secrets(target.headers),
+                       *url_secrets(target.base_url))
         listing = None if params["refresh"] else modelcache.cached(env.environ, target.name,
                                                                    target.base_url)
         if listing is None:
@@ -83,15 +88,16 @@ def models(ctx: click.Context, **params) -> int:
             _remember(env.environ, target, listing, ui)
         write(env.stdout, listing, params["as_json"])
     except StreamcliError as err:
-        if key and key in err.message:  # a server that echoes the key never shows it
-            err.message = err.message.replace(key, "***")
-        ui.error(err.describe())
+        ui.error(env.redact.error(err).describe())  # every field masked, as the prompt's
         return err.exit_code
     except Cancelled as cancel:
+        signals.acknowledge()
         ui.line(f"streamcli: cancelled ({'SIGTERM' if cancel.signum == 15 else 'SIGINT'})")
         raise
     except BrokenPipeError:
         raise StdoutClosed() from None
+    finally:
+        redact.deactivate(token)
     return 0
 
 
@@ -123,8 +129,11 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
     attempt = 0
     while True:
         try:
-            status, headers, body = transport.post(
-                prov.list_models_request(target.base_url, target.api_key, after), LISTING_LIMIT)
+            request = prov.list_models_request(target.base_url, target.api_key, after)
+            # The provider's `headers` from the config file go with every request to it.
+            request = dataclasses.replace(request, headers=extra_headers.apply(
+                request.headers, target.headers))
+            status, headers, body = transport.post(request, LISTING_LIMIT)
             if status >= 300:
                 raise prov.error_from_response(status, body, headers)
             return _parse(prov, body, headers)
@@ -133,7 +142,8 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
             if delay is None:
                 raise
             attempt += 1
-            ui.notice(f"retry {attempt}/{policy.retries} in {delay:.1f} s: {err.describe()}")
+            ui.notice(f"retry {attempt}/{policy.retries} in {delay:.1f} s: "
+                      f"{report.retry_reason(err)}")
             time.sleep(delay)  # a Ctrl-C here raises Cancelled at once
 
 

@@ -2,7 +2,8 @@
 
 Each protocol module offers the same names:
   NAME, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER
-  build_request(Request) -> HttpRequest
+  AUTH_HEADER             the header that carries the key (-H naming it makes the key optional)
+  build_request(Request) -> HttpRequest   (body: bytes, or jsonbody.StreamedBody with attachments)
   StreamMapper()          .feed(SSEEvent, out) / .complete / .check_end(stray_error=None)
                           (a decoder's `error:` fields arrive as sse.STRAY_ERROR events)
                           .join (events.SurrogateJoin: what a shortcut must not overtake)

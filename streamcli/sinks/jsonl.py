@@ -110,6 +110,8 @@ class JsonlSink:
         usage = usage_dict(outcome.usage)
         if usage is not None:
             lines.append(_dumps({"type": "usage", **usage}))
+        if outcome.schema:  # --schema: the answer's value, or null when it did not match
+            lines.append(_dumps({"type": "json", "json": outcome.json}))
         lines.append(_dumps({
             "type": "end", "status": outcome.status,
             "stop_reason": normalize_stop(outcome.stop_raw), "stop_reason_raw": outcome.stop_raw,

@@ -53,6 +53,8 @@ class ResultSink:
             "exit_code": outcome.exit_code,
             "error": outcome.error.as_dict() if outcome.error is not None else None,
         }
+        if outcome.schema:  # --schema: the answer's value, or null when it did not match
+            obj["json"] = outcome.json
         text = json.dumps(obj, ensure_ascii=False, allow_nan=False)  # RFC 8259: no NaN
         write_all(self.out, encode_text(text + "\n"))
         self.out.flush()

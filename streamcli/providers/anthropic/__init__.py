@@ -1,8 +1,8 @@
 """The Anthropic Messages API: the protocol interface of `streamcli.providers`."""
 
 from streamcli.providers.anthropic.request import (
-    API_VERSION, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, KEY_ENV, NAME, REQUEST_ID_HEADER, URL_ENV,
-    build_request,
+    API_VERSION, AUTH_HEADER, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, KEY_ENV, NAME,
+    REQUEST_ID_HEADER, URL_ENV, build_request,
 )
 from streamcli.providers.anthropic.models import list_models_request, models_page
 from streamcli.providers.anthropic.stream import (
@@ -10,7 +10,7 @@ from streamcli.providers.anthropic.stream import (
 )
 
 __all__ = [
-    "NAME", "DEFAULT_BASE_URL", "API_VERSION", "KEY_ENV", "URL_ENV", "REQUEST_ID_HEADER",
-    "DEFAULT_MAX_TOKENS", "build_request", "StreamMapper", "error_from_response",
-    "parse_message", "list_models_request", "models_page",
+    "NAME", "AUTH_HEADER", "DEFAULT_BASE_URL", "API_VERSION", "KEY_ENV", "URL_ENV",
+    "REQUEST_ID_HEADER", "DEFAULT_MAX_TOKENS", "build_request", "StreamMapper",
+    "error_from_response", "parse_message", "list_models_request", "models_page",
 ]

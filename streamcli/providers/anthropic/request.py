@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
+from streamcli import jsonbody
+from streamcli.headers import apply as apply_headers
 from streamcli.request import HttpRequest, Request
 
 NAME = "anthropic"
@@ -12,8 +12,8 @@ API_VERSION = "2023-06-01"
 KEY_ENV = "ANTHROPIC_API_KEY"
 URL_ENV = "ANTHROPIC_BASE_URL"
 REQUEST_ID_HEADER = "request-id"
+AUTH_HEADER = "x-api-key"
 DEFAULT_MAX_TOKENS = 8192  # the API requires max_tokens; current models allow far more
-
 
 
 def build_request(req: Request) -> HttpRequest:
@@ -30,6 +30,10 @@ def build_request(req: Request) -> HttpRequest:
         body["stop_sequences"] = list(req.stop)
     if req.tools:
         body["tools"] = [_tool(t) for t in req.tools]
+    if req.schema is not None:
+        # Structured outputs: output_config.format of type json_schema (platform.claude.com/
+        # docs/en/build-with-claude/structured-outputs; it replaced the beta output_format).
+        body["output_config"] = {"format": {"type": "json_schema", "schema": req.schema.json}}
     body["stream"] = req.stream
     body.update(req.extra)
     headers = {
@@ -38,9 +42,9 @@ def build_request(req: Request) -> HttpRequest:
         "accept": "text/event-stream" if req.stream else "application/json",
     }
     if req.api_key:
-        headers["x-api-key"] = req.api_key
-    return HttpRequest(req.base_url.rstrip("/") + "/v1/messages", headers,
-                       json.dumps(body, ensure_ascii=False).encode())
+        headers[AUTH_HEADER] = req.api_key
+    return HttpRequest(req.base_url.rstrip("/") + "/v1/messages",
+                       apply_headers(headers, req.headers), jsonbody.encode(body))
 
 
 def messages(req: Request) -> list[dict]:
@@ -49,8 +53,32 @@ def messages(req: Request) -> list[dict]:
 
 
 def user_content(req: Request):
-    """The content of the user turn: the prompt."""
-    return req.prompt
+    """The content of the user turn: the prompt alone as a string, or with attachments a
+    list of content blocks, the attachments first, in command-line order ("Claude works
+    best when images come before text", the vision guide)."""
+    if not req.attachments:
+        return req.prompt
+    blocks = [attachment_block(att) for att in req.attachments]
+    if req.prompt:
+        blocks.append({"type": "text", "text": req.prompt})
+    return blocks
+
+
+def attachment_block(att) -> dict:
+    """An `image` or `document` content block (platform.claude.com/docs/en/build-with-claude/
+    vision and .../pdf-support): a base64 or url source; a text file as a document with a
+    text source and the file name as its title (.../citations: plain text documents)."""
+    if att.kind == "text":
+        return {"type": "document", "title": att.name,
+                "source": {"type": "text", "media_type": "text/plain", "data": att.text}}
+    kind = "image" if att.kind == "image" else "document"
+    if att.url is not None:
+        return {"type": kind, "source": {"type": "url", "url": att.url}}
+    block = {"type": kind,
+             "source": {"type": "base64", "media_type": att.mime, "data": att.base64()}}
+    if kind == "document":
+        block["title"] = att.name
+    return block
 
 
 def _tool(tool: dict) -> dict:

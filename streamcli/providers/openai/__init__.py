@@ -4,7 +4,8 @@ Compatible servers (vLLM, llama.cpp, Ollama, OpenRouter...) speak the same proto
 """
 
 from streamcli.providers.openai.request import (
-    NAME, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER, build_request, is_official,
+    NAME, AUTH_HEADER, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER, build_request,
+    is_official,
 )
 from streamcli.providers.openai.models import list_models_request, models_page
 from streamcli.providers.openai.stream import (
@@ -12,7 +13,8 @@ from streamcli.providers.openai.stream import (
 )
 
 __all__ = [
-    "NAME", "DEFAULT_BASE_URL", "KEY_ENV", "URL_ENV", "REQUEST_ID_HEADER", "build_request",
+    "NAME", "AUTH_HEADER", "DEFAULT_BASE_URL", "KEY_ENV", "URL_ENV", "REQUEST_ID_HEADER",
+    "build_request",
     "is_official", "StreamMapper", "error_from_response", "parse_message",
     "list_models_request", "models_page",
 ]

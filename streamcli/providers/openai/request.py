@@ -5,8 +5,8 @@ Compatible servers (vLLM, llama.cpp, Ollama, OpenRouter...) speak the same proto
 
 from __future__ import annotations
 
-import json
-
+from streamcli import jsonbody
+from streamcli.headers import apply as apply_headers
 from streamcli.request import HttpRequest, Request
 
 NAME = "openai"
@@ -14,7 +14,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 KEY_ENV = "OPENAI_API_KEY"
 URL_ENV = "OPENAI_BASE_URL"
 REQUEST_ID_HEADER = "x-request-id"
-
+AUTH_HEADER = "authorization"
 
 
 def is_official(base_url: str) -> bool:
@@ -34,6 +34,8 @@ def build_request(req: Request) -> HttpRequest:
         body["stop"] = list(req.stop)
     if req.tools:
         body["tools"] = [_tool(t) for t in req.tools]
+    if req.schema is not None:
+        body["response_format"] = response_format(req.schema)
     body["stream"] = req.stream
     if req.stream:
         body["stream_options"] = {"include_usage": True}
@@ -43,9 +45,17 @@ def build_request(req: Request) -> HttpRequest:
         "accept": "text/event-stream" if req.stream else "application/json",
     }
     if req.api_key:
-        headers["authorization"] = f"Bearer {req.api_key}"
-    return HttpRequest(req.base_url.rstrip("/") + "/chat/completions", headers,
-                       json.dumps(body, ensure_ascii=False).encode())
+        headers[AUTH_HEADER] = f"Bearer {req.api_key}"
+    return HttpRequest(req.base_url.rstrip("/") + "/chat/completions",
+                       apply_headers(headers, req.headers), jsonbody.encode(body))
+
+
+def response_format(schema) -> dict:
+    """Structured outputs as `response_format` of type json_schema, strict when the schema
+    qualifies (developers.openai.com/api/docs/guides/structured-outputs); llama.cpp, vLLM
+    and Ollama take the same field."""
+    return {"type": "json_schema",
+            "json_schema": {"name": schema.name, "schema": schema.json, "strict": schema.strict}}
 
 
 def messages(req: Request) -> list[dict]:
@@ -58,8 +68,25 @@ def messages(req: Request) -> list[dict]:
 
 
 def user_content(req: Request):
-    """The content of the user turn: the prompt."""
-    return req.prompt
+    """The content of the user turn: the prompt alone as a string, or with attachments a
+    list of content parts, the attachments first, in command-line order."""
+    if not req.attachments:
+        return req.prompt
+    parts = [attachment_part(att) for att in req.attachments]
+    if req.prompt:
+        parts.append({"type": "text", "text": req.prompt})
+    return parts
+
+
+def attachment_part(att) -> dict:
+    """An `image_url` part (a URL, or a data URL for a file: developers.openai.com/api/docs/
+    guides/images-vision), a `file` part for a PDF with `filename` and `file_data` as a
+    data URL (.../pdf-files), or a text file as a text part headed by its name."""
+    if att.kind == "text":
+        return {"type": "text", "text": f"{att.name}:\n\n{att.text}"}
+    if att.kind == "image":
+        return {"type": "image_url", "image_url": {"url": att.url or att.data_url()}}
+    return {"type": "file", "file": {"filename": att.name, "file_data": att.data_url()}}
 
 
 def _tool(tool: dict) -> dict:

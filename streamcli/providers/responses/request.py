@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 
+from streamcli import jsonbody
+from streamcli.headers import apply as apply_headers
 from streamcli.request import HttpRequest, Request
 
 NAME = "openai-responses"
@@ -12,6 +13,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 KEY_ENV = "OPENAI_API_KEY"
 URL_ENV = "OPENAI_BASE_URL"
 REQUEST_ID_HEADER = "x-request-id"
+AUTH_HEADER = "authorization"
 
 # The models OpenAI serves only through the Responses API (its API reference calls them
 # ResponsesOnlyModel): o1-pro, o3-pro, the deep research models, computer-use-preview,
@@ -37,6 +39,11 @@ def build_request(req: Request) -> HttpRequest:
         body["temperature"] = req.temperature
     if req.tools:
         body["tools"] = [_tool(t) for t in req.tools]
+    if req.schema is not None:
+        # Structured outputs: text.format of type json_schema (developers.openai.com/api/docs/
+        # guides/structured-outputs, the Responses tab), strict when the schema qualifies.
+        body["text"] = {"format": {"type": "json_schema", "name": req.schema.name,
+                                   "schema": req.schema.json, "strict": req.schema.strict}}
     # streamcli keeps its own log; `-o store=true` is the user's choice.
     body["store"] = False
     body["stream"] = req.stream
@@ -46,9 +53,9 @@ def build_request(req: Request) -> HttpRequest:
         "accept": "text/event-stream" if req.stream else "application/json",
     }
     if req.api_key:
-        headers["authorization"] = f"Bearer {req.api_key}"
-    return HttpRequest(req.base_url.rstrip("/") + "/responses", headers,
-                       json.dumps(body, ensure_ascii=False).encode())
+        headers[AUTH_HEADER] = f"Bearer {req.api_key}"
+    return HttpRequest(req.base_url.rstrip("/") + "/responses",
+                       apply_headers(headers, req.headers), jsonbody.encode(body))
 
 
 def input_of(req: Request):
@@ -68,9 +75,28 @@ def messages(req: Request) -> list[dict]:
 
 
 def user_content(req: Request):
-    """The content of the user turn: the prompt (attachments would make it a list of
-    input_text, input_image and input_file parts)."""
-    return req.prompt
+    """The content of the user turn: the prompt alone, or with attachments a list of
+    parts, the attachments first, in command-line order."""
+    if not req.attachments:
+        return req.prompt
+    parts = [attachment_part(att) for att in req.attachments]
+    if req.prompt:
+        parts.append({"type": "input_text", "text": req.prompt})
+    return parts
+
+
+def attachment_part(att) -> dict:
+    """An `input_image` (a URL, or a data URL for a file; `detail` is required: auto), an
+    `input_file` for a PDF (`filename` and `file_data` as a data URL, or `file_url`), or a
+    text file as `input_text` headed by its name (developers.openai.com/api/docs/guides/
+    images-vision and .../pdf-files, the Responses tabs)."""
+    if att.kind == "text":
+        return {"type": "input_text", "text": f"{att.name}:\n\n{att.text}"}
+    if att.kind == "image":
+        return {"type": "input_image", "image_url": att.url or att.data_url(), "detail": "auto"}
+    if att.url is not None:
+        return {"type": "input_file", "file_url": att.url}
+    return {"type": "input_file", "filename": att.name, "file_data": att.data_url()}
 
 
 def _tool(tool: dict) -> dict:
