@@ -891,3 +891,34 @@ def test_every_quoted_excerpt_goes_through_redact():
                             and isinstance(part.upper.value, int) and part.upper.value >= 20:
                         offenders.append(f"{path.name}:{node.lineno}")
     assert not offenders, offenders
+
+
+# =========================================================================== siblings in `streamcli models`
+
+def test_models_masks_the_key_in_every_field_and_keeps_retry_notices_short(cli):
+    body = {"type": "error", "request_id": KEY,
+            "error": {"type": "overloaded_error", "message": f"busy{EVIL} " * 20}}
+    cli.env(**ANTHROPIC).serve(json_response(529, body, headers={"retry-after": "0"}),
+                               json_response(529, body, headers={"retry-after": "0"}))
+    r = cli.run("models", "--provider", "anthropic", "--retries", "1", "--refresh")
+    assert r.code == 6, r.err
+    no_key_anywhere(r)
+    assert_no_control(r.err)
+    lines = r.err.splitlines()
+    assert lines[0] == "streamcli: retry 1/1 in 0.0 s: HTTP 529 overloaded_error", lines
+    assert r.err.count("busy") == 20  # the whole message once, at the end
+
+
+@pytest.mark.parametrize("args", [["--max-retry-wait", "nan"], ["-m", ""], ["--provider", ""],
+                                  ["--base-url", "http://x/\udcff"]])
+def test_models_checks_its_values_like_the_prompt_command(cli, args):
+    cli.env(**ANTHROPIC)
+    r = cli.run("models", "--provider", "anthropic", *args)
+    assert r.code == 2 and r.err.startswith("streamcli: error: "), r.err
+    assert r.requests == []
+
+
+def test_a_header_that_is_not_utf8_is_a_usage_error(cli):
+    cli.env(**ANTHROPIC)
+    r = cli.run("-m", "claude-x", "-H", "X-Team: caf\udce9", "q")
+    assert r.code == 2 and "-H" in r.err, r.err
