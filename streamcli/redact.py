@@ -2,11 +2,12 @@
 are replaced by *** in every error object and stderr line, before anything is cut short,
 and control characters from a server become visible escapes on stderr.
 
-`Redactor` holds one run's secrets (the API key, credential header values, passwords in
-URLs); the session owns one, its stderr writer and its error objects go through it. Deep
-layers that quote what a server sent (a bad data line, an error body) do so with
-`excerpt()`/`clip()`, which redact with the running session's secrets *before* they cut,
-so that a key crossing the cut cannot leave its first part behind.
+`Redactor` holds one run's secrets (the API key, credential header values, passwords and
+key parameters in URLs): each run has one (`Environment.redact`), which its stderr writer
+and its error objects go through. Deep layers that quote what a server sent (a bad data
+line, an error body) do so with `excerpt()`/`clip()`, which redact with the running
+command's secrets *before* they cut, so that a key crossing the cut cannot leave its first
+part behind.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ MIN_SECRET = 8
 # C0 controls but tab and newline, DEL, and C1 controls (ESC [, OSC, CSI...): a server's
 # text could otherwise set the window title, clear the screen or write the clipboard.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# Header names whose values are credentials (checked in lower case).
-_CREDENTIAL_HEADER = re.compile(r"authorization|api[-_]?key|token|secret|cookie|password")
+# Names (of URL query parameters) whose values are credentials, checked in lower case.
+_CREDENTIAL_NAME = re.compile(r"authorization|api[-_]?key|token|secret|cookie|password")
 
 
 def visible(text: str) -> str:
@@ -95,25 +96,13 @@ def excerpt(data, limit: int = 120) -> str:
     return repr(data[:limit])
 
 
-def credentials(api_key: str | None = None, headers=None, urls=()) -> list[str]:
-    """The secrets of one request: the key, credential header values (whole, and the
-    token after a scheme such as "Bearer"), and the passwords of URLs (user:pass@host)."""
-    found = [api_key]
-    for name, value in (headers or {}).items():
-        if isinstance(value, str) and _CREDENTIAL_HEADER.search(name.lower()):
-            found += [value, value.partition(" ")[2]]
-    for url in urls:
-        found += url_secrets(url)
-    return [s for s in found if s]
-
-
 _USERINFO = re.compile(r"(://[^/?#@]*?:)([^/?#@]*)(@)")
 _QUERY_PARAM = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
 
 
 def _credential_param(name: str) -> bool:
     name = name.lower()
-    return name in ("key", "sig", "signature") or bool(_CREDENTIAL_HEADER.search(name))
+    return name in ("key", "sig", "signature") or bool(_CREDENTIAL_NAME.search(name))
 
 
 def proxy_secrets(environ) -> list[str]:
