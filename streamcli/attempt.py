@@ -30,6 +30,7 @@ def complete_once(transport, prov, request, sink, progress: Progress, notice=Non
 def _once(transport, prov, request, sink, progress, *, streamed, idle_timeout, raw_mode,
           notice) -> None:
     with transport.stream(prov.build_request(request)) as response:
+        progress.request_id = request_id_of(response.headers, prov.REQUEST_ID_HEADER)
         status = response.status_code
         if status >= 300:
             raise error_response(transport, prov, response)

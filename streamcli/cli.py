@@ -13,8 +13,9 @@ from click.core import ParameterSource
 from streamcli import __version__, plan
 from streamcli.config import load_config
 from streamcli.errors import EXIT_STATUS_TABLE, StdoutClosed, UsageError
-from streamcli.options import (NAME, TEXT, FiniteFloat, Limit, Runtime, Seconds, environ_of,
-                               help_option, setting, version_option)
+from streamcli.options import (NAME, TEXT, FiniteFloat, Limit, Runtime, Seconds,
+                               complete_conversation_id, environ_of, help_option, setting,
+                               version_option)
 from streamcli.session import Session
 
 PROG = "streamcli"
@@ -114,6 +115,18 @@ class PromptContext(click.Context):
 @click.option("-s", "--system", metavar="TEXT", type=TEXT, help="System prompt.")
 @click.option("-e", "--editor", is_flag=True, help="Compose the prompt in $VISUAL or $EDITOR.")
 @click.option("--no-stdin", is_flag=True, help="Never read stdin, even when it is a pipe.")
+@click.option("-c", "--continue", "continue_", is_flag=True,
+              help="Continue the most recent conversation of the log: its earlier turns are "
+                   "sent before the prompt, with its model and system prompt unless given again.")
+@click.option("--cid", metavar="ID", shell_complete=complete_conversation_id,
+              help="Continue the conversation ID of the log (see 'streamcli logs list').")
+@click.option("--messages", type=FILE, metavar="FILE",
+              help="Earlier turns to send before the prompt: a JSON array or JSON lines of "
+                   '{"role": "user"|"assistant"|"system", "content": TEXT or text blocks} '
+                   "('-': stdin).")
+@setting("--log/--no-log", envvar="STREAMCLI_LOG", default=True,
+          help="Record the exchange in the local log (see 'streamcli logs'); --no-log: not "
+               "this one. [default: --log]")
 @setting("--max-tokens", envvar="STREAMCLI_MAX_TOKENS", type=click.IntRange(min=1), metavar="N",
           help="Longest answer, in tokens. [default: 8192 for Anthropic, the server's for OpenAI]")
 @setting("--temperature", envvar="STREAMCLI_TEMPERATURE", type=FiniteFloat(min=0),
@@ -184,13 +197,14 @@ def command(ctx: click.Context, **params):
     runtime = ctx.find_object(Runtime)
     output = plan.output_of(params)
     provider_is_flag = ctx.get_parameter_source("provider") is ParameterSource.COMMANDLINE
+    model_is_flag = ctx.get_parameter_source("model") is ParameterSource.COMMANDLINE
     try:
         with Session(output, runtime.env, asked=(params["provider"], params["model"])) as session:
             for warning in runtime.config_warnings:
                 session.ui.warn(warning)
             session.run(plan.build(params, output, config=runtime.checked_config(),
                                    provider_is_flag=provider_is_flag, env=runtime.env,
-                                   ui=session.ui))
+                                   ui=session.ui, model_is_flag=model_is_flag))
     except BrokenPipeError:
         # Not as an OSError: click's main() would turn EPIPE into a plain exit 1.
         raise StdoutClosed() from None

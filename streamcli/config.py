@@ -10,6 +10,7 @@ The config file is `$XDG_CONFIG_HOME/streamcli/config.toml` (or `$STREAMCLI_CONF
     model = "claude-sonnet-4-5"        # default model
     provider = "anthropic"             # default provider when the model does not tell
     max_tokens = 4096
+    log = false                        # keep no local log of exchanges
 
     [providers.local]                  # a named provider: -m local:llama3.2
     kind = "openai"                    # wire protocol: openai, openai-responses or anthropic

@@ -8,7 +8,7 @@ from streamcli.errors import UsageError
 # The plain settings the file may give, with the types it must give them in (the ranges
 # are the flags' own, checked by click).
 SETTINGS = {"max_tokens": int, "temperature": float, "retries": int, "max_retry_wait": float,
-            "connect_timeout": float, "idle_timeout": float, "timeout": float}
+            "connect_timeout": float, "idle_timeout": float, "timeout": float, "log": bool}
 # Every key the file may hold, with its type: the top level (a part of streamcli that
 # reads a new key adds it here, or the file's users get an "unknown key" warning)...
 KEYS: dict[str, type] = {"model": str, "provider": str, "providers": dict, **SETTINGS}

@@ -11,6 +11,7 @@ from click.core import ParameterSource
 
 from streamcli import plan
 from streamcli.cli import PROG, PROMPT_COMMAND, command
+from streamcli.commands.logs import logs
 from streamcli.commands.models import models
 from streamcli.config import config_path, defaults, load_config
 from streamcli.configkeys import unknown_key_warnings
@@ -36,6 +37,7 @@ class Family(click.Group):
 
 family = Family(PROG, add_help_option=False, context_settings={"max_content_width": 100})
 family.add_command(command)
+family.add_command(logs)
 family.add_command(models)
 
 
@@ -73,7 +75,8 @@ def _click_message(exc: click.UsageError) -> str:
             message += f" (from the environment variable {param.envvar})"
         elif source is ParameterSource.DEFAULT_MAP:
             message += f" (from {param.name} in the config file)"
-    return f"{message} (see 'streamcli --help')"
+    where = ctx.command_path if ctx is not None else PROG
+    return f"{message} (see '{where} --help')"
 
 
 def _fail_early(args: list[str], env: Environment, err: UsageError) -> int:

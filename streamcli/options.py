@@ -125,6 +125,15 @@ def setting(*decls, envvar: str | None = None, **kwargs):
                         **kwargs)
 
 
+def complete_conversation_id(ctx: click.Context, param, incomplete: str) -> list:
+    """The recent conversations of the log, each with its first prompt as help: read-only,
+    and a missing log is never created."""
+    from click.shell_completion import CompletionItem
+    from streamcli.logbook import recent_ids
+    return [CompletionItem(cid, help=" ".join(prompt.split())[:60])
+            for cid, prompt in recent_ids(environ_of(ctx)) if cid.startswith(incomplete)]
+
+
 def _print_and_exit(ctx: click.Context, text: str) -> None:
     """--help and --version write to the run's stdout (click's echo would write to
     sys.stdout); a stdout that cannot take them is an output error, as everywhere."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from streamcli import attachments, headers, limits, prompt, tools, userjson
+from streamcli import attachments, conversation, headers, limits, prompt, tools, userjson
 from streamcli.config import resolve
+from streamcli.conversation import Conversation
 from streamcli.errors import UsageError
 from streamcli.request import Request
 
@@ -47,6 +48,7 @@ class Plan:
     run: RunOptions
     request: Request | None  # None for a replay
     schema: Any = None  # schema.Schema: the answer is checked against it at the end
+    conversation: Conversation | None = None  # None for a replay (never recorded)
 
 
 _MODE_FLAGS = (("raw_sse", "--raw-sse", "raw"), ("jsonl", "--jsonl", "jsonl"),
@@ -64,10 +66,13 @@ def output_of(params: dict) -> Output:
 
 
 def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool, env,
-          ui) -> Plan:
+          ui, model_is_flag: bool = False) -> Plan:
     """`params`: the prompt command's parsed options (flags, environment and config file
     already merged by click); `provider_is_flag`: --provider was given on the command
-    line (a STREAMCLI_PROVIDER yields to a model that names its provider)."""
+    line (a STREAMCLI_PROVIDER yields to a model that names its provider);
+    `model_is_flag`: -m was given on the command line (a continued conversation's model
+    yields only to that)."""
+    conversation.check_combination(params)
     run = RunOptions(
         retries=params["retries"], max_retry_wait=params["max_retry_wait"],
         connect_timeout=params["connect_timeout"], idle_timeout=params["idle_timeout"],
@@ -86,9 +91,18 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
         return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol,
                                           "record": structure is not None}), None, structure)
     extra = parse_extra(params["extra"])  # the checks that cost nothing come first
-    target = resolve(config, model=params["model"], provider=params["provider"],
-                     provider_is_flag=provider_is_flag, base_url=params["base_url"],
-                     environ=env.environ, api=api, headers=headers.parse(params["header"]),
+    if params["tools_file"] == "-" and params.get("messages") == "-":
+        raise UsageError("--tools - and --messages - cannot both read stdin")
+    conv = conversation.start(params, env.environ, env.stdin, ui)
+    # A continued conversation keeps its provider, model, URL and protocol unless -m or
+    # --provider is given on the command line.
+    reuse = conv.model is not None and not (model_is_flag or provider_is_flag)
+    target = resolve(config, model=conv.model if reuse else params["model"],
+                     provider=conv.provider if reuse else params["provider"],
+                     provider_is_flag=provider_is_flag or reuse,
+                     base_url=params["base_url"] or (conv.base_url if reuse else None),
+                     environ=env.environ, headers=headers.parse(params["header"]),
+                     api=api or (conversation.api_of(conv.protocol) if reuse else None),
                      key_timeout=params["timeout"])
     if target.kind == "openai-responses" and params["stop"]:
         raise UsageError("--stop: the Responses API has no stop sequences (use --api chat, "
@@ -99,12 +113,13 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
     # Attachments before the prompt: a bad one fails before an editor opens or stdin is read.
     found = (attachments.load(specs, target.kind, types=types, stdin=env.stdin, ui=ui)
              if specs or types else ())
-    text = utf8("the prompt", read_prompt(params, env, ui, use_stdin=not stdin_taken,
+    text = utf8("the prompt", read_prompt(params, env, ui, conv, use_stdin=not stdin_taken,
                                           required=not found))
-    system = utf8("--system", params["system"])
-    if found:  # the request as a whole, prompt included
+    system = utf8("--system", params["system"] if params["system"] is not None else conv.system)
+    if found:  # the request as a whole, prompt and earlier turns included
         limits.check_request(found, limits.for_protocol(target.kind),
-                             len(text.encode()) + len((system or "").encode()))
+                             len(text.encode()) + len((system or "").encode())
+                             + sum(len(t.encode()) for m in conv.history for t in m.content))
     if structure is not None and not structure.strict and target.kind != "anthropic":
         ui.notice(f"--schema is sent without OpenAI's strict mode: {structure.why_not_strict}")
     request = Request(
@@ -113,9 +128,11 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
         system=system, max_tokens=params["max_tokens"], temperature=params["temperature"],
         stop=tuple(params["stop"]), tools=tool_defs, extra=extra,
         stream=output.mode != "json", attachments=found, schema=structure,
-        headers=target.headers,
+        headers=target.headers, history=conv.history,
     )
-    return Plan(output, run, request, structure)
+    # The provider's name as resolved (a provider of the config file keeps its name in the
+    # log, so that continuing finds its key and URL again).
+    return Plan(output, run, request, structure, conv._replace(provider=target.name))
 
 
 def schema_of(params: dict):
@@ -137,26 +154,43 @@ def _check_stdin_use(params: dict) -> bool:
         return False
     for clash, said in ((params["no_stdin"], "--no-stdin"),
                         (params["prompt"] == ("-",), "the prompt '-'"),
-                        (params["tools_file"] == "-", "--tools -")):
+                        (params["tools_file"] == "-", "--tools -"),
+                        (params.get("messages") == "-", "--messages -")):
         if clash:
             raise UsageError(f"-a - reads the attachment from stdin, so {said} cannot "
                              "be used with it")
     return True
 
 
-def read_prompt(params: dict, env, ui, *, use_stdin: bool = True, required: bool = True) -> str:
-    """`required`: False when attachments were given (they may be the whole question)."""
+def read_prompt(params: dict, env, ui, conv: Conversation | None = None, *,
+                use_stdin: bool = True, required: bool = True) -> str:
+    """The prompt. `required`: False when attachments were given (they may be the whole
+    question). With `--messages -` stdin holds the turns, not the prompt; when the turns
+    end with a user turn and no prompt is given, that turn is the prompt."""
     use_stdin = use_stdin and not params["no_stdin"]
     if params["tools_file"] == "-":  # stdin held the tool definitions: it is read
         if params["prompt"] == ("-",):
             raise UsageError("'-' reads the prompt from stdin, but --tools - reads the tool "
                              "definitions from it")
         use_stdin = False
+    if params.get("messages") == "-":
+        if params["prompt"] == ("-",):
+            raise UsageError("'-' reads the prompt from stdin, but --messages - reads the "
+                             "turns from it")
+        use_stdin = False
+    pending = conv.pending if conv is not None else None
     if not params["editor"]:
-        return prompt.assemble(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
-                               required=required)
-    return prompt.compose(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
-                          environ=env.environ, stderr=env.stderr)
+        text = prompt.assemble(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
+                               required=required and pending is None)
+    else:
+        text = prompt.compose(params["prompt"], use_stdin=use_stdin, stdin=env.stdin, ui=ui,
+                              environ=env.environ, stderr=env.stderr)
+    if pending is None:
+        return text
+    if text.strip():
+        raise UsageError("--messages ends with a user turn and a prompt was given too: that "
+                         "would be two user turns in a row (drop one of them)")
+    return "\n\n".join(pending.content)
 
 
 def utf8(what: str, text: str | None) -> str | None:

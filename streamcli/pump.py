@@ -20,11 +20,12 @@ class Progress:
     """What the run's end needs to know of the stream: when the first answer output went
     out, and the mapper (id, model, stop reason, usage)."""
 
-    __slots__ = ("first_output", "mapper")
+    __slots__ = ("first_output", "mapper", "request_id")
 
     def __init__(self) -> None:
         self.first_output: float | None = None  # time.monotonic() of the first answer output
         self.mapper = None
+        self.request_id: str | None = None  # the response's, for the log
 
 
 def pump(chunks: Iterable[bytes], mapper, sink, progress: Progress, *, idle_timeout: float,

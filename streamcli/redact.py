@@ -13,6 +13,7 @@ part behind.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 MASK = "***"
@@ -74,14 +75,14 @@ class Redactor:
 _running: ContextVar[Redactor] = ContextVar("streamcli_redactor", default=Redactor())
 
 
-def activate(redactor: Redactor):
-    """Make `redactor` the one excerpt()/clip() use (the session does this for its run);
-    returns the token for deactivate()."""
-    return _running.set(redactor)
-
-
-def deactivate(token) -> None:
-    _running.reset(token)
+@contextmanager
+def running(redactor: Redactor):
+    """`redactor` is the one excerpt()/clip() use meanwhile (a command's run)."""
+    token = _running.set(redactor)
+    try:
+        yield redactor
+    finally:
+        _running.reset(token)
 
 
 def clip(text: str, limit: int) -> str:

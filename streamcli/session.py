@@ -10,6 +10,7 @@ own `error` and `end` (--jsonl) or its one JSON object (--no-stream).
 
 from __future__ import annotations
 
+import signal
 import time
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from streamcli.attempt import complete_once, stream_once
 from streamcli.errors import (Cancelled, ExitStatus, OutputError, StdoutClosed, StreamcliError,
                               TimeoutExpired, TotalTimeout)
 from streamcli.events import Retry, normalize_stop
-from streamcli.outcome import Outcome
+from streamcli.outcome import Outcome, outcome_of
 from streamcli.pump import Progress
 from streamcli.retry import RetryPolicy
 from streamcli.sinks import guard, make_sink
@@ -35,9 +36,7 @@ class Session:
         before the plan could resolve them."""
         self.output = output
         self.env = env
-        # The run's secrets (known once the plan is): every error object and stderr line
-        # goes through it (and `entry`'s last words too: it is the environment's).
-        self.redact = env.redact
+        self.redact = env.redact  # the run's secrets: every stderr line and error object
         self.redact.add(*redact.proxy_secrets(env.environ))
         self.ui = Stderr(env.stderr, quiet=output.quiet, environ=env.environ,
                          redact=self.redact)
@@ -50,7 +49,9 @@ class Session:
         self.progress = Progress()
         self.plan: Plan | None = None
         self.started = time.monotonic()
+        self.started_at = time.time()
         self.outcome: Outcome | None = None
+        self._recorded = False
         self.json = None  # the answer's value, once it matched --schema
 
     @property
@@ -70,14 +71,22 @@ class Session:
 
     def __exit__(self, etype, exc, tb) -> bool:
         """End the mode's output for whatever escaped the block: a usage error while
-        planning, a signal, a bug. A closed stdout is left to `entry`."""
+        planning, a signal, a bug. A closed stdout is left to `entry` (after the log)."""
+        if isinstance(exc, (BrokenPipeError, StdoutClosed)):
+            # The reader went away (`| head`): nothing more to say, but the exchange is
+            # still logged, as cancelled with what was printed.
+            self.outcome = (self.outcome or self._outcome("cancelled", None, signal.SIGPIPE)
+                            )._replace(status="cancelled", exit_code=128 + signal.SIGPIPE,
+                                       signal_name="SIGPIPE")
+            self._record()
+            return False
         if exc is None or self.outcome is not None:
             return False
         if isinstance(exc, Cancelled):
             signals.acknowledge()
             self._finish("cancelled", None, exc.signum)
             return False  # `entry` dies by the signal
-        if isinstance(exc, (BrokenPipeError, StdoutClosed)) or not isinstance(exc, Exception):
+        if not isinstance(exc, Exception):
             return False
         if not isinstance(exc, StreamcliError):
             exc = self._internal(exc)
@@ -97,13 +106,12 @@ class Session:
         request = plan.request
         if request is not None:
             self.redact.add(*request.secrets(), *redact.url_secrets(request.base_url))
-            self.sink.begin(request.provider, request.model)
+            conversation = plan.conversation.id if plan.conversation is not None else None
+            self.sink.begin(request.provider, request.model, conversation_id=conversation)
         self.started = time.monotonic()
-        token = redact.activate(self.redact)  # what deep layers quote is redacted too
-        try:
+        self.started_at = time.time()  # the wall clock, for the log
+        with redact.running(self.redact):  # what deep layers quote is redacted too
             return self._run(plan)
-        finally:
-            redact.deactivate(token)
 
     def _run(self, plan: Plan) -> Outcome:
         try:
@@ -204,9 +212,9 @@ class Session:
         try:
             self.sink.finish(outcome)
         except OutputError as late:  # the mode's last words could not be written
-            if err is not None and not isinstance(err, OutputError):
-                self.ui.error(err.describe())
             if not isinstance(err, OutputError):
+                if err is not None:
+                    self.ui.error(err.describe())
                 outcome = outcome._replace(status="error", error=late,
                                            exit_code=int(late.exit_code))
         # Set once the sink has finished: a signal that cuts the sink's last write short
@@ -214,28 +222,20 @@ class Session:
         self.outcome = outcome
         if status != "cancelled":
             report.end(self.ui, outcome, usage=self.output.usage, printed=printed)
+        self._record()
         return outcome
 
+    def _record(self) -> None:
+        """The exchange into the log, once the answer is out (`record.after` says which
+        runs are logged); a log that cannot be written is one warning."""
+        if not self._recorded and self.plan is not None and self.plan.request is not None:
+            self._recorded = True
+            from streamcli import record  # sqlite3 and all: only after the answer
+            record.after(self)
+
     def _outcome(self, status: str, err: StreamcliError | None, signum: int | None) -> Outcome:
-        mapper = self.progress.mapper
-        request = self.plan.request if self.plan is not None else None
-        first = self.progress.first_output
-        exit_code = {"ok": ExitStatus.OK, "error": err.exit_code if err else ExitStatus.INTERNAL,
-                     "cancelled": 128 + (signum or 2)}[status]
-        return Outcome(
-            status=status, exit_code=int(exit_code), error=err,
-            provider=getattr(mapper, "provider", None) or (request.provider if request else None),
-            model=getattr(mapper, "model", None) or (request.model if request else None),
-            id=getattr(mapper, "id", None),
-            stop_raw=getattr(mapper, "stop_raw", None),
-            usage=mapper.usage() if mapper is not None else None,
-            ttft_ms=_ms(first - self.started) if first else None,
-            duration_ms=_ms(time.monotonic() - self.started),
-            signal_name={2: "SIGINT", 15: "SIGTERM"}.get(signum or 0),
-            schema=self.plan is not None and self.plan.schema is not None,
-            json=self.json,
-        )
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)
+        plan = self.plan
+        return outcome_of(status, err, signum, mapper=self.progress.mapper,
+                          request=plan.request if plan is not None else None,
+                          first=self.progress.first_output, started=self.started,
+                          schema=plan is not None and plan.schema is not None, json=self.json)

@@ -2,8 +2,8 @@
 
 The database is `$STREAMCLI_DB`, else `$XDG_DATA_HOME/streamcli/logs.db` (default
 `~/.local/share/streamcli/logs.db`); its directory is made 0700 and the file 0600.
-WAL mode and a busy timeout let many processes (`xargs -P 20 streamcli ...`) write at
-once. Each part of streamcli that keeps state (the log of exchanges, the batch ledger)
+WAL mode and a busy timeout (`BUSY_TIMEOUT_S`, or `$STREAMCLI_DB_TIMEOUT` seconds) let
+many processes (`xargs -P 20 streamcli ...`) write at once. Each part of streamcli that keeps state (the log of exchanges, the batch ledger)
 owns its tables and registers its migrations under its own name (`register`), so parts
 evolve independently; the `schema_versions` table records how far each has come.
 
@@ -14,6 +14,7 @@ answer (the log) catch `StoreError` and warn.
 from __future__ import annotations
 
 import os
+import stat
 from typing import Callable
 
 BUSY_TIMEOUT_S = 5.0
@@ -39,41 +40,102 @@ def register(part: str, migrations: list[Callable]) -> None:
     _MIGRATIONS[part] = migrations
 
 
+def busy_timeout(environ) -> float:
+    """How long a write waits for another process's lock, in seconds."""
+    try:
+        value = float(environ.get("STREAMCLI_DB_TIMEOUT") or BUSY_TIMEOUT_S)
+    except ValueError:
+        return BUSY_TIMEOUT_S
+    return value if 0 <= value < 86400 else BUSY_TIMEOUT_S  # also refuses nan and inf
+
+
 def connect(environ, *, create: bool = True):
     """An open connection with every registered part migrated to its latest version.
     `create=False`: a database that does not exist yet is a StoreError (readers such as
     `streamcli logs` must not create one)."""
-    import sqlite3  # ~5 ms: only when the store is used, after the answer is out
+    import sqlite3  # ~2 ms: only when the store is used, after the answer is out
     path = db_path(environ)
     if not create and not os.path.exists(path):
-        raise StoreError(f"no log yet at {path}")
+        raise StoreError(f"no database yet at {path}")
+    if not create and not os.path.isfile(path):
+        raise StoreError(f"{path} is not a regular file")
+    timeout = busy_timeout(environ)
     try:
         if create:
             _prepare(path)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        _migrate(conn)
+        _retry_while_locked(lambda: _set_up(conn, timeout), timeout)
     except sqlite3.Error as exc:
         conn.close()
         raise StoreError(f"cannot use {path}: {exc}") from None
     return conn
 
 
+def _set_up(conn, timeout: float) -> None:
+    # WAL without a sync per commit (SQLite's recommended pairing): a power cut may lose
+    # the last transactions, never the file's integrity; a part that needs more sets
+    # `PRAGMA synchronous=FULL` on its connection.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    _migrate(conn)
+
+
+def _retry_while_locked(step, timeout: float) -> None:
+    """Run `step` (idempotent) again while the database is locked, up to `timeout`
+    seconds. Switching a new file to WAL while other processes do the same gets
+    "database is locked" at once: SQLite does not wait on its busy handler there."""
+    import sqlite3
+    import time
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        jitter = 0.5 + os.urandom(1)[0] / 255  # apart, so that the racers do not meet again
+        time.sleep(delay * jitter)
+        delay = min(delay * 2, 0.05)
+
+
+def connect_readonly(environ):
+    """A read-only connection that never creates, migrates or waits (shell completion):
+    a StoreError when there is no usable database."""
+    import sqlite3
+    from urllib.parse import quote
+    path = db_path(environ)
+    if not os.path.isfile(path):
+        raise StoreError(f"no database yet at {path}")
+    try:
+        return sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True,
+                               timeout=0, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from None
+
+
 def _prepare(path: str) -> None:
     """The directory 0700 and the file 0600 before SQLite opens it, whatever the umask
-    (SQLite itself would create the file with the umask's mode)."""
+    (SQLite itself would create the file with the umask's mode). Only a regular file is
+    ever opened or changed: STREAMCLI_DB=/dev/null must not chmod /dev/null."""
     directory = os.path.dirname(path)
     if directory and not os.path.isdir(directory):
         os.makedirs(directory, mode=0o700, exist_ok=True)
         os.chmod(directory, 0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
-    if os.stat(path).st_mode & 0o077:
-        os.chmod(path, 0o600)
+    # O_NONBLOCK: a FIFO in the way must not block the open.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK, 0o600)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise StoreError(f"{path} is not a regular file")
+        if mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _migrate(conn) -> None:

@@ -120,8 +120,8 @@ class Recorder:
         self.transcript.clear()
         self.sink.retry(retry)
 
-    def begin(self, provider, model) -> None:
-        self.sink.begin(provider, model)
+    def begin(self, provider, model, *, conversation_id=None) -> None:
+        self.sink.begin(provider, model, conversation_id=conversation_id)
 
     def finish(self, outcome) -> None:
         self.sink.finish(outcome)

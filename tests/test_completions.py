@@ -96,7 +96,21 @@ def sandbox(tmp_path_factory):
     (files / "sub").mkdir(parents=True)
     for name in ("capture.sse", "tools.json", "notes.txt", "sub/inner.sse"):
         (files / name).write_text("x", encoding="utf-8")
+    write_log(env, CONVERSATIONS)
     return {"root": root, "files": files, "env": env}
+
+
+# Two conversations in the sandbox's log, for --cid and `logs show`.
+CONVERSATIONS = ("01jdaaaaaaaaaaaaaaaaaaaaaa", "01jdbbbbbbbbbbbbbbbbbbbbbb")
+
+
+def write_log(env, ids) -> None:
+    from streamcli import logbook
+    for i, cid in enumerate(ids):
+        row = {c: None for c in logbook.COLUMNS}
+        row.update(id=logbook.new_id(), conversation_id=cid, time="2026-11-21T10:00:00.000Z",
+                   prompt=f"question {i}", text="answer", status="ok", exit_code=0)
+        logbook.write(env, row)
 
 
 # What each line completes to, and what the answer must hold.
@@ -107,6 +121,11 @@ QUERIES = {
     "model prefix": "streamcli -m myl",
     "--replay file": "streamcli --replay ",
     "--tools file": "streamcli --tools t",
+    "--messages file": "streamcli --messages t",
+    "--cid": "streamcli --cid ",
+    "subcommand": "streamcli lo",
+    "logs subcommands": "streamcli logs ",
+    "logs show id": "streamcli logs show 01jdb",
     "-a file": "streamcli -a n",
     "--schema file": "streamcli --schema-list su",
     "--attach-type": "streamcli --attach-type image/",
@@ -125,8 +144,16 @@ def check(what: str, got: list[str]) -> None:
         assert got == [f"{PROVIDER}:"]
     elif what == "--replay file":
         assert {"capture.sse", "notes.txt", "tools.json", "sub"} <= set(names)
-    elif what == "--tools file":
+    elif what in ("--tools file", "--messages file"):
         assert names == ["tools.json"]
+    elif what == "--cid":
+        assert set(CONVERSATIONS) <= set(got)
+    elif what == "subcommand":
+        assert got == ["logs"]
+    elif what == "logs subcommands":
+        assert {"list", "show", "search", "export", "path"} <= set(got)
+    elif what == "logs show id":
+        assert got == [CONVERSATIONS[1]]
     elif what == "-a file":
         assert names == ["notes.txt"]
     elif what == "--schema file":
@@ -388,6 +415,22 @@ def test_completion_reads_the_config_named_by_streamcli_config(sandbox, tmp_path
     assert result.returncode == 0, result.stderr
     offered = [line.split(",", 1)[1] for line in result.stdout.decode().splitlines()]
     assert "elsewhere:" in offered and f"{PROVIDER}:" not in offered
+
+
+def test_completing_a_conversation_id_never_creates_the_log(sandbox, tmp_path):
+    missing = tmp_path / "none" / "logs.db"
+    env = complete_env(sandbox, "streamcli --cid ", 2, STREAMCLI_DB=str(missing))
+    result = run([str(STREAMCLI)], env=env)
+    assert (result.returncode, result.stderr, result.stdout.strip()) == (0, b"", b"")
+    assert not missing.parent.exists()
+
+
+def test_completion_offers_each_conversation_with_its_first_prompt(sandbox):
+    env = {**complete_env(sandbox, "streamcli --cid ", 2), "_STREAMCLI_COMPLETE": "zsh_complete"}
+    result = run([str(STREAMCLI)], env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode().splitlines()
+    assert lines[:3] == ["plain", CONVERSATIONS[1], "question 1"]
 
 
 def test_broken_config_still_completes_quietly(sandbox, tmp_path):

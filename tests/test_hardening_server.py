@@ -56,7 +56,9 @@ def assert_failed(r, mode: str, code: int, kind: str, message: str | None = None
 
 
 def timeless(out: bytes) -> bytes:
-    """Output with its timings (which differ from run to run) set to 0."""
+    """Output with its timings (which differ from run to run) set to 0, and its
+    conversation id (a live run is logged, a replay is not) to null."""
+    out = re.sub(rb'"conversation_id": ?"[0-9a-z]*"', rb'"conversation_id":null', out)
     return re.sub(rb'"(duration_ms|ttft_ms)": ?[0-9.]+', rb'"\1":0', out)
 
 
@@ -867,8 +869,9 @@ EVERY_BODY = FIXTURE_BODIES + constructed_bodies()
 def comparable(out: bytes, mode: str) -> bytes:
     """stdout without what legitimately differs between a live run and a replay: the
     timings, the model and provider that were asked for (a live run knows them, a replay
-    does not), and an error's wording (a live response also has a content type to name:
-    the error's kind, status and type must agree)."""
+    does not), the conversation id (a live run is logged, a replay is not), and an
+    error's wording (a live response also has a content type to name: the error's kind,
+    status and type must agree)."""
     if mode in ("text", "raw") or not out:
         return out
     objects = [safejson.loads(line) for line in out.decode().splitlines()]
@@ -876,6 +879,8 @@ def comparable(out: bytes, mode: str) -> bytes:
         for key in ("duration_ms", "ttft_ms"):
             if key in obj:
                 obj[key] = 0
+        if "conversation_id" in obj:
+            obj["conversation_id"] = None
         if obj.get("model") in ASKED.values():
             obj["model"] = None
         if obj.get("type", "start") == "start" and obj.get("id") is None:

@@ -144,3 +144,59 @@ def test_the_console_script_imports_neither_sdks_nor_httpx2_for_replay(run_cli):
     assert "streamcli" in packages and "click" in packages
     assert not packages & SDKS, sorted(packages & SDKS)
     assert not packages & HTTP_STACK, sorted(packages & HTTP_STACK)
+
+
+# A run whose stdout and imports are watched: an import hook notes whether sqlite3 (the
+# log) was first imported before or after the first byte of the answer reached stdout.
+WATCHED_RUN = r"""
+import importlib.abc, json, os, sys
+seen = {"written": False, "sqlite3": None}
+
+class Hook(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "sqlite3" and seen["sqlite3"] is None:
+            seen["sqlite3"] = "after the answer" if seen["written"] else "before the answer"
+        return None
+
+class Out:
+    def __init__(self, raw):
+        self.raw = raw
+    def write(self, data):
+        seen["written"] = seen["written"] or bool(data)
+        return self.raw.write(data)
+    def flush(self):
+        self.raw.flush()
+    def fileno(self):
+        return self.raw.fileno()
+    def isatty(self):
+        return False
+
+class Std:
+    buffer = Out(sys.stdout.buffer)
+    def write(self, text):
+        return self.buffer.write(text.encode())
+    def flush(self):
+        self.buffer.flush()
+    def fileno(self):
+        return self.buffer.fileno()
+
+sys.meta_path.insert(0, Hook())
+sys.stdout = Std()
+import atexit
+atexit.register(lambda: os.write(2, ("\nWATCHED " + json.dumps(seen) + "\n").encode()))
+from streamcli.entry import main
+main()
+"""
+
+
+@pytest.mark.parametrize("log", ["--log", "--no-log"])
+def test_the_log_imports_sqlite3_only_after_the_answer(fake_server, run_cli, log):
+    fake_server.enqueue(Reply(body=provider_sse("anthropic", ["Hi", " there"])))
+    r = run_cli(["--provider", "anthropic", "-m", "claude-test", "--base-url", fake_server.url,
+                 "--retries", "0", log, "hello"], timeout=60,
+                env={"ANTHROPIC_API_KEY": "sk-ant-test-key"},
+                command=python_code_command(WATCHED_RUN))
+    assert r.returncode == 0 and r.stdout == b"Hi there\n", r.stderr
+    watched = json.loads(r.stderr.decode().rsplit("WATCHED ", 1)[1])
+    assert watched["written"]
+    assert watched["sqlite3"] == ("after the answer" if log == "--log" else None)

@@ -74,6 +74,8 @@ def test_jsonl_success_lines(cli):
     assert r.code == 0
     ev = r.events
     assert [e["type"] for e in ev] == ["start", "text", "text", "usage", "end"]
+    cid = ev[0].pop("conversation_id")  # a new conversation of the log (tests/test_log.py)
+    assert isinstance(cid, str) and len(cid) == 26
     assert ev[0] == {"type": "start", "v": 1, "provider": "anthropic", "model": "claude-x", "id": "msg_1"}
     assert texts_of(ev) == "Hello"
     assert ev[3]["input_tokens"] == 11 and ev[3]["output_tokens"] == 2

@@ -174,7 +174,8 @@ def test_jsonl_line_shapes(out):
     sink.finish(outcome(stop_raw="tool_use"))
     objs = lines(out)
     assert objs == [
-        {"type": "start", "v": SCHEMA_VERSION, "provider": "anthropic", "model": "claude-x", "id": "msg_1"},
+        {"type": "start", "v": SCHEMA_VERSION, "provider": "anthropic", "model": "claude-x", "id": "msg_1",
+         "conversation_id": None},
         {"type": "text", "text": 'quote " and \\ and \n and é'},
         {"type": "thinking", "text": "hmm"},
         {"type": "refusal", "text": "no"},
@@ -205,7 +206,8 @@ def test_jsonl_start_is_made_up_when_the_first_read_has_no_start(out):
     sink.write([Text("x")])
     sink.finish(outcome())
     objs = lines(out)
-    assert objs[0] == {"type": "start", "v": 1, "provider": "openai", "model": "gpt-4o", "id": None}
+    assert objs[0] == {"type": "start", "v": 1, "provider": "openai", "model": "gpt-4o", "id": None,
+                       "conversation_id": None}
     assert [o["type"] for o in objs] == ["start", "text", "usage", "end"]
 
 
@@ -222,7 +224,8 @@ def test_jsonl_failure_before_any_event(out):
     sink.finish(outcome("error", error=err, stop_raw=None, usage=None, msg_id=None, ttft_ms=None))
     objs = lines(out)
     assert objs == [
-        {"type": "start", "v": 1, "provider": "anthropic", "model": "claude-x", "id": None},
+        {"type": "start", "v": 1, "provider": "anthropic", "model": "claude-x", "id": None,
+         "conversation_id": None},
         {"type": "error", "kind": "invalid_request", "status": 400, "error_type": "invalid_request_error",
          "message": "bad", "request_id": "req_1"},
         {"type": "end", "status": "error", "stop_reason": None, "stop_reason_raw": None, "id": None,
@@ -295,7 +298,8 @@ def test_result_one_object_at_the_end(out):
     obj = json.loads(text)
     RESULT.validate(obj)
     assert obj == {
-        "provider": "anthropic", "model": "claude-x", "id": "msg_1", "text": "Héllo", "thinking": "ab",
+        "provider": "anthropic", "model": "claude-x", "id": "msg_1", "conversation_id": None,
+        "text": "Héllo", "thinking": "ab",
         "refusal": None,
         "tool_calls": [{"id": "t1", "name": "f", "arguments": {"x": 1}, "raw_arguments": '{"x": 1}',
                         "invalid": False}],

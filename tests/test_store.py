@@ -75,3 +75,71 @@ def test_corrupt_or_missing_files_are_store_errors(tmp_path, parts):
     with pytest.raises(store.StoreError):
         store.connect({"STREAMCLI_DB": str(tmp_path / "none.db")}, create=False)
     assert not (tmp_path / "none.db").exists()
+
+
+def test_setting_up_is_retried_while_another_process_holds_the_lock():
+    """Switching a new file to WAL while other processes do the same fails at once with
+    "database is locked" (SQLite does not wait on its busy handler there): the set-up is
+    tried again until the timeout."""
+    import sqlite3
+    calls = []
+
+    def step():
+        calls.append(1)
+        if len(calls) < 3:
+            raise sqlite3.OperationalError("database is locked")
+        return "done"
+    assert store._retry_while_locked(step, timeout=5) == "done" and len(calls) == 3
+
+    def always_locked():
+        calls.append(1)
+        raise sqlite3.OperationalError("database is locked")
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError):
+        store._retry_while_locked(always_locked, timeout=0.05)
+    assert len(calls) >= 2
+
+    def other_error():
+        calls.append(1)
+        raise sqlite3.OperationalError("no such table: x")
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError):
+        store._retry_while_locked(other_error, timeout=5)
+    assert len(calls) == 1
+
+
+def test_the_timeout_comes_from_the_environment():
+    assert store.busy_timeout({}) == store.BUSY_TIMEOUT_S
+    assert store.busy_timeout({"STREAMCLI_DB_TIMEOUT": "0.25"}) == 0.25
+    for bad in ("x", "-1", "nan", "inf", "1e9"):
+        assert store.busy_timeout({"STREAMCLI_DB_TIMEOUT": bad}) == store.BUSY_TIMEOUT_S
+
+
+def test_a_read_only_connection_never_creates_anything(tmp_path, parts):
+    missing = tmp_path / "none" / "s.db"
+    with pytest.raises(store.StoreError):
+        store.connect_readonly({"STREAMCLI_DB": str(missing)})
+    assert not missing.parent.exists()
+    environ = {"STREAMCLI_DB": str(tmp_path / "s.db")}
+    store.register("a", [lambda c: c.execute("CREATE TABLE a (x)")])
+    store.connect(environ).close()
+    conn = store.connect_readonly(environ)
+    import sqlite3
+    with pytest.raises(sqlite3.OperationalError):
+        conn.execute("INSERT INTO a VALUES (1)")
+    conn.close()
+
+
+def test_only_a_regular_file_is_ever_opened_or_changed(tmp_path, parts):
+    """STREAMCLI_DB=/dev/null, a FIFO, a folder: a StoreError, and the thing untouched
+    (as root, a chmod to 0600 would have locked everyone else out of /dev/null)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo, 0o644)
+    folder = tmp_path / "folder"
+    folder.mkdir(mode=0o755)
+    for path in (fifo, folder):
+        with pytest.raises(store.StoreError):
+            store.connect({"STREAMCLI_DB": str(path)})
+        with pytest.raises(store.StoreError):
+            store.connect({"STREAMCLI_DB": str(path)}, create=False)
+        assert stat.S_IMODE(os.stat(path).st_mode) in (0o644, 0o755)

@@ -72,21 +72,10 @@ def models(ctx: click.Context, **params) -> int:
     # The run's secrets: the stderr writer, and what the deep layers quote, mask them.
     env.redact.add(*redact.proxy_secrets(env.environ))
     ui = Stderr(env.stderr, quiet=params["quiet"], environ=env.environ, redact=env.redact)
-    token = redact.activate(env.redact)
     signals.release()  # no session here: a Ctrl-C may end the run from now on
     try:
-        target = resolve(runtime.checked_config(), model=params["model"],
-                         provider=params["provider"], base_url=params["base_url"],
-                         provider_is_flag=ctx.get_parameter_source("provider") is
-                         ParameterSource.COMMANDLINE, environ=env.environ, need_model=False)
-        env.redact.add(target.api_key, *extra_headers.secrets(target.headers),
-                       *url_secrets(target.base_url))
-        listing = None if params["refresh"] else modelcache.cached(env.environ, target.name,
-                                                                   target.base_url)
-        if listing is None:
-            listing = fetch(target, params, env, ui)
-            _remember(env.environ, target, listing, ui)
-        write(env.stdout, listing, params["as_json"])
+        with redact.running(env.redact):
+            return _list(ctx, runtime, params, ui)
     except StreamcliError as err:
         ui.error(env.redact.error(err).describe())  # every field masked, as the prompt's
         return err.exit_code
@@ -96,8 +85,22 @@ def models(ctx: click.Context, **params) -> int:
         raise
     except BrokenPipeError:
         raise StdoutClosed() from None
-    finally:
-        redact.deactivate(token)
+
+
+def _list(ctx, runtime, params: dict, ui) -> int:
+    env = runtime.env
+    target = resolve(runtime.checked_config(), model=params["model"],
+                     provider=params["provider"], base_url=params["base_url"],
+                     provider_is_flag=ctx.get_parameter_source("provider") is
+                     ParameterSource.COMMANDLINE, environ=env.environ, need_model=False)
+    env.redact.add(target.api_key, *extra_headers.secrets(target.headers),
+                   *url_secrets(target.base_url))
+    listing = None if params["refresh"] else modelcache.cached(env.environ, target.name,
+                                                               target.base_url)
+    if listing is None:
+        listing = fetch(target, params, env, ui)
+        _remember(env.environ, target, listing, ui)
+    write(env.stdout, listing, params["as_json"])
     return 0
 
 

@@ -28,9 +28,11 @@ class Sink(Protocol):
     def retry(self, retry: Retry) -> None:
         """A retry is about to happen; what a failed attempt delivered is void."""
 
-    def begin(self, provider: str | None, model: str | None) -> None:
+    def begin(self, provider: str | None, model: str | None, *,
+              conversation_id: str | None = None) -> None:
         """What was asked for, once the plan is known (before any response): the `start`
-        line of a request that fails before a response began names these."""
+        line of a request that fails before a response began names these. The
+        conversation's id (null when it is not logged) is for a script to continue it."""
 
     def finish(self, outcome: Outcome) -> None:
         """The run is over (also after an error or a cancellation): the mode's last words."""

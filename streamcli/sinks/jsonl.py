@@ -29,6 +29,7 @@ class JsonlSink:
         self.out = out
         self.provider = provider  # what was asked for, until the response tells
         self.model = model
+        self.conversation_id: str | None = None
         self.show_thinking = show_thinking
         self.committed = False
         self._started = False  # the start line was handed to stdout
@@ -59,8 +60,10 @@ class JsonlSink:
         if lines or (start and not self._started):
             self._emit(lines, start)
 
-    def begin(self, provider: str | None, model: str | None) -> None:
+    def begin(self, provider: str | None, model: str | None, *,
+              conversation_id: str | None = None) -> None:
         self.provider, self.model = provider, model
+        self.conversation_id = conversation_id
 
     def write_plain_text(self, data: bytes) -> None:
         """Answer text already in UTF-8 with nothing to escape (the pump's fast path)."""
@@ -81,7 +84,8 @@ class JsonlSink:
         if not self._started:
             provider, model, msg_id = start or (self.provider, self.model, None)
             lines.insert(0, _dumps({"type": "start", "v": SCHEMA_VERSION, "provider": provider,
-                                    "model": model, "id": msg_id}))
+                                    "model": model, "id": msg_id,
+                                    "conversation_id": self.conversation_id}))
         data = encode_text("\n".join(lines) + "\n")
         if self._midline:
             data = b"\n" + data

@@ -18,7 +18,7 @@ class RawSink:
         self.out.flush()
         self.committed = True
 
-    def begin(self, provider, model) -> None:
+    def begin(self, provider, model, *, conversation_id=None) -> None:
         pass
 
     def write_plain_text(self, data: bytes) -> None:

@@ -16,6 +16,7 @@ class ResultSink:
         self.out = out
         self.provider = provider  # what was asked for, until the response tells
         self.model = model
+        self.conversation_id: str | None = None
         self.transcript = Transcript()
 
     def write(self, events: list) -> None:
@@ -24,8 +25,10 @@ class ResultSink:
             if type(ev) is Start:
                 self.provider, self.model = ev.provider, ev.model or self.model
 
-    def begin(self, provider: str | None, model: str | None) -> None:
+    def begin(self, provider: str | None, model: str | None, *,
+              conversation_id: str | None = None) -> None:
         self.provider, self.model = provider, model
+        self.conversation_id = conversation_id
 
     def write_plain_text(self, data: bytes) -> None:
         self.transcript.add_text(data.decode())
@@ -41,6 +44,7 @@ class ResultSink:
             "provider": outcome.provider or self.provider,
             "model": outcome.model or self.model,
             "id": outcome.id,
+            "conversation_id": self.conversation_id,
             "text": self.transcript.text,
             "thinking": self.transcript.thinking,
             "refusal": self.transcript.refusal,

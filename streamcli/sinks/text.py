@@ -63,7 +63,7 @@ class TextSink:
         if parts:
             self._emit(parts)
 
-    def begin(self, provider, model) -> None:
+    def begin(self, provider, model, *, conversation_id=None) -> None:
         pass
 
     def write_plain_text(self, data: bytes) -> None:

@@ -33,7 +33,7 @@ import pytest
 from tests.helpers.env import clean_env, config_file
 from tests.helpers.keys import assert_no_secrets
 from tests.helpers.paths import ROOT
-from tests.helpers.schema import jsonl_events, result_object
+from tests.helpers.schema import jsonl_events, log_lines, result_object
 from tests.helpers.sse import anthropic_error_body, anthropic_sse, fixed_size, openai_sse
 from tests.helpers.streams import CountingBytesIO, PipeStdin, TtyStdin, counting_stdout
 
@@ -195,6 +195,10 @@ class Cli:
             assert events[-1]["exit_code"] == code
         if result.out and "--no-stream" in argv:
             assert result.result["exit_code"] == code
+        # ... and so is every JSON line of `streamcli logs`.
+        asks_json = "--json" in argv or argv[1:2] == ("export",)
+        if code == 0 and argv[:1] == ("logs",) and asks_json and not {"-h", "--help"} & set(argv):
+            log_lines(result.out, "conversation" if argv[1:2] == ("list",) else "exchange")
         return result
 
 

@@ -1,5 +1,5 @@
 """The published JSONL schema (streamcli/jsonl.schema.json), loaded once, and the checks
-of --jsonl and --no-stream output against it."""
+of --jsonl, --no-stream and `streamcli logs --json` output against it."""
 
 from __future__ import annotations
 
@@ -51,3 +51,19 @@ def result_object(out: bytes) -> dict:
     obj = strict_loads(text)
     RESULT_VALIDATOR.validate(obj)
     return obj
+
+
+LOG_VALIDATORS = {kind: jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"],
+                                                         "$ref": f"#/$defs/log_{kind}"})
+                  for kind in ("exchange", "conversation")}
+
+
+def log_lines(out: bytes, kind: str) -> list[dict]:
+    """The JSON lines of `streamcli logs ... --json` (kind "exchange" or "conversation"),
+    each validated against the schema."""
+    text = out.decode("utf-8")
+    assert text == "" or text.endswith("\n"), out[-200:]
+    objs = [json.loads(line) for line in text.splitlines()]
+    for obj in objs:
+        LOG_VALIDATORS[kind].validate(obj)
+    return objs

@@ -48,8 +48,18 @@ def build_request(req: Request) -> HttpRequest:
 
 
 def messages(req: Request) -> list[dict]:
-    """The conversation in the Messages API's form: the user turn."""
-    return [{"role": "user", "content": user_content(req)}]
+    """The conversation in the Messages API's form: the earlier turns, then the user turn
+    (the system prompt is a field of its own)."""
+    out = [{"role": m.role, "content": _content(m.content)} for m in req.history]
+    out.append({"role": "user", "content": user_content(req)})
+    return out
+
+
+def _content(blocks: tuple[str, ...]):
+    """One text block as a plain string, several as text content blocks."""
+    if len(blocks) == 1:
+        return blocks[0]
+    return [{"type": "text", "text": text} for text in blocks]
 
 
 def user_content(req: Request):

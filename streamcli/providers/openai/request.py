@@ -16,7 +16,6 @@ URL_ENV = "OPENAI_BASE_URL"
 REQUEST_ID_HEADER = "x-request-id"
 AUTH_HEADER = "authorization"
 
-
 def is_official(base_url: str) -> bool:
     return "://api.openai.com" in base_url
 
@@ -59,12 +58,21 @@ def response_format(schema) -> dict:
 
 
 def messages(req: Request) -> list[dict]:
-    """The conversation in Chat Completions' form: the system prompt, the user turn."""
+    """The conversation in Chat Completions' form: the system prompt, the earlier turns,
+    the user turn."""
     out = []
     if req.system:
         out.append({"role": "system", "content": req.system})
+    out.extend({"role": m.role, "content": _content(m.content)} for m in req.history)
     out.append({"role": "user", "content": user_content(req)})
     return out
+
+
+def _content(parts: tuple[str, ...]):
+    """One text part as a plain string, several as text content parts."""
+    if len(parts) == 1:
+        return parts[0]
+    return [{"type": "text", "text": text} for text in parts]
 
 
 def user_content(req: Request):

@@ -68,10 +68,21 @@ def input_of(req: Request):
 
 
 def messages(req: Request) -> list[dict]:
-    """The conversation as Responses input items (earlier turns would go before the user
-    turn, as {"role": "user"|"assistant", "content": ...}); the system prompt travels as
+    """The conversation as Responses input items: the earlier turns, then the user turn,
+    each {"role": "user"|"assistant", "content": ...}; the system prompt travels as
     `instructions`, not as an item."""
-    return [{"role": "user", "content": user_content(req)}]
+    out = [{"role": m.role, "content": _content(m.role, m.content)} for m in req.history]
+    out.append({"role": "user", "content": user_content(req)})
+    return out
+
+
+def _content(role: str, parts: tuple[str, ...]):
+    """One text part as a plain string; several as the role's own text parts (an
+    assistant's are output_text: the API refuses input_text there)."""
+    if len(parts) == 1:
+        return parts[0]
+    kind = "output_text" if role == "assistant" else "input_text"
+    return [{"type": kind, "text": text} for text in parts]
 
 
 def user_content(req: Request):
