@@ -922,3 +922,30 @@ def test_a_header_that_is_not_utf8_is_a_usage_error(cli):
     cli.env(**ANTHROPIC)
     r = cli.run("-m", "claude-x", "-H", "X-Team: caf\udce9", "q")
     assert r.code == 2 and "-H" in r.err, r.err
+
+
+def test_an_output_error_that_passes_ends_the_jsonl_output_with_kind_output(tmp_path):
+    """A disk full for one flush: the run stops (exit 11) and, the disk back, the --jsonl
+    output still ends with its error (kind "output", in the schema) and `end` lines."""
+    import errno
+    import io
+    from tests.helpers.cli import run_in_process
+    from tests.helpers.env import clean_env
+
+    class FullOnce(io.BytesIO):
+        failed = False
+
+        def flush(self):
+            if not self.failed and self.getvalue():
+                self.failed = True
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+    out, err = io.TextIOWrapper(FullOnce()), io.StringIO()
+    code = run_in_process(["--jsonl", "--replay", str(EXAMPLES / "anthropic_hello.sse")],
+                          environ=clean_env(tmp_path), stdin=None, stdout=out, stderr=err,
+                          transport=None)
+    events = jsonl_events(out.buffer.getvalue())
+    assert code == 11 and events[-1]["exit_code"] == 11, err.getvalue()
+    (error,) = [e for e in events if e["type"] == "error"]
+    assert error["kind"] == "output" and "No space left" in error["message"]
+    assert err.getvalue().count("No space left") == 1
