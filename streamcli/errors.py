@@ -151,10 +151,17 @@ class SchemaMismatch(StreamcliError):
 
 
 class OutputError(StreamcliError):
-    """stdout or the output file cannot be written (closed, disk full, I/O error)"""
+    """stdout cannot be written (closed, disk full, I/O error)"""
 
     exit_code = ExitStatus.OUTPUT
     kind = "output"
+
+    @classmethod
+    def of(cls, exc: Exception | None) -> "OutputError":
+        """The error for what writing to stdout raised (None: there is no stdout)."""
+        if exc is None or isinstance(exc, ValueError):  # ValueError: a closed file object
+            return cls("cannot write the output: stdout is closed")
+        return cls(f"cannot write the output to stdout: {exc.strerror or exc}")
 
 
 class Cancelled(BaseException):

@@ -13,7 +13,8 @@ from streamcli import plan
 from streamcli.cli import PROG, PROMPT_COMMAND, command
 from streamcli.commands.logs import logs
 from streamcli.commands.models import models
-from streamcli.config import defaults, load_config
+from streamcli.config import config_path, defaults, load_config
+from streamcli.configkeys import unknown_key_warnings
 from streamcli.environment import Environment
 from streamcli.errors import UsageError
 from streamcli.options import Runtime
@@ -68,6 +69,8 @@ def main(args: list[str], env: Environment) -> int:
     runtime = Runtime(env)
     try:
         runtime.config = load_config(environ=env.environ)
+        runtime.config_warnings = unknown_key_warnings(runtime.config,
+                                                       config_path(env.environ))
         # The file's settings are every command's defaults (each takes those it has).
         file_defaults = defaults(runtime.config)
         default_map = {name: file_defaults for name in family.commands}

@@ -14,6 +14,7 @@ import httpx2
 from streamcli import __version__
 from streamcli.errors import (ConnectionFailed, MalformedStream, StreamcliError,
                               TimeoutExpired, UsageError)
+from streamcli.redact import without_password
 from streamcli.request import HttpRequest
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
@@ -45,6 +46,7 @@ class Transport:
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
         self.observe = observe
+        self.url = url  # the request's URL once one is sent, for messages
         # The read timeout is the idle limit: a socket silent that long is stalled for sure.
         # (Pings keep a socket busy; the session checks for content-free stretches.)
         timeout = httpx2.Timeout(connect=connect_timeout, read=idle_timeout,
@@ -55,8 +57,8 @@ class Transport:
             self.client = self._client(timeout, url, environ, transport, limits)
         except ImportError as exc:  # e.g. a socks:// proxy without httpx2's socks extra
             raise UsageError(f"cannot use the configured proxy: {exc}") from None
-        except ValueError as exc:  # a malformed proxy URL in the environment
-            raise UsageError(f"bad proxy setting: {exc}") from None
+        except (ValueError, httpx2.InvalidURL) as exc:  # a malformed proxy URL (InvalidURL
+            raise UsageError(f"bad proxy setting: {exc}") from None  # is no ValueError)
 
     @staticmethod
     def _client(timeout, url: str, environ, transport, limits=None):
@@ -74,6 +76,7 @@ class Transport:
     def stream(self, req: HttpRequest) -> Iterator["httpx2.Response"]:
         """Send (a POST, or req.method) and yield the response with headers read and the
         body not yet read."""
+        self.url = req.url
         headers = req.headers
         if req.method != "GET" and not isinstance(req.body, bytes):
             # A body streamed from disk (attachments): with its exact length, httpx2 sends
@@ -124,8 +127,9 @@ class Transport:
         """httpx2's exceptions, as the error tree (and so the exit status) sees them."""
         reason = _reason(exc)
         if isinstance(exc, httpx2.ConnectTimeout):
-            return TimeoutExpired(f"could not connect within {self.connect_timeout:g} s "
-                                  f"(--connect-timeout): {reason}", limit="connect")
+            return TimeoutExpired(f"could not connect to {without_password(self.url)} within "
+                                  f"{self.connect_timeout:g} s (--connect-timeout): {reason}",
+                                  limit="connect")
         if isinstance(exc, (httpx2.ReadTimeout, httpx2.WriteTimeout, httpx2.PoolTimeout)):
             return TimeoutExpired(f"no data from the server for {self.idle_timeout:g} s "
                                   f"(--idle-timeout)", limit="idle")
@@ -133,11 +137,12 @@ class Transport:
             return UsageError(f"bad URL: {reason}")
         if isinstance(exc, httpx2.DecodingError):
             return MalformedStream(f"could not decode the response body: {reason}")
+        url = without_password(self.url)
         if isinstance(exc, httpx2.ConnectError):
-            return ConnectionFailed(f"cannot connect to the server: {reason}")
+            return ConnectionFailed(f"cannot connect to {url}: {reason}")
         if started:
-            return ConnectionFailed(f"connection dropped mid-stream: {reason}")
-        return ConnectionFailed(f"connection failed: {reason}")
+            return ConnectionFailed(f"connection to {url} dropped mid-stream: {reason}")
+        return ConnectionFailed(f"connection to {url} failed: {reason}")
 
 
 def _reason(exc: Exception) -> str:

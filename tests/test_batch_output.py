@@ -64,5 +64,5 @@ def test_without_resume_the_file_is_emptied_and_with_it_appended(tmp_path):
     assert path.read_bytes() == b"old\nnew\n"
     output.Writer(None, str(path), resume=False).write(b"fresh\n")
     assert path.read_bytes() == b"fresh\n"
-    with pytest.raises(UsageError, match="stdout is closed"):
+    with pytest.raises(OutputError, match="stdout is closed"):
         output.Writer(None, None, resume=False)

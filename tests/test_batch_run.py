@@ -126,7 +126,7 @@ def test_empty_prompts_and_streaming_are_refused_per_item(batch, fake_server):
     assert "stream cannot be set" in messages[2] and "line 4" in messages[3]
     assert messages[4] is None and len(fake_server.requests) == 1
     r = batch(jsonl("a"), "-o", "stream=true")  # every item would: refused at once
-    assert r.code == 2 and "-o: stream cannot be set" in r.err and r.out == b""
+    assert r.code == 2 and "stream cannot be set" in r.err and r.out == b""
 
 
 def test_invalid_utf8_and_lone_surrogates_are_failed_items(batch, fake_server, cli, models):

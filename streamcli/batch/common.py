@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import os
 
-from streamcli import signals
+from streamcli import redact, signals
 from streamcli.batch import remote
-from streamcli.errors import Cancelled, StdoutClosed, UsageError
+from streamcli.errors import Cancelled, OutputError, StdoutClosed, UsageError
 from streamcli.plan import RunOptions
 from streamcli.ui import Stderr
 
 
 def start(runtime, quiet: bool = False) -> Stderr:
     signals.release()  # held since start-up by `entry`; from here a Ctrl-C ends the run
-    return Stderr(runtime.env.stderr, quiet=quiet, environ=runtime.env.environ)
+    env = runtime.env
+    # The run's secrets (keys, credential headers, proxy passwords) are masked in every
+    # stderr line and error object: they join env.redact as the targets are resolved.
+    env.redact.add(*redact.proxy_secrets(env.environ))
+    return Stderr(env.stderr, quiet=quiet, environ=env.environ, redact=env.redact)
 
 
 def run_options(params: dict) -> RunOptions:
@@ -67,11 +71,15 @@ def wait(ident: str, batches: list, api, book, poll: float, ui, quiet: bool) -> 
 
 
 def print_line(runtime, text: str) -> None:
+    """One line on stdout: a closed pipe ends the run the SIGPIPE way, any other failure
+    is an output error (11)."""
     out = runtime.env.stdout
     if out is None:
-        return
+        raise OutputError("stdout is closed")
     try:
         out.write(text.encode("utf-8", "replace") + b"\n")
         out.flush()
     except BrokenPipeError:
         raise StdoutClosed() from None
+    except (OSError, ValueError) as exc:
+        raise OutputError.of(exc) from None

@@ -28,8 +28,8 @@ class Writer:
                 self.size = os.fstat(self.fd).st_size
             except OSError as exc:
                 raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-        elif stdout is None:
-            raise UsageError("stdout is closed: pass --output FILE")
+        elif stdout is None:  # an output error (11), as for the prompt command
+            raise OutputError("stdout is closed: pass --output FILE")
 
     def write(self, line: bytes) -> None:
         """One complete line; a signal arriving meanwhile is delivered after it."""
@@ -63,8 +63,7 @@ class Writer:
         except BrokenPipeError:
             raise StdoutClosed() from None
         except (OSError, ValueError) as exc:
-            raise OutputError(f"cannot write to stdout: {getattr(exc, 'strerror', exc)}") \
-                from None
+            raise OutputError.of(exc) from None
 
     def close(self) -> None:
         if self.fd is not None:

@@ -12,6 +12,7 @@ import time
 from streamcli.batch import api as apis
 from streamcli.batch import lines
 from streamcli.batch.api.http import Api
+from streamcli.batch.requests import secrets_of
 from streamcli.config import resolve
 from streamcli.errors import ServerError, UsageError
 from streamcli.retry import RetryPolicy
@@ -38,14 +39,16 @@ class Remote:
             transport = Transport(url=url, connect_timeout=self.run.connect_timeout,
                                   idle_timeout=self.run.idle_timeout, environ=self.env.environ,
                                   transport=self.env.transport)
-            api = self._apis[url] = Api(transport, RetryPolicy(self.run.retries,
-                                                               self.run.max_retry_wait), self.ui)
+            policy = RetryPolicy(self.run.retries, self.run.max_retry_wait)
+            api = self._apis[url] = Api(transport, policy, self.ui, self.env.redact)
         return api
 
     def target(self, batch):
-        return resolve(self.config, model=batch.model, provider=batch.provider,
-                       provider_is_flag=True, base_url=batch.base_url,
-                       environ=self.env.environ, headers=self.headers)
+        target = resolve(self.config, model=batch.model, provider=batch.provider,
+                         provider_is_flag=True, base_url=batch.base_url,
+                         environ=self.env.environ, headers=self.headers)
+        self.env.redact.add(*secrets_of(target))
+        return target
 
     def retrieve(self, batch, ledger):
         status = apis.load(batch.kind).retrieve(self.api(batch.base_url), self.target(batch),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from streamcli import attachments, headers, limits, tools
+from streamcli import attachments, headers, limits, redact, tools
 from streamcli.batch import fields as check
 from streamcli.config import Target, resolve
 from streamcli.errors import UsageError
@@ -33,6 +33,13 @@ _OWN_KEYS = {
 _UNSET = {"max_tokens": None, "temperature": None, "stop": (), "tools": (), "system": None}
 
 
+def secrets_of(target: Target) -> tuple:
+    """What of a resolved target must never be shown: its key, the values of its
+    credential-like headers, the password in its URL."""
+    return ((target.api_key,) if target.api_key else ()) + headers.secrets(target.headers) \
+        + tuple(redact.url_secrets(target.base_url))
+
+
 class KeyMissing(UsageError):
     """No usable API key for a provider: every item sent there would fail the same way,
     so the run stops dispatching (exit 2)."""
@@ -47,6 +54,7 @@ class Defaults:
         `--tools -` reads (None when stdin is the batch input)."""
         self.config = config
         self.environ = env.environ
+        self.redact = env.redact  # the run's Redactor: each target's secrets join it
         self.model = params["model"]
         self.provider = params["provider"]
         self.provider_is_flag = provider_is_flag
@@ -80,6 +88,7 @@ class Defaults:
             if found is None:
                 try:
                     found = self._resolve(model, kind)
+                    self.redact.add(*secrets_of(found))  # masked wherever they would show
                 except UsageError as err:
                     found = err
                 self._targets[key] = found

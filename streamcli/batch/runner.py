@@ -15,7 +15,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from streamcli import signals
+from streamcli import redact, signals
 from streamcli.batch import lines
 from streamcli.batch.worker import Worker
 from streamcli.errors import Cancelled, ExitStatus, StreamcliError, UsageError
@@ -130,6 +130,12 @@ class Runner:
     # -- the workers --------------------------------------------------------------------------
 
     def _work(self) -> None:
+        # What deep layers quote from a server is masked with the run's secrets here too
+        # (a new thread starts with an empty context).
+        with redact.running(self.worker.env.redact):
+            self._serve()
+
+    def _serve(self) -> None:
         while True:
             task = self.tasks.get()
             if task is None:

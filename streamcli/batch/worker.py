@@ -78,7 +78,7 @@ class Worker:
             except StreamcliError as too_long:  # a retry-after above --max-retry-wait
                 error, delay = too_long, None
             if delay is None:
-                redact_error(error, request.secrets())
+                self.env.redact.error(error)  # the key never shows, even echoed back
                 line = lines.failed(item.id, item.index, error, provider=request.provider,
                                     model=request.model, duration_ms=_ms(started))
                 return line, self._fatal(error) if isinstance(error, AuthError) else None
@@ -109,17 +109,6 @@ def at_line(item, err: UsageError) -> UsageError:
     if not err.message.startswith("line "):
         err.message = f"line {item.line}: {err.message}"
         err.args = (err.message,)
-    return err
-
-
-def redact_error(err: StreamcliError, secrets) -> StreamcliError:
-    """The key and credential-like header values never appear in output, even when a
-    server echoes them back (in its message or as a request id)."""
-    from streamcli.redaction import redact
-    err.message = redact(err.message, secrets)
-    err.args = (err.message,)
-    if err.request_id:
-        err.request_id = redact(err.request_id, secrets)
     return err
 
 

@@ -41,7 +41,9 @@ def _invoke(ctx: click.Context, action: str, **params) -> int:
     flag = ctx.get_parameter_source("provider") is ParameterSource.COMMANDLINE \
         if "provider" in params else False
     handler = getattr(importlib.import_module(f"streamcli.batch.{module}"), function)
-    return handler(runtime, params, provider_is_flag=flag)
+    from streamcli import redact
+    with redact.running(runtime.env.redact):  # what deep layers quote is masked too
+        return handler(runtime, params, provider_is_flag=flag)
 
 
 @click.group("batch", add_help_option=False, context_settings={"max_content_width": 100})

@@ -12,6 +12,7 @@ from streamcli.batch import lines
 from streamcli.batch.api import Status, request_body, with_headers
 from streamcli.batch.api.ids import CustomIds
 from streamcli.errors import MalformedStream, ServerError, TimeoutExpired
+from streamcli.redact import clip
 from streamcli.providers.errors import error_from_event
 
 NAME = "anthropic"
@@ -78,7 +79,7 @@ def results(api, target, batch: Status, spool) -> None:
 def status(obj: dict) -> Status:
     state, ident = obj.get("processing_status"), obj.get("id")
     if not isinstance(ident, str) or not isinstance(state, str):
-        raise MalformedStream(f"not a message batch: {json.dumps(obj)[:120]}")
+        raise MalformedStream(f"not a message batch: {clip(json.dumps(obj), 120)}")
     rc = obj.get("request_counts") if isinstance(obj.get("request_counts"), dict) else {}
     counts = {"processing": rc.get("processing", 0), "succeeded": rc.get("succeeded", 0),
               "failed": rc.get("errored", 0), "cancelled": rc.get("canceled", 0),
@@ -109,7 +110,7 @@ def to_line(item_id: str, index: int, obj: dict, batch: Status, schema=None) -> 
         err = lines.ItemCancelled("the batch was cancelled before this request was "
                                   "processed", type="canceled")
     else:
-        err = MalformedStream(f"unexpected result: {json.dumps(result)[:120]}")
+        err = MalformedStream(f"unexpected result: {clip(json.dumps(result), 120)}")
     return lines.failed(item_id, index, err, provider=NAME)
 
 

@@ -8,19 +8,12 @@ import time
 from typing import Callable
 
 from streamcli.attempt import error_response
-from streamcli.batch.worker import redact_error
 from streamcli.errors import MalformedStream, StreamcliError
+from streamcli.redact import Redactor, excerpt
 from streamcli.request import HttpRequest
 from streamcli.retry import RetryPolicy
 
 JSON_LIMIT = 64 << 20  # a batch object or page is small: a larger answer is not one
-
-
-def _secrets(sent: dict) -> tuple[str, ...]:
-    """The values of the credential headers of a call (the key, -H tokens)."""
-    from streamcli.headers import is_secret
-    values = [v for k, v in sent.items() if is_secret(k)]
-    return tuple(v.removeprefix("Bearer ") for v in values) + tuple(values)
 
 
 class Upload:
@@ -36,10 +29,12 @@ class Upload:
 
 
 class Api:
-    def __init__(self, transport, policy: RetryPolicy, ui=None) -> None:
+    def __init__(self, transport, policy: RetryPolicy, ui=None, redactor=None) -> None:
+        """`redactor`: the run's redact.Redactor (the key never shows, even echoed)."""
         self.transport = transport
         self.policy = policy
         self.ui = ui
+        self.redact = redactor or Redactor()
 
     def json(self, prov, method: str, url: str, headers: dict, body=None) -> dict:
         """The response's JSON object; `body`: a dict (sent as JSON), or a function
@@ -51,7 +46,7 @@ class Api:
             obj = None
         if not isinstance(obj, dict):
             raise MalformedStream(f"{method} {url}: the response is not a JSON object: "
-                                  f"{data[:120]!r}")
+                                  f"{excerpt(data)}")
         return obj
 
     def call(self, prov, method: str, url: str, headers: dict, body=None) -> bytes:
@@ -90,8 +85,7 @@ class Api:
         request = HttpRequest(url, headers, content, method=method)
         with self.transport.stream(request) as response:
             if response.status_code >= 300:
-                err = error_response(self.transport, prov, response)
-                raise redact_error(err, _secrets(headers))
+                raise self.redact.error(error_response(self.transport, prov, response))
             if spool is None:
                 data = self.transport.read_all(response, limit=JSON_LIMIT)
                 if len(data) > JSON_LIMIT:

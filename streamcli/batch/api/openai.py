@@ -15,6 +15,7 @@ from streamcli.batch.api import Status, request_body, with_headers
 from streamcli.batch.api.ids import CustomIds
 from streamcli.errors import (InvalidRequestError, MalformedStream, ServerError,
                               StreamcliError, TimeoutExpired)
+from streamcli.redact import clip
 from streamcli.providers.errors import error_from_body, make_error
 
 MAX_REQUESTS = 50_000  # documented limits of one batch input file
@@ -88,7 +89,7 @@ class Batches:
         upload = api.json(self.prov, "POST", _url(target, "files"), _headers(target), body)
         if not isinstance(upload.get("id"), str):
             raise MalformedStream(f"the file upload answered without an id: "
-                                  f"{json.dumps(upload)[:120]}")
+                                  f"{clip(json.dumps(upload), 120)}")
         create_body = {"input_file_id": upload["id"], "endpoint": self.endpoint,
                        "completion_window": "24h"}
         return status(api.json(self.prov, "POST", _url(target, "batches"), _headers(target),
@@ -132,7 +133,7 @@ class Batches:
         elif error is not None:
             err = _request_error(error.get("code"), error.get("message"))
         else:
-            err = MalformedStream(f"unexpected result line: {json.dumps(obj)[:120]}")
+            err = MalformedStream(f"unexpected result line: {clip(json.dumps(obj), 120)}")
         return lines.failed(item_id, index, err, provider=self.NAME)
 
     def missing(self, batch: Status) -> StreamcliError:
@@ -154,7 +155,7 @@ class Batches:
 def status(obj: dict) -> Status:
     state, ident = obj.get("status"), obj.get("id")
     if not isinstance(ident, str) or not isinstance(state, str):
-        raise MalformedStream(f"not a batch: {json.dumps(obj)[:120]}")
+        raise MalformedStream(f"not a batch: {clip(json.dumps(obj), 120)}")
     rc = obj.get("request_counts") if isinstance(obj.get("request_counts"), dict) else {}
     total, done, failed = (rc.get(k) if isinstance(rc.get(k), int) else 0
                            for k in ("total", "completed", "failed"))
