@@ -30,6 +30,7 @@ _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 _caught: int | None = None  # the first stop signal caught in this run
 _caught_at = 0.0
 _acknowledged = False  # the run has seen the Cancelled and is ending its output
+_shielded = False  # a step that must not be cut (one output line) is running: see shielded()
 
 
 def _on_signal(signum, frame):
@@ -43,21 +44,22 @@ def _on_signal(signum, frame):
         # The cleanup clock replaces a --timeout alarm: the run is ending anyway.
         signal.signal(signal.SIGALRM, _cleanup_tick)
         signal.setitimer(signal.ITIMER_REAL, _TICK, _TICK)
-    raise Cancelled(signum)
+    if not _shielded:
+        raise Cancelled(signum)
 
 
 def _cleanup_tick(signum, frame):
     elapsed = time.monotonic() - _caught_at
     if elapsed >= CLEANUP_GRACE:
         die_now(_caught)
-    if not _acknowledged and elapsed >= _REDELIVER_AFTER:
+    if not _acknowledged and not _shielded and elapsed >= _REDELIVER_AFTER:
         raise Cancelled(_caught)  # the first one was swallowed on its way
 
 
 def install() -> None:
     """Fresh handlers for one run (the tests run many in one process)."""
-    global _caught, _acknowledged
-    _caught, _acknowledged = None, False
+    global _caught, _acknowledged, _shielded
+    _caught, _acknowledged, _shielded = None, False, False
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     # SIGPIPE stays ignored (Python's default): the process also writes to a socket, and
@@ -95,6 +97,22 @@ def hold() -> None:
 
 def release() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+@contextmanager
+def shielded():
+    """A step that must not be cut in the middle (one whole output line): a stop signal
+    arriving meanwhile is recorded, and raised as Cancelled once the step is done. Unlike
+    hold(), the cleanup clock still runs: a step blocked for good (a write into a pipe
+    nobody reads) is ended by the signal CLEANUP_GRACE seconds after it came."""
+    global _shielded
+    outer, _shielded = _shielded, True
+    try:
+        yield
+    finally:
+        _shielded = outer
+    if _caught is not None and not _acknowledged and not outer:
+        raise Cancelled(_caught)
 
 
 @contextmanager

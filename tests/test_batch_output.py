@@ -9,8 +9,9 @@ import signal
 
 import pytest
 
+from streamcli import signals
 from streamcli.batch import output
-from streamcli.errors import OutputError, UsageError
+from streamcli.errors import Cancelled, OutputError, UsageError
 
 
 def test_a_write_that_fails_halfway_is_cut_back_off(tmp_path, monkeypatch):
@@ -32,18 +33,36 @@ def test_a_write_that_fails_halfway_is_cut_back_off(tmp_path, monkeypatch):
 
 
 def test_signals_wait_while_a_line_is_written(tmp_path, monkeypatch):
-    blocked = []
+    """A SIGINT arriving in the middle of a line is raised once the line is whole (the
+    signal is shielded, not blocked: a write blocked for good on a pipe nobody reads is
+    still ended by the signal, tests/test_attack_batch.py)."""
+    path = tmp_path / "out.jsonl"
+    line = b'{"id": "0", "status": "ok"}\n'
     real_write = os.write
+    calls = []
 
-    def watching(fd, data):
-        blocked.append(signal.pthread_sigmask(signal.SIG_BLOCK, []))
-        return real_write(fd, data)
-    monkeypatch.setattr(output.os, "write", watching)
-    writer = output.Writer(None, str(tmp_path / "out.jsonl"), resume=False)
-    writer.write(b"{}\n")
-    writer.close()
-    assert {signal.SIGINT, signal.SIGTERM} <= blocked[0]
-    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # released
+    def interrupted(fd, data):
+        calls.append(len(data))
+        if len(calls) > 1:
+            return real_write(fd, data)
+        written = real_write(fd, data[:5])  # a short write, then the signal
+        os.kill(os.getpid(), signal.SIGINT)
+        return written
+    monkeypatch.setattr(output.os, "write", interrupted)
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
+    signals.install()
+    try:
+        writer = output.Writer(None, str(path), resume=False)
+        with pytest.raises(Cancelled):
+            writer.write(line)
+        writer.close()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)  # the cleanup clock the signal started
+        signals.install()  # forget the signal caught here
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    assert path.read_bytes() == line and calls == [len(line), len(line) - 5]
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
 
 
 def test_resume_reads_the_last_line_of_each_id(tmp_path):

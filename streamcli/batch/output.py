@@ -1,7 +1,9 @@
 """Where a batch's result lines go: stdout, or --output FILE. Each line is written whole
-with one write and flushed at once, with SIGINT/SIGTERM held back meanwhile, so a crash,
-a SIGKILL or a full disk leaves only whole lines (a write that fails halfway is cut back
-off the file). `--resume` reads FILE first: the ids whose last line is ok are done."""
+with one write and flushed at once, shielded from SIGINT/SIGTERM (a signal arriving
+meanwhile ends the run after the line, or, if the write blocks for good on a pipe nobody
+reads, by the signal itself shortly after), so a crash, a SIGKILL or a full disk leaves
+only whole lines (a write that fails halfway is cut back off the file). `--resume` reads
+FILE first: the ids whose last line is ok are done."""
 
 from __future__ import annotations
 
@@ -32,15 +34,12 @@ class Writer:
             raise OutputError("stdout is closed: pass --output FILE")
 
     def write(self, line: bytes) -> None:
-        """One complete line; a signal arriving meanwhile is delivered after it."""
-        signals.hold()
-        try:
+        """One complete line; a signal arriving meanwhile is raised after it."""
+        with signals.shielded():
             if self.fd is not None:
                 self._to_file(line)
             else:
                 self._to_stdout(line)
-        finally:
-            signals.release()
 
     def _to_file(self, line: bytes) -> None:
         start = self.size
@@ -71,6 +70,28 @@ class Writer:
             self.fd = None
 
 
+# How every line this writer writes begins (json.dumps of an object whose first key is
+# id): an unfinished last line is cut off only if it begins so (or is the start of it).
+LINE_START = b'{"id": '
+
+
+def not_the_input(path: str, source: str, stdin) -> None:
+    """--output FILE must not be the input (FILE, or the file stdin reads): it would be
+    emptied, or appended to while it is read, before its items are run."""
+    import stat
+    try:
+        out = os.stat(path)
+        if source == "-":
+            stream = getattr(stdin, "buffer", stdin)
+            into = os.fstat(stream.fileno())
+        else:
+            into = os.stat(source)
+    except (OSError, AttributeError, ValueError, TypeError):
+        return
+    if stat.S_ISREG(out.st_mode) and (out.st_dev, out.st_ino) == (into.st_dev, into.st_ino):
+        raise UsageError(f"--output {path} is the input: write the lines to another file")
+
+
 def done_ids(path: str, ui=None) -> set[str]:
     """The ids of FILE whose last line has status ok. A last line without its newline
     (a crash that was not ours) is cut off, with a warning. A line that is not a batch
@@ -86,6 +107,8 @@ def done_ids(path: str, ui=None) -> set[str]:
     with f:
         for number, raw in enumerate(f, 1):
             if not raw.endswith(b"\n"):
+                if raw.strip() and raw[:len(LINE_START)] != LINE_START[:len(raw)]:
+                    _result_of(raw, path, number)  # not even the start of one: exit 2
                 break
             whole += len(raw)
             if not raw.strip():
