@@ -85,6 +85,12 @@ def running(redactor: Redactor):
         _running.reset(token)
 
 
+def masked(text):
+    """What a server sent, kept whole (a state file): redacted with the running command's
+    secrets."""
+    return _running.get()(text)
+
+
 def clip(text: str, limit: int) -> str:
     """What a server sent, quoted in an error: redacted first, then cut to `limit`."""
     text = _running.get()(text)

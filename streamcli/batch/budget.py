@@ -16,7 +16,7 @@ import re
 import threading
 import time
 
-from streamcli.retry import BACKOFF_START, parse_retry_after
+from streamcli.retry import BACKOFF_START, LONGEST_WAIT, parse_retry_after
 
 # (remaining, reset) header pairs: Anthropic's reset is an RFC 3339 time, OpenAI's a
 # duration ("1s", "6m0s", "20ms").
@@ -98,22 +98,33 @@ class Budget:
         self.throttled += 1
         if now >= self.pause_until:  # one halving per pause, however many 429s arrive
             self.limit = max(1, self.limit // 2)
-        wait = BACKOFF_START if retry_after is None else min(retry_after, self.max_wait)
-        self.pause_until = max(self.pause_until, now + wait)
+        wait = self._bounded(retry_after)
+        self.pause_until = max(self.pause_until, now + (BACKOFF_START if wait is None else wait))
 
     def _remaining(self, now: float, headers) -> None:
         for left_name, reset_name in REQUEST_HEADERS:
             left, reset = _int(headers.get(left_name)), headers.get(reset_name)
-            if left is None or not reset:
+            wait = self._bounded(_seconds_until(reset)) if reset else None
+            if left is None or wait is None:
                 continue
-            end = now + min(_seconds_until(reset), self.max_wait)
+            end = now + wait
             if self.left is not None and now < self.window_end:
                 left = min(left, self.left)  # replies arrive out of order: the lowest counts
             self.left, self.window_end = left, end
         for left_name, reset_name in TOKEN_HEADERS:
             if _int(headers.get(left_name)) == 0 and headers.get(reset_name):
-                until = now + min(_seconds_until(headers[reset_name]), self.max_wait)
-                self.pause_until = max(self.pause_until, until)
+                wait = self._bounded(_seconds_until(headers[reset_name]))
+                if wait is not None:
+                    self.pause_until = max(self.pause_until, now + wait)
+
+    def _bounded(self, seconds: float | None) -> float | None:
+        """A wait a header asks for, cut to --max-retry-wait; None for one no run could
+        sleep (beyond retry.LONGEST_WAIT, even with --max-retry-wait inf): such a header
+        is ignored, as the retry policy ignores it, rather than pausing every worker."""
+        if seconds is None:
+            return None
+        wait = min(seconds, self.max_wait)
+        return wait if 0 <= wait <= LONGEST_WAIT else None
 
     def _wait(self, now: float) -> float:
         wait = self.pause_until - now

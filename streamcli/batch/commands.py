@@ -8,16 +8,17 @@ import json
 from streamcli.batch import common, items, output, remote, submit as submitting
 from streamcli.batch.progress import Progress
 from streamcli.batch.requests import Defaults
-from streamcli.errors import ExitStatus, UsageError
+from streamcli.errors import ExitStatus, OutputError, UsageError
 from streamcli.plan import utf8
 
 
-def _prepare(runtime, params: dict, provider_is_flag: bool):
+def _prepare(runtime, params: dict, provider_is_flag: bool, ui):
     """The scanned input and the requests' defaults (every usage error before anything
     is sent)."""
     env = runtime.env
     config = runtime.checked_config()
-    source = items.scan(params["file"], env.stdin, utf8("--lines", params["lines_prompt"]))
+    source = items.scan(params["file"], env.stdin, utf8("--lines", params["lines_prompt"]),
+                        ui)
     try:
         defaults = Defaults(params, config=config, provider_is_flag=provider_is_flag, env=env,
                             tools_stdin=None if params["file"] == "-" else env.stdin)
@@ -31,7 +32,9 @@ def run(runtime, params: dict, *, provider_is_flag: bool) -> int:
     ui = common.start(runtime, params["quiet"])
     if params["resume"] and not params["output_file"]:
         raise UsageError("--resume needs --output FILE (the lines already written)")
-    source, defaults = _prepare(runtime, params, provider_is_flag)
+    if params["output_file"]:
+        output.not_the_input(params["output_file"], params["file"], runtime.env.stdin)
+    source, defaults = _prepare(runtime, params, provider_is_flag, ui)
     try:
         skip = output.done_ids(params["output_file"], ui) if params["resume"] else set()
         writer = output.Writer(runtime.env.stdout, params["output_file"],
@@ -99,7 +102,9 @@ def _submit(source, defaults, book, api, skip, ui, name):
 
 def submit(runtime, params: dict, *, provider_is_flag: bool) -> int:
     ui = common.start(runtime, params["quiet"])
-    source, defaults = _prepare(runtime, params, provider_is_flag)
+    if runtime.env.stdout is None:  # the batch ids could not be printed: send nothing
+        raise OutputError("stdout is closed: the batch ids would be lost")
+    source, defaults = _prepare(runtime, params, provider_is_flag, ui)
     try:
         book = common.ledger(runtime.env)
         api = common.client(runtime, params, ui)
@@ -114,6 +119,8 @@ def submit(runtime, params: dict, *, provider_is_flag: bool) -> int:
     _print_submitted(runtime, params, submission, sent, unsent)
     if error is not None:
         raise error  # the batches already sent are printed and recorded
+    if not sent and not unsent:
+        ui.notice("nothing to submit: the input has no items")
     if len(sent) > 1:
         ui.notice(f"{len(sent)} batches: 'streamcli batch wait {submission}' and "
                   f"'streamcli batch results {submission}' cover them all")

@@ -10,10 +10,23 @@ from streamcli.errors import UsageError
 from streamcli.plan import utf8
 
 
+# Body fields that -o and an item's options cannot set: streamcli builds them from what
+# decides where a request goes and how it is answered. A model set here would bypass the
+# provider's resolution (and put two models in one OpenAI batch file, which the API
+# refuses); turns set here would silently replace the item's prompt.
+_REFUSED = {"stream": "batch requests are not streamed",
+            "stream_options": "batch requests are not streamed",
+            "model": "use the item's model (or -m)",
+            "messages": "use the item's messages and prompt",
+            "input": "use the item's messages and prompt"}
+
+
 def no_stream(fields: dict, where: str) -> dict:
-    """Batch requests are never streamed: a body field saying otherwise is refused."""
-    if "stream" in fields or "stream_options" in fields:
-        raise UsageError(f"{where}: stream cannot be set (batch requests are not streamed)")
+    """The other body fields of -o or an item's options; one that streamcli sets itself
+    (stream, the model, the turns) is refused."""
+    for key in fields:
+        if key in _REFUSED:
+            raise UsageError(f"{where}: {key} cannot be set ({_REFUSED[key]})")
     return fields
 
 
@@ -49,7 +62,26 @@ def attach(value, kind: str) -> tuple:
         raise UsageError("attach must be a file or URL, or a list of them")
     if "-" in specs:
         raise UsageError("attach '-' (stdin) cannot be used in a batch item")
+    for spec in specs:
+        _regular(spec)
     return attachments.load([utf8("attach", s) for s in specs], kind)
+
+
+def _regular(spec: str) -> None:
+    """A file an item attaches must be a regular file: a pipe, a FIFO or a device
+    (/dev/stdin, <(cmd)) can be read once at most, and opening or reading one can block a
+    worker for good. (os.stat never blocks on a FIFO; a missing file is load's to say.)"""
+    import os
+    import stat
+    if spec[:8].lower().startswith(("http://", "https://")):
+        return
+    try:
+        mode = os.stat(spec).st_mode
+    except (OSError, ValueError):
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise UsageError(f"attach {spec!r}: not a regular file (a pipe, FIFO or device "
+                         f"cannot be read by a batch item)")
 
 
 def schema(value):

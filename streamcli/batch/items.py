@@ -14,13 +14,16 @@ import json
 from typing import IO, Any, Iterator, NamedTuple
 
 from streamcli.errors import UsageError
-from streamcli.prompt import join
+from streamcli.prompt import hint_if_silent, join
 
 # The keys of the provider-neutral form; every one optional except a prompt or messages.
 FIELDS = frozenset(("id", "prompt", "system", "model", "messages", "attach", "schema",
                     "max_tokens", "temperature", "options"))
 ANTHROPIC_KEYS = frozenset(("custom_id", "params"))
 OPENAI_KEYS = frozenset(("custom_id", "method", "url", "body"))
+BOM = b"\xef\xbb\xbf"
+SILENT_HINT = ("waiting for the batch input on stdin... (pass FILE, or redirect </dev/null "
+               "if no input is coming)")
 
 
 class Item(NamedTuple):
@@ -29,6 +32,9 @@ class Item(NamedTuple):
     id: str  # `id`/`custom_id`, else str(index)
     kind: str  # "prompt", "fields", "anthropic", "openai", or "invalid"
     data: Any  # the prompt (str) or the line's object (dict); the reason for "invalid"
+    # False for a bad line whose id could not be read: its position stands in, and it is
+    # not held to the uniqueness of ids (a bad line never ends the run).
+    own_id: bool = True
 
 
 def _reject_constant(name: str):
@@ -92,13 +98,17 @@ def _ident(value, key: str, index: int) -> tuple[str, str | None]:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value), None
     if isinstance(value, str) and value:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800"): no line could carry it
+            return str(index), f"{key} is not valid Unicode (a lone surrogate escape)"
         return value, None
     return str(index), f"{key} must be a non-empty string or an integer, not {value!r:.40}"
 
 
 def _invalid(index: int, line: int, ident: str | None, reason: str) -> Item:
     return Item(index, line, ident if ident is not None else str(index), "invalid",
-                f"line {line}: {reason}")
+                f"line {line}: {reason}", ident is not None)
 
 
 def _json_type(obj) -> str:
@@ -129,10 +139,13 @@ class Source:
             self.stream.close()
 
 
-def scan(path: str, stdin, lines_prompt: str | None) -> Source:
+def scan(path: str, stdin, lines_prompt: str | None, ui=None) -> Source:
     """Read the input once: count the items and refuse duplicate ids (exit 2, nothing
-    sent). `path` "-" is stdin (a text stream with .buffer, or None when closed)."""
+    sent). `path` "-" is stdin (a text stream with .buffer, or None when closed); `ui`:
+    where a hint goes when stdin stays silent."""
     stream, owned = _open(path, stdin)
+    if path == "-":
+        hint_if_silent(stream, ui, SILENT_HINT)
     spool = None
     if path == "-" or not stream.seekable():
         import tempfile
@@ -172,8 +185,9 @@ def _check(stream, spool, path: str, lines_prompt: str | None) -> int:
     try:
         for number, raw in _lines(stream, spool):
             if lines_prompt is None:
-                ident = parse(raw, total, number, None).id
-                first = seen.setdefault(ident, number)
+                item = parse(raw, total, number, None)
+                ident = item.id
+                first = seen.setdefault(ident, number) if item.own_id else number
                 if first != number:
                     raise UsageError(f"{path}: id {ident!r} on line {number} is already the "
                                      f"id of line {first}: ids must be unique")
@@ -184,10 +198,13 @@ def _check(stream, spool, path: str, lines_prompt: str | None) -> int:
 
 
 def _lines(stream, copy=None) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, the line without its line ending) for each non-blank line."""
+    """(1-based line number, the line without its line ending) for each non-blank line.
+    A byte order mark opening the input (Windows tools write one) is not part of it."""
     for number, raw in enumerate(stream, 1):
         if copy is not None:
             copy.write(raw)
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
         raw = raw.rstrip(b"\r\n")
         if raw.strip():
             yield number, raw

@@ -6,12 +6,15 @@ provider whose key it needs, which is looked up again when it is used."""
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
 from typing import Iterator, NamedTuple
 
 from streamcli import store
+from streamcli.errors import UsageError
+from streamcli.redact import masked
 
 
 def _v1(conn) -> None:
@@ -85,9 +88,41 @@ _BATCH_COLUMNS = ("id, submission, position, kind, provider, base_url, model, re
                   "state, ended, counts, created_at")
 
 
+class LedgerError(UsageError):
+    """The ledger cannot be read or written (locked past the busy timeout, corrupt,
+    read-only, full): exit 2, never an internal error."""
+
+
+def _guarded(method):
+    """A database failure of `method` as a LedgerError, its transaction rolled back."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        import sqlite3
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            self.rollback()
+            raise LedgerError(f"the batch ledger cannot be used: {exc}") from None
+    return guarded
+
+
+def _server_json(value) -> str:
+    """What a server sent, as the ledger keeps it: JSON without the run's secrets (a
+    server may echo a key)."""
+    return masked(json.dumps(value))
+
+
 class Ledger:
     def __init__(self, conn) -> None:
         self.conn = conn
+
+    def rollback(self) -> None:
+        import sqlite3
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     @classmethod
     def open(cls, environ, *, create: bool = True) -> "Ledger":
@@ -97,12 +132,14 @@ class Ledger:
     def close(self) -> None:
         self.conn.close()
 
+    @_guarded
     def new_submission(self, input_name: str, items: int) -> str:
         ident = "sub_" + secrets.token_hex(8)
         self.conn.execute("INSERT INTO batch_submissions VALUES (?, ?, ?, ?)",
                           (ident, time.time(), input_name, items))
         return ident
 
+    @_guarded
     def add_items(self, submission: str, rows: list, schemas: dict) -> None:
         """rows: (idx, item_id, line, chunk, custom_id, failed line or None, schema n or
         None); schemas: JSON Schema text -> its n, those not recorded yet."""
@@ -113,6 +150,7 @@ class Ledger:
                               [(submission, *row) for row in rows])
         self.conn.execute("COMMIT")
 
+    @_guarded
     def add_batch(self, submission: str, position: int, status, *, kind: str,
                   provider: str, base_url: str, model: str | None, requests: int) -> None:
         now = time.time()
@@ -120,15 +158,25 @@ class Ledger:
             f"INSERT INTO batch_batches ({_BATCH_COLUMNS}, info, updated_at) "
             f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (status.id, submission, position, kind, provider, base_url, model, requests,
-             status.state, int(status.ended), json.dumps(status.counts), now,
-             json.dumps(status.raw), now))
+             masked(status.state), int(status.ended), _server_json(status.counts), now,
+             _server_json(status.raw), now))
 
-    def update(self, status) -> None:
-        self.conn.execute("UPDATE batch_batches SET state = ?, ended = ?, counts = ?, info = ?, "
-                          "updated_at = ? WHERE id = ?",
-                          (status.state, int(status.ended), json.dumps(status.counts),
-                           json.dumps(status.raw), time.time(), status.id))
+    def update(self, status) -> bool:
+        """The batch's last known state; False when it could not be recorded (the state is
+        only a cache for `list`: a locked ledger must not end a command)."""
+        import sqlite3
+        try:
+            self.conn.execute("UPDATE batch_batches SET state = ?, ended = ?, counts = ?, "
+                              "info = ?, updated_at = ? WHERE id = ?",
+                              (masked(status.state), int(status.ended),
+                               _server_json(status.counts), _server_json(status.raw),
+                               time.time(), status.id))
+        except sqlite3.Error:
+            self.rollback()
+            return False
+        return True
 
+    @_guarded
     def find(self, ident: str) -> list[Batch]:
         """The batches ID names: a provider batch id, or a submission id (all of its)."""
         rows = self.conn.execute(f"SELECT {_BATCH_COLUMNS} FROM batch_batches WHERE id = ? "
@@ -138,6 +186,7 @@ class Ledger:
     def batches_of(self, submission: str) -> list[Batch]:
         return self.find(submission)
 
+    @_guarded
     def submission_of(self, ident: str) -> str | None:
         """The submission ID is, or that batch ID belongs to; None if unknown."""
         row = self.conn.execute("SELECT id FROM batch_submissions WHERE id = ? UNION "
@@ -157,9 +206,22 @@ class Ledger:
                  f"FROM batch_items i LEFT JOIN batch_schemas s "
                  f"ON s.submission = i.submission AND s.n = i.schema "
                  f"WHERE {where} ORDER BY i.idx")
-        for row in self.conn.execute(query, args):
+        rows = self._rows(query, args)
+        while True:
+            row = self._next(rows)
+            if row is None:
+                return
             yield ItemRow(*row)
 
+    @_guarded
+    def _rows(self, query: str, args: list):
+        return self.conn.execute(query, args)
+
+    @_guarded
+    def _next(self, rows):
+        return next(rows, None)
+
+    @_guarded
     def recent(self, limit: int) -> list[Batch]:
         rows = self.conn.execute(f"SELECT {_BATCH_COLUMNS} FROM batch_batches "
                                  f"ORDER BY created_at DESC, position DESC LIMIT ?", (limit,))

@@ -10,11 +10,11 @@ import tempfile
 import time
 
 from streamcli.batch import api as apis
-from streamcli.batch import lines
+from streamcli.batch import endpoints, lines
 from streamcli.batch.api.http import Api
 from streamcli.batch.requests import secrets_of
-from streamcli.config import resolve
 from streamcli.errors import ServerError, UsageError
+from streamcli.redact import visible
 from streamcli.retry import RetryPolicy
 
 MAX_POLL = 60.0  # seconds: the longest wait between two polls of `wait`
@@ -31,6 +31,7 @@ class Remote:
         self.ui = ui
         self.headers = headers
         self._apis: dict = {}
+        self._stale = False  # a state could not be recorded (said once)
 
     def api(self, url: str) -> Api:
         api = self._apis.get(url)
@@ -44,23 +45,31 @@ class Remote:
         return api
 
     def target(self, batch):
-        target = resolve(self.config, model=batch.model, provider=batch.provider,
-                         provider_is_flag=True, base_url=batch.base_url,
-                         environ=self.env.environ, headers=self.headers)
+        target = endpoints.target_of(batch, self.config, self.env.environ, self.headers)
         self.env.redact.add(*secrets_of(target))
         return target
 
+    def reach(self, batch):
+        """(the Api to call about `batch`, its target)."""
+        target = self.target(batch)
+        return self.api(target.base_url), target
+
     def retrieve(self, batch, ledger):
-        status = apis.load(batch.kind).retrieve(self.api(batch.base_url), self.target(batch),
-                                                batch.id)
-        ledger.update(status)
+        status = apis.load(batch.kind).retrieve(*self.reach(batch), batch.id)
+        self._record(status, ledger)
         return status
 
     def cancel(self, batch, ledger):
-        status = apis.load(batch.kind).cancel(self.api(batch.base_url), self.target(batch),
-                                              batch.id)
-        ledger.update(status)
+        status = apis.load(batch.kind).cancel(*self.reach(batch), batch.id)
+        self._record(status, ledger)
         return status
+
+    def _record(self, status, ledger) -> None:
+        """The last known state, for `list`: one that cannot be recorded is a warning."""
+        if not ledger.update(status) and not self._stale:
+            self._stale = True
+            self.ui.warn("the batch ledger cannot be written (locked, read-only or full): "
+                         "'streamcli batch list' shows an older state")
 
     def close(self) -> None:
         for api in self._apis.values():
@@ -92,8 +101,11 @@ def listed(batch) -> dict:
 
 
 def list_line(batch) -> str:
-    return (f"{batch.id}  {batch.kind}  {batch.model or '-'}  {batch.requests} requests  "
-            f"{batch.state or '?'}  {_iso(batch.created_at)}  {batch.submission}")
+    """(A server's state, a model name: their control characters shown as escapes, never
+    sent to a terminal.)"""
+    return visible(f"{batch.id}  {batch.kind}  {batch.model or '-'}  {batch.requests} "
+                   f"requests  {batch.state or '?'}  {_iso(batch.created_at)}  "
+                   f"{batch.submission}")
 
 
 def _iso(timestamp: float) -> str:
@@ -102,9 +114,9 @@ def _iso(timestamp: float) -> str:
 
 def status_line(batch, status) -> str:
     c = status.counts
-    return (f"{batch.id} {batch.kind} {status.state}: {c.get('processing', 0)} processing, "
-            f"{c.get('succeeded', 0)} succeeded, {c.get('failed', 0)} failed, "
-            f"{c.get('cancelled', 0)} cancelled, {c.get('expired', 0)} expired")
+    return visible(f"{batch.id} {batch.kind} {status.state}: {c.get('processing', 0)} "
+                   f"processing, {c.get('succeeded', 0)} succeeded, {c.get('failed', 0)} "
+                   f"failed, {c.get('cancelled', 0)} cancelled, {c.get('expired', 0)} expired")
 
 
 def wait(batches: list, remote, ledger, *, interval: float, show) -> list:
@@ -163,7 +175,7 @@ def _download(batch, status, remote):
     """The batch's result lines in a temporary file, and custom_id -> (offset, length)."""
     module = apis.load(batch.kind)
     spool = tempfile.TemporaryFile()
-    module.results(remote.api(batch.base_url), remote.target(batch), status, spool)
+    module.results(*remote.reach(batch), status, spool)
     spool.seek(0)
     index, offset = {}, 0
     for raw in spool:

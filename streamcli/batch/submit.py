@@ -11,8 +11,9 @@ import tempfile
 from typing import NamedTuple
 
 from streamcli.batch import api as apis
-from streamcli.batch import lines
+from streamcli.batch import endpoints, lines
 from streamcli.batch.api import Status
+from streamcli.batch.ledger import LedgerError
 from streamcli.batch.requests import KeyMissing
 from streamcli.batch.worker import at_line
 from streamcli.errors import StreamcliError, UsageError
@@ -33,7 +34,8 @@ class Chunk:
 
     def fits(self, line: bytes) -> bool:
         api = self.group.api
-        size = self.size + (self.count + 1) * api.LINE_OVERHEAD + len(line)
+        size = self.size + len(line) + (self.count + 1) * api.LINE_OVERHEAD \
+            + api.BATCH_OVERHEAD
         return self.count < api.MAX_REQUESTS and size <= api.MAX_BYTES
 
     def add(self, line: bytes) -> None:
@@ -80,7 +82,10 @@ def prepare(source, defaults, ledger, submission: str, skip: set[str]) -> tuple[
             rows, new_schemas = [], {}
     if rows or new_schemas:
         ledger.add_items(submission, rows, new_schemas)
-    return chunks, unsent
+    for chunk in chunks:
+        if not chunk.count:  # begun for an item that turned out too large for any batch
+            chunk.spool.close()
+    return [c for c in chunks if c.count], unsent
 
 
 def _number_of(schema, known: dict, new: dict) -> int | None:
@@ -108,7 +113,7 @@ def _place(item, defaults, groups: dict, chunks: list) -> tuple[Chunk, str, obje
         custom_id = chunk.custom_ids(item.id, item.index)
         line = api.line(custom_id, request)
         if not chunk.fits(line):
-            if len(line) + api.LINE_OVERHEAD > api.MAX_BYTES:
+            if len(line) + api.LINE_OVERHEAD + api.BATCH_OVERHEAD > api.MAX_BYTES:
                 raise UsageError(f"line {item.line}: the request is too large for a batch "
                                  f"({len(line)} bytes; at most {api.MAX_BYTES})")
             chunk = group[1] = _new(group[0], chunks)
@@ -137,9 +142,16 @@ def send(chunks: list[Chunk], remote, ledger, submission: str):
                                       chunk.spool, chunk.count, chunk.size, group.model)
         except StreamcliError as err:
             return sent, err
-        ledger.add_batch(submission, chunk.position, status, kind=group.target.kind,
-                         provider=group.target.name, base_url=group.target.base_url,
-                         model=group.model or group.target.model, requests=chunk.count)
         chunk.spool.close()
-        sent.append(Sent(chunk, status))
+        sent.append(Sent(chunk, status))  # printed whatever happens next: it exists
+        try:
+            ledger.add_batch(submission, chunk.position, status, kind=group.target.kind,
+                             provider=group.target.name,
+                             base_url=endpoints.recorded(group.target.base_url),
+                             model=group.model or group.target.model, requests=chunk.count)
+        except LedgerError as err:
+            return sent, LedgerError(
+                f"batch {status.id} was submitted, but {err.message[0].lower()}"
+                f"{err.message[1:]}: streamcli cannot follow it or map its results back "
+                f"(cancel it with the provider's own tools if it is not wanted)")
     return sent, None

@@ -9,14 +9,14 @@ from click.core import ParameterSource
 
 from streamcli.cli import command as prompt_command
 from streamcli.config import defaults
-from streamcli.options import Runtime, help_option
+from streamcli.options import Runtime, Seconds, help_option
 
 # The prompt command's options that mean the same for every item of a batch.
 REQUEST_OPTIONS = ("model", "provider", "base_url", "system", "max_tokens", "temperature",
                    "stop", "tools_file", "extra", "attach", "attach_type", "schema",
                    "schema_list", "header")
 NETWORK_OPTIONS = ("retries", "max_retry_wait", "connect_timeout", "idle_timeout")
-SECONDS = click.FloatRange(min=0, min_open=True)
+SECONDS = Seconds()  # finite, above 0, at most a day: every wait must be sleepable
 INPUT = click.Path(dir_okay=False, allow_dash=True)
 
 

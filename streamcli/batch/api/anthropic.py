@@ -9,7 +9,7 @@ import re
 
 from streamcli import providers
 from streamcli.batch import lines
-from streamcli.batch.api import Status, request_body, with_headers
+from streamcli.batch.api import Status, plain_id, request_body, with_headers
 from streamcli.batch.api.ids import CustomIds
 from streamcli.errors import MalformedStream, ServerError, TimeoutExpired
 from streamcli.redact import clip
@@ -20,6 +20,9 @@ MAX_REQUESTS = 100_000  # documented limits of one batch
 MAX_BYTES = 256_000_000
 LINE_OVERHEAD = 1  # the comma between two requests
 _HEAD, _TAIL = b'{"requests":[', b"]}"
+# The limit is on the whole body: its head and tail count too (one comma fewer than
+# requests, hence the -1).
+BATCH_OVERHEAD = len(_HEAD) + len(_TAIL) - LINE_OVERHEAD
 CUSTOM_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _PROV = providers.load(NAME)
 
@@ -77,7 +80,7 @@ def results(api, target, batch: Status, spool) -> None:
 
 
 def status(obj: dict) -> Status:
-    state, ident = obj.get("processing_status"), obj.get("id")
+    state, ident = obj.get("processing_status"), plain_id(obj.get("id"), "a batch id")
     if not isinstance(ident, str) or not isinstance(state, str):
         raise MalformedStream(f"not a message batch: {clip(json.dumps(obj), 120)}")
     rc = obj.get("request_counts") if isinstance(obj.get("request_counts"), dict) else {}

@@ -11,7 +11,7 @@ import secrets
 
 from streamcli import providers
 from streamcli.batch import lines
-from streamcli.batch.api import Status, request_body, with_headers
+from streamcli.batch.api import Status, plain_id, request_body, with_headers
 from streamcli.batch.api.ids import CustomIds
 from streamcli.errors import (InvalidRequestError, MalformedStream, ServerError,
                               StreamcliError, TimeoutExpired)
@@ -43,6 +43,7 @@ class Batches:
     """The Batch API for requests of protocol `kind`, sent to `endpoint`."""
 
     LINE_OVERHEAD = 1  # the newline
+    BATCH_OVERHEAD = 0  # the limit is on the file of lines alone
 
     def __init__(self, kind: str, endpoint: str) -> None:
         self.NAME = kind
@@ -87,7 +88,7 @@ class Batches:
             return (chunks(), f"multipart/form-data; boundary={boundary}",
                     len(head) + size + count + len(tail))
         upload = api.json(self.prov, "POST", _url(target, "files"), _headers(target), body)
-        if not isinstance(upload.get("id"), str):
+        if plain_id(upload.get("id"), "a file id") is None:
             raise MalformedStream(f"the file upload answered without an id: "
                                   f"{clip(json.dumps(upload), 120)}")
         create_body = {"input_file_id": upload["id"], "endpoint": self.endpoint,
@@ -106,8 +107,8 @@ class Batches:
     def results(self, api, target, batch: Status, spool) -> None:
         """The output file, then the error file (each request is in one of them)."""
         for key in ("output_file_id", "error_file_id"):
-            file_id = batch.raw.get(key)
-            if isinstance(file_id, str) and file_id:
+            file_id = plain_id(batch.raw.get(key) or None, "a file id")
+            if file_id is not None:
                 api.download(self.prov, _url(target, "files", file_id, "content"),
                              _headers(target), spool)
                 spool.write(b"\n")  # a file whose last line has no newline ends here anyway
@@ -153,7 +154,7 @@ class Batches:
 
 
 def status(obj: dict) -> Status:
-    state, ident = obj.get("status"), obj.get("id")
+    state, ident = obj.get("status"), plain_id(obj.get("id"), "a batch id")
     if not isinstance(ident, str) or not isinstance(state, str):
         raise MalformedStream(f"not a batch: {clip(json.dumps(obj), 120)}")
     rc = obj.get("request_counts") if isinstance(obj.get("request_counts"), dict) else {}
