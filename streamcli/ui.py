@@ -33,6 +33,9 @@ class Stderr:
         # draw colours, a spinner or an erased line.
         self.decorated = (tty and not force_plain and not environ.get("NO_COLOR")
                           and environ.get("TERM") != "dumb")
+        # A line redrawn in place (a progress line) needs only a terminal that can erase
+        # one: NO_COLOR is about colour.
+        self.erasable = tty and environ.get("TERM") != "dumb"
         self._spinner: _Spinner | None = None
         self._line = None  # the stdout writer sharing our terminal line (follow())
         self._open = False  # our last write left the shared line open (thinking text)

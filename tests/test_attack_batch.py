@@ -18,7 +18,8 @@ from tests.helpers.batchapi import FakeBatchAPI, FakeMessages
 from tests.helpers.cli import streamcli_command
 from tests.helpers.fakeserver import Reply
 from tests.helpers.keys import ANTHROPIC_KEY, FAKE_KEYS, OPENAI_KEY
-from tests.helpers.pipes import drain, full_pipe, wait_blocked_in_pipe_write, wait_exit
+from tests.helpers.pipes import (drain, drain_pty, full_pipe, wait_blocked_in_pipe_write,
+                                 wait_exit)
 from tests.helpers.schema import batch_lines
 from tests.helpers.sse import anthropic_error_body, anthropic_message
 
@@ -481,3 +482,30 @@ def test_the_output_file_cannot_be_the_input(batch, tmp_path, run_cli, fake_serv
                         "--output", path], env=FAKE_KEYS, stdin=stdin)
     assert done.returncode == 2 and b"is the input" in done.stderr
     assert path.read_text() == jsonl("a", "b")
+
+
+@pytest.mark.parametrize("data", [{"message": "not a list"}, 5, None])
+def test_a_failed_openai_batch_whose_errors_are_not_a_list(sh, api, data):
+    api.validation_error = "bad"
+    (batch_id,) = sh("submit", "-", "-m", "gpt-test", stdin=jsonl("a")).text.split()
+    assert sh("wait", batch_id, "--poll", "0.01", "-q").code == 0
+    api.batches[batch_id]["obj"]["errors"] = {"object": "list", "data": data}
+    r = sh("results", batch_id)
+    assert r.code == 12, r.err
+    assert "no reason given" in r.lines[0]["error"]["message"]
+
+
+def test_no_line_erasing_on_a_dumb_terminal(fake_server, processes, tmp_path):
+    import pty
+    models = FakeMessages(fake_server)
+    path = tmp_path / "in.jsonl"
+    path.write_text(jsonl("a", "b", "c"))
+    master, slave = pty.openpty()
+    proc = processes.start(["batch", "run", path, "--base-url", models.url, "-m",
+                            "claude-test", "-j", "1"], env={**FAKE_KEYS, "TERM": "dumb"},
+                           stderr=slave)
+    os.close(slave)
+    done = proc.finish()
+    err = drain_pty(master)
+    assert done.returncode == 0, err
+    assert b"3 ok, 0 failed" in err and b"\x1b" not in err

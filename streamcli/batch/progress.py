@@ -29,7 +29,7 @@ class Progress:
         self.skipped = 0  # already done (--resume)
         self.unrun = 0  # not run: the run stopped dispatching
         self._drawn = 0.0
-        self.live = not quiet and _isatty(ui.stream)
+        self.live = not quiet and ui.erasable  # a terminal that can redraw a line
 
     @property
     def done(self) -> int:
@@ -89,10 +89,3 @@ class Progress:
             text += f"; {self.skipped} already done"
         elapsed = max(self.clock() - self.started, 1e-6)
         return text + f" ({elapsed:.1f} s, {self.done / elapsed:.1f} requests/s)"
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False

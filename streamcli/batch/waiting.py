@@ -8,11 +8,7 @@ class Display:
     def __init__(self, ui, *, quiet: bool) -> None:
         self.ui = ui
         self.quiet = quiet
-        try:
-            tty = ui.stream.isatty()
-        except (AttributeError, ValueError):
-            tty = False
-        self.live = tty and not quiet
+        self.live = ui.erasable and not quiet  # a terminal that can redraw a line
         self._said: str | None = None
         self._drawn = False
 

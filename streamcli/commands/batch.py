@@ -72,7 +72,8 @@ def batch(ctx: click.Context):
 @click.option("-j", "--jobs", type=click.IntRange(1, 512), default=8, show_default=True,
               metavar="N", help="Requests at once, over shared connections.")
 @click.option("--unordered", is_flag=True,
-              help="Write each line as its item completes (default: in input order).")
+              help="Write each line as its item completes (default: in input order, where "
+                   "a slow item holds back at most max(8*N, 256) finished lines).")
 @click.option("--output", "output_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the lines to FILE (emptied first, unless --resume) instead of stdout.")
 @click.option("--resume", is_flag=True,

@@ -100,3 +100,23 @@ def signals_blocked(pid: int) -> int:
     except OSError:
         return 0
     return int(status.split("SigBlk:")[1].split()[0], 16)
+
+
+def drain_pty(fd: int, timeout: float = 10.0) -> bytes:
+    """Everything written to a pty whose other end has closed (then reads fail with EIO
+    instead of returning b""); the fd is closed."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            assert ready, f"the pty was not closed within {timeout} s: {buf[-200:]!r}"
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            buf += data
+    except OSError:  # EIO: the writer is gone
+        pass
+    finally:
+        os.close(fd)
+    return buf

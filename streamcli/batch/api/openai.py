@@ -146,8 +146,8 @@ class Batches:
         if batch.state == "failed":
             errors = batch.raw.get("errors")
             data = errors.get("data") if isinstance(errors, dict) else None
-            said = "; ".join(str(e.get("message")) for e in (data or [])[:3]
-                             if isinstance(e, dict))
+            said = "; ".join(str(e.get("message")) for e in
+                             (data[:3] if isinstance(data, list) else []) if isinstance(e, dict))
             return InvalidRequestError(f"the batch failed validation: "
                                        f"{said or 'no reason given'}", type="batch_failed")
         return ServerError(f"batch {batch.id} has no result for this request")
