@@ -509,3 +509,30 @@ def test_no_line_erasing_on_a_dumb_terminal(fake_server, processes, tmp_path):
     err = drain_pty(master)
     assert done.returncode == 0, err
     assert b"3 ok, 0 failed" in err and b"\x1b" not in err
+
+
+def test_list_with_a_limit_beyond_sqlites_integers(sh, api):
+    (batch_id,) = sh("submit", "-", "-m", "claude-test", stdin=jsonl("a")).text.split()
+    r = sh("list", "-n", str(10**20))
+    assert r.code == 0 and batch_id in r.text, r.err
+
+
+def test_ctrl_c_between_two_batches_says_where_the_first_one_is(
+        api, fake_server, start_cli, tmp_path):
+    from tests.helpers.fakeserver import Gate
+    gate, handle = Gate(timeout=20), api.handle
+
+    def second_upload_waits(req):
+        if req.method == "POST" and req.path.endswith("/files") and api.created:
+            return Reply.json(200, {"id": "file-late"}, before=[gate])
+        return handle(req)
+    fake_server.handler = second_upload_waits
+    path = tmp_path / "in.jsonl"
+    path.write_text(jsonl({"prompt": "a", "model": "gpt-x"}, {"prompt": "b", "model": "gpt-y"}))
+    proc = start_cli(["batch", "submit", path, "--base-url", api.openai_url], env=FAKE_KEYS)
+    fake_server.wait_requests(3)  # the first batch made, the second upload under way
+    proc.send_signal(signal.SIGINT)
+    done = proc.finish()
+    gate.open()
+    assert done.returncode == -signal.SIGINT, done.stderr
+    assert b"already made are recorded: streamcli batch status sub_" in done.stderr

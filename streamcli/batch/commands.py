@@ -8,7 +8,7 @@ import json
 from streamcli.batch import common, items, output, remote, submit as submitting
 from streamcli.batch.progress import Progress
 from streamcli.batch.requests import Defaults
-from streamcli.errors import ExitStatus, OutputError, UsageError
+from streamcli.errors import Cancelled, ExitStatus, OutputError, UsageError
 from streamcli.plan import utf8
 
 
@@ -87,7 +87,12 @@ def _submit(source, defaults, book, api, skip, ui, name):
     sending or None)."""
     submission = book.new_submission(name, source.total)
     chunks, unsent = submitting.prepare(source, defaults, book, submission, skip)
-    sent, error = submitting.send(chunks, api, book, submission)
+    try:
+        sent, error = submitting.send(chunks, api, book, submission)
+    except Cancelled:  # the batches made so far exist (and cost): say where they are
+        ui.line(f"streamcli: stopped submitting; the batches already made are recorded: "
+                f"streamcli batch status {submission}")
+        raise
     if unsent:
         ui.warn(f"{unsent} item(s) could not be submitted; their lines say why "
                 f"(streamcli batch results {submission})")

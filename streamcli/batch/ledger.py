@@ -223,6 +223,7 @@ class Ledger:
 
     @_guarded
     def recent(self, limit: int) -> list[Batch]:
+        limit = min(limit, 2**63 - 1)  # SQLite's largest integer: more is every batch anyway
         rows = self.conn.execute(f"SELECT {_BATCH_COLUMNS} FROM batch_batches "
                                  f"ORDER BY created_at DESC, position DESC LIMIT ?", (limit,))
         return [_batch(row) for row in rows]
