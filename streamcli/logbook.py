@@ -130,7 +130,7 @@ def write(environ, row: dict) -> None:
                              (cursor.lastrowid, indexed(row["prompt"]), indexed(row["text"])))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            store.rollback(conn)
             raise
     finally:
         conn.close()

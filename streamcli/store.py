@@ -157,5 +157,17 @@ def _migrate(conn) -> None:
                          (part, len(migrations)))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
+
+
+def rollback(conn) -> None:
+    """Undo the open transaction, if there still is one, keeping the error that ended it:
+    SQLite itself rolls back after some errors (a full disk, an I/O error), and a
+    ROLLBACK then fails with "no transaction is active", which would hide the cause."""
+    import sqlite3
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
