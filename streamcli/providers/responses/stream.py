@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from streamcli.errors import MalformedStream, ServerError
 from streamcli.events import (DONE, OutputItem, Refusal, Start, Stop, SurrogateJoin, Text,
                               Thinking, Usage, tool_call)
+from streamcli.providers.fields import parse
 from streamcli.providers.responses.errors import classify, event_error
 from streamcli.providers.responses.request import NAME
 from streamcli.providers.responses.values import int_of, str_of
@@ -42,13 +41,9 @@ class StreamMapper:
 
     def feed(self, ev, out: list) -> None:
         """Map one SSE event, appending normalized events to `out`."""
-        data = ev.data
-        try:
-            obj = json.loads(data)
-        except ValueError:
-            raise MalformedStream(f"invalid JSON in a {ev.event!r} event: {data[:120]!r}") from None
-        if not isinstance(obj, dict):
-            raise MalformedStream(f"unexpected data in a {ev.event!r} event: {data[:120]!r}")
+        # safejson, as the other protocols: NaN, 1e400 or a value nested too deep would
+        # crash the JSON outputs and the log later.
+        obj = parse(ev.data, ev.event)
         kind = obj.get("type") or ev.event
         if kind == "response.output_text.delta":
             delta = obj.get("delta")
