@@ -127,3 +127,53 @@ def test_a_token_count_beyond_64_bits_is_unknown_and_the_exchange_still_logged(c
     (row,) = logdb.exchanges(cli.environ)
     assert (row["input_tokens"], row["output_tokens"]) == (None, 2)
     assert row["usage"]["raw"]["input_tokens"] == huge
+
+
+@pytest.mark.parametrize("code, exit_code", [
+    ("\u00b2", 6),        # "²".isdigit() is true, and int() refused it: exit 1
+    ("9" * 5000, 6),      # past Python's digit limit for int(): exit 1
+    ("\u0663\u0660\u0660", 6),  # Arabic-Indic "300" was read as HTTP 300: exit 3
+    (-1, 6), (10 ** 30, 6),     # no HTTP status ("HTTP -1")
+    ("429", 5), (503, 6), ("400", 3),  # an HTTP status as compatible servers send it
+])
+@pytest.mark.parametrize("nested", [False, True])
+def test_an_error_events_code_is_an_http_status_only_when_it_is_one(cli, code, exit_code,
+                                                                    nested):
+    cli.env(**OPENAI_KEY)
+    fields = {"code": code, "message": "no"}
+    event = {"type": "error", **({"error": fields} if nested else fields)}
+    cli.serve(sse([responses_event(CREATED), responses_event(event)]))
+    r = cli.run(*RESPONSES, "--jsonl", "question")
+    assert r.code == exit_code, r.err
+    assert "internal error" not in r.err and "HTTP -1" not in r.err
+
+
+def test_function_call_arguments_that_are_not_a_string_are_named_where_they_come(cli):
+    """A number as an arguments delta used to fail at response.completed ("sequence item
+    0: expected str instance"), blaming the wrong event."""
+    cli.env(**OPENAI_KEY)
+    added = {"type": "response.output_item.added", "output_index": 0,
+             "item": {"type": "function_call", "id": "fc", "call_id": "c", "name": "f"}}
+    delta = {"type": "response.function_call_arguments.delta", "item_id": "fc",
+             "output_index": 0, "delta": 7}
+    cli.serve(sse([responses_event(CREATED), responses_event(added), responses_event(delta),
+                   _completed('{"input_tokens":1,"output_tokens":1}')]))
+    r = cli.run(*RESPONSES, "question")
+    assert r.code == 9
+    assert "'response.function_call_arguments.delta' event (function call arguments that " \
+           "are not a string: 7)" in r.err
+
+
+def test_a_function_call_item_done_twice_is_one_call(cli):
+    """A repeated output_item.done for the same item printed the call twice (a script
+    would run the tool twice); the SDK's accumulator keeps one item per output index."""
+    cli.env(**OPENAI_KEY)
+    done = {"type": "response.output_item.done", "output_index": 0,
+            "item": {"type": "function_call", "id": "fc", "call_id": "c", "name": "f",
+                     "arguments": '{"a":1}'}}
+    cli.serve(sse([responses_event(CREATED), responses_event(done), responses_event(done),
+                   _completed('{"input_tokens":1,"output_tokens":1}')]))
+    r = cli.run(*RESPONSES, "--jsonl", "question")
+    assert r.code == 0
+    calls = [e for e in r.events if e["type"] == "tool_call"]
+    assert [(c["id"], c["name"], c["arguments"]) for c in calls] == [("c", "f", {"a": 1})]

@@ -36,6 +36,7 @@ class StreamMapper:
         # Function calls in progress, by item id (parallel calls interleave their
         # argument deltas): item id -> [call id, name, [argument parts]].
         self._calls: dict = {}
+        self._done: set = set()  # the function call items already reported
         self._called = False  # the output holds a function call: the stop is tool use
         self._thought = False  # reasoning was shown: a new summary part starts a paragraph
 
@@ -52,7 +53,8 @@ class StreamMapper:
         elif kind == "response.function_call_arguments.delta":
             delta = obj.get("delta")
             if delta:
-                self._call(obj.get("item_id"), obj.get("output_index"))[2].append(delta)
+                self._call(obj.get("item_id"), obj.get("output_index"))[2].append(
+                    _arguments(delta))
         elif kind in _THINKING:
             delta = obj.get("delta")
             if delta:
@@ -103,7 +105,7 @@ class StreamMapper:
             call[0] = str_of(item.get("call_id") or item.get("id"))
             call[1] = str_of(item.get("name"))
             if item.get("arguments"):
-                call[2].append(item["arguments"])
+                call[2].append(_arguments(item["arguments"]))
             self._called = True
 
     def _item_done(self, item, output_index, out: list) -> None:
@@ -111,7 +113,11 @@ class StreamMapper:
             return
         kind = item.get("type")
         if kind == "function_call":
-            call = self._calls.pop(item.get("id") or ("#", output_index), None) or [None, None, []]
+            key = item.get("id") or ("#", output_index)
+            if key in self._done:  # the same item done again: one call, as the SDK has it
+                return
+            self._done.add(key)
+            call = self._calls.pop(key, None) or [None, None, []]
             arguments = item.get("arguments")
             if not isinstance(arguments, str):  # the done item repeats them; else the deltas
                 arguments = "".join(call[2])
@@ -183,3 +189,11 @@ def stop_reason(response: dict, incomplete: bool, called: bool) -> str:
 
 def output_item(item: dict) -> OutputItem:
     return OutputItem(str_of(item.get("type")), str_of(item.get("id")), str_of(item.get("status")), item)
+
+
+def _arguments(value) -> str:
+    """A piece of a function call's arguments: a string, else the response is malformed
+    (said at the event that sent it, not when the pieces are joined at the end)."""
+    if value.__class__ is not str:
+        raise TypeError(f"function call arguments that are not a string: {value!r:.60}")
+    return value
