@@ -7,9 +7,27 @@ A closed stderr is never a reason to fail: writes to it swallow OSError.
 from __future__ import annotations
 
 import os
+import re
 import threading
 
 PROG = "streamcli"
+
+# C0 and C1 controls and DEL, and the bidirectional overrides: text from a server or the
+# log (an error message, a tool's name, a model id) must not drive the reader's terminal,
+# nor reorder what it shows. Newline and tab are kept unless the text must stay one line.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS_AND_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+                                  "\u2028\u2029]")
+
+
+def visible(text: str, *, one_line: bool = False) -> str:
+    """`text` with those characters shown as escapes (\\x1b, \\u202e), never obeyed."""
+    return (_CONTROLS_AND_BREAKS if one_line else _CONTROLS).sub(_escape, text)
+
+
+def _escape(match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class Stderr:
@@ -38,19 +56,19 @@ class Stderr:
         return f"\x1b[{code}m{text}\x1b[0m" if self.decorated else text
 
     def error(self, message: str) -> None:
-        self._write(f"{PROG}: {self._style('error', '1;31')}: {message}\n")
+        self._write(f"{PROG}: {self._style('error', '1;31')}: {visible(message)}\n")
 
     def warn(self, message: str) -> None:
-        self._write(f"{PROG}: {self._style('warning', '33')}: {message}\n")
+        self._write(f"{PROG}: {self._style('warning', '33')}: {visible(message)}\n")
 
     def notice(self, message: str) -> None:
         """Progress the user may want (retries, cancellation); hidden by --quiet."""
         if not self.quiet:
-            self._write(f"{PROG}: {message}\n")
+            self._write(f"{PROG}: {visible(message)}\n")
 
     def line(self, message: str) -> None:
         """A plain line of information that was asked for (usage, tool calls)."""
-        self._write(message + "\n")
+        self._write(visible(message) + "\n")
 
     def thinking(self, text: str) -> None:
         self._write(self._style(text, "2") if self.decorated else text)

@@ -177,3 +177,56 @@ def test_a_function_call_item_done_twice_is_one_call(cli):
     assert r.code == 0
     calls = [e for e in r.events if e["type"] == "tool_call"]
     assert [(c["id"], c["name"], c["arguments"]) for c in calls] == [("c", "f", {"a": 1})]
+
+
+# =========================================================================== terminal escapes
+
+ESCAPES = "\x1b]0;owned\x07\x1b[2J\x9b31m\u202e"
+SHOWN = "\\x1b]0;owned\\x07\\x1b[2J\\x9b31m\\u202e"
+
+
+def test_a_servers_error_message_is_shown_not_obeyed_on_stderr(cli):
+    """An error event's message and code went to the terminal raw: a title change, a
+    cleared screen, reordered text."""
+    cli.env(**OPENAI_KEY)
+    event = {"type": "error", "code": "c" + ESCAPES, "message": "no" + ESCAPES}
+    cli.serve(sse([responses_event(CREATED), responses_event(event)]))
+    r = cli.run(*RESPONSES, "question")
+    assert r.code == 6
+    assert r.err == f"streamcli: error: no{SHOWN} (c{SHOWN})\n"
+
+
+def test_an_http_errors_message_and_the_retry_notice_are_shown_not_obeyed(cli):
+    from tests.helpers.cli import anthropic_error
+    cli.env(**ANTHROPIC_KEY)
+    cli.serve(anthropic_error(529, "overloaded_error", "busy" + ESCAPES,
+                              headers={"retry-after": "0"}),
+              anthropic_error(400, "invalid_request_error", "bad" + ESCAPES))
+    r = cli.run("-m", "claude-x", "--retries", "1", "question")
+    assert r.code == 3
+    assert "\x1b" not in r.err and "\u202e" not in r.err and "\x9b" not in r.err
+    assert f"busy{SHOWN}" in r.err and f"bad{SHOWN}" in r.err
+
+
+def test_a_tool_calls_name_is_shown_not_obeyed_on_stderr(cli):
+    cli.env(**OPENAI_KEY)
+    done = {"type": "response.output_item.done", "output_index": 0,
+            "item": {"type": "function_call", "id": "fc", "call_id": "c",
+                     "name": "f" + ESCAPES, "arguments": "{}"}}
+    cli.serve(sse([responses_event(CREATED), responses_event(done),
+                   _completed('{"input_tokens":1,"output_tokens":1}')]))
+    r = cli.run(*RESPONSES, "question")
+    assert (r.code, r.err) == (0, f"tool call: f{SHOWN} {{}}\n")
+
+
+def test_model_ids_are_one_line_each_and_shown_not_obeyed(cli):
+    """An id holding a newline printed as two ids; an escape sequence drove the terminal.
+    (--json keeps them exactly, JSON-escaped.)"""
+    ids = ["ok", "two\nlines", "evil" + ESCAPES, "sep\u2028arated"]
+    cli.env(**OPENAI_KEY).serve(json_response(200, {"data": [{"id": i} for i in ids]}))
+    r = cli.run("models", "--provider", "openai")
+    assert r.code == 0
+    assert r.out.decode().splitlines() == ["ok", "two\\x0alines", f"evil{SHOWN}",
+                                           "sep\\u2028arated"]
+    j = cli.run("models", "--provider", "openai", "--json")
+    assert [json.loads(line)["id"] for line in j.out.splitlines()] == ids

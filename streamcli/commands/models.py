@@ -22,7 +22,7 @@ from streamcli.options import Runtime, help_option, setting
 from streamcli.providers.errors import error_from_event, request_id_of
 from streamcli.retry import RetryPolicy
 from streamcli.sinks import write_all
-from streamcli.ui import Stderr
+from streamcli.ui import Stderr, visible
 
 LISTING_LIMIT = 16 * 1024 * 1024  # one page of a listing is read this far, never further
 MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any provider has
@@ -172,12 +172,15 @@ def _remember(environ, target, listing: list, ui) -> None:
 
 
 def write(out, listing: list, as_json: bool) -> None:
-    """One id per line (entries without a string id are left out), or every object as a
-    JSON line; one write."""
+    """One id per line (entries without a string id are left out; control characters
+    shown as escapes), or every object as a JSON line; one write."""
     if as_json:
         lines = [safejson.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in listing]
     else:
-        lines = [m["id"] for m in listing if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        # An id is one line, shown rather than obeyed: a newline in it must not make two
+        # ids, an escape sequence must not drive the terminal.
+        lines = [visible(m["id"], one_line=True) for m in listing
+                 if isinstance(m, dict) and isinstance(m.get("id"), str)]
     if out is None:
         raise OutputError("cannot write the output: stdout is closed")
     try:
