@@ -180,7 +180,8 @@ _SIGNAL_ROWS = (
 )
 # The classes whose status a user can meet today (a feature adds its class here as it lands).
 _CLASSES = (StreamcliError, UsageError, InvalidRequestError, AuthError, RateLimitError,
-            ServerError, ConnectionFailed, TimeoutExpired, MalformedStream, SchemaMismatch)
+            ServerError, ConnectionFailed, TimeoutExpired, MalformedStream, SchemaMismatch,
+            OutputError)
 
 
 def _exit_table() -> tuple[tuple[int, str], ...]:

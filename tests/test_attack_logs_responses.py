@@ -230,3 +230,19 @@ def test_model_ids_are_one_line_each_and_shown_not_obeyed(cli):
                                            "sep\\u2028arated"]
     j = cli.run("models", "--provider", "openai", "--json")
     assert [json.loads(line)["id"] for line in j.out.splitlines()] == ids
+
+
+# =========================================================================== exit status 11
+
+
+def test_exit_status_11_is_in_the_exit_table_everywhere(cli):
+    """`logs` and `models` end with 11 when stdout cannot be written, but the table of
+    --help, the man page and the README left it out (errors._CLASSES)."""
+    from streamcli.errors import EXIT_STATUS_TABLE, OutputError
+    from tests.helpers.paths import ROOT
+    assert (11, OutputError.__doc__.strip()) in EXIT_STATUS_TABLE
+    assert "\n     11  stdout cannot be written" in cli.run("--help").text
+    man = (ROOT / "man" / "streamcli.1").read_text(encoding="utf-8")
+    assert ".B 11\nstdout cannot be written" in man
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "\n| 11 | stdout cannot be written" in readme
