@@ -15,7 +15,8 @@ from tests.helpers import logdb
 from tests.helpers.cli import json_response, shell_words, sse
 from tests.helpers.fakeserver import FakeServer, Reply
 from tests.helpers.keys import ANTHROPIC_KEY, FAKE_KEYS, OPENAI_KEY
-from tests.helpers.sse import anthropic_sse, responses_event, sse_event
+from tests.helpers.sse import (anthropic_models_page, anthropic_sse, responses_event,
+                               sse_event)
 
 ANSWER = anthropic_sse(["Hello", " world"], model="claude-x")
 
@@ -246,3 +247,24 @@ def test_exit_status_11_is_in_the_exit_table_everywhere(cli):
     assert ".B 11\nstdout cannot be written" in man
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "\n| 11 | stdout cannot be written" in readme
+
+
+# =========================================================================== models: enormous listings
+
+
+def test_the_size_limit_is_the_whole_listings_not_each_pages(cli, monkeypatch):
+    """Each page was read up to 16 MiB, and 100 pages were followed: a server could make
+    streamcli hold gigabytes (one full page of small objects alone is ~450 MB)."""
+    from streamcli.commands import models
+    pages = [json.dumps(anthropic_models_page([f"m-{n}-" + "x" * 100], has_more=n < 3))
+             for n in range(4)]
+    monkeypatch.setattr(models, "LISTING_LIMIT", sum(map(len, pages[:3])) + 10)
+    cli.env(**ANTHROPIC_KEY).serve(*(sse([p.encode()], content_type="application/json")
+                                     for p in pages))
+    r = cli.run("models", "--provider", "anthropic")
+    assert r.code == 9 and "the model listing is too large" in r.err, r.err
+    assert len(cli.requests) == 4 and r.out == b""
+    cli.serve(*(sse([p.encode()], content_type="application/json") for p in pages[1:]))
+    monkeypatch.setattr(models, "LISTING_LIMIT", sum(map(len, pages[1:])))
+    r = cli.run("models", "--provider", "anthropic")  # exactly the limit: all of it
+    assert r.code == 0 and len(r.out.splitlines()) == 3

@@ -24,7 +24,7 @@ from streamcli.retry import RetryPolicy
 from streamcli.sinks import write_all
 from streamcli.ui import Stderr, visible
 
-LISTING_LIMIT = 16 * 1024 * 1024  # one page of a listing is read this far, never further
+LISTING_LIMIT = 16 * 1024 * 1024  # a listing, all its pages together, is read this far
 MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any provider has
 
 
@@ -106,11 +106,13 @@ def fetch(target, params: dict, env, ui) -> list:
                           idle_timeout=params["idle_timeout"], environ=env.environ,
                           transport=env.transport)
     listing: list = []
-    after, seen = None, set()
+    after, seen, left = None, set(), LISTING_LIMIT
     try:
         for _ in range(MAX_PAGES):
-            page, after = _page(transport, prov, target, after, policy, ui)
+            # The budget is the whole listing's: MAX_PAGES full pages would hold gigabytes.
+            page, after, size = _page(transport, prov, target, after, policy, ui, left)
             listing += page
+            left -= size
             if after is None:
                 return listing
             if after in seen:
@@ -121,7 +123,8 @@ def fetch(target, params: dict, env, ui) -> list:
         transport.close()
 
 
-def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list, str | None]:
+def _page(transport, prov, target, after, policy: RetryPolicy, ui,
+          limit: int) -> tuple[list, str | None, int]:
     attempt = 0
     while True:
         try:
@@ -129,10 +132,10 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
             # The provider's `headers` from the config file go with every request to it.
             request = dataclasses.replace(request, headers=extra_headers.apply(
                 request.headers, target.headers))
-            status, headers, body = transport.post(request, LISTING_LIMIT)
+            status, headers, body = transport.post(request, limit)
             if status >= 300:
                 raise prov.error_from_response(status, body, headers)
-            return _parse(prov, body, headers)
+            return (*_parse(prov, body, headers, limit), len(body))
         except StreamcliError as err:
             delay = policy.delay(err, attempt, committed=False)
             if delay is None:
@@ -142,8 +145,8 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
             time.sleep(delay)  # a Ctrl-C here raises Cancelled at once
 
 
-def _parse(prov, body: bytes, headers) -> tuple[list, str | None]:
-    if len(body) > LISTING_LIMIT:
+def _parse(prov, body: bytes, headers, limit: int) -> tuple[list, str | None]:
+    if len(body) > limit:
         raise MalformedStream(f"the model listing is too large (more than "
                               f"{LISTING_LIMIT // (1024 * 1024)} MiB, not read further)")
     try:
