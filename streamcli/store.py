@@ -18,6 +18,10 @@ import stat
 from typing import Callable
 
 BUSY_TIMEOUT_S = 5.0
+# The longest SQLite itself waits for a lock at a time; the rest of the wait is a loop in
+# Python. A signal's handler runs only between SQLite calls: Ctrl-C must not wait for
+# the whole busy timeout.
+SLICE_S = 0.05
 _MIGRATIONS: dict[str, list[Callable]] = {}  # part -> its migrations, oldest first
 
 
@@ -63,25 +67,33 @@ def connect(environ, *, create: bool = True):
     try:
         if create:
             _prepare(path)
-        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=min(timeout, SLICE_S), isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
-        _retry_while_locked(lambda: _set_up(conn, timeout), timeout)
+        _retry_while_locked(lambda: _set_up(conn), timeout)
+        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")  # the caller's reads
     except sqlite3.Error as exc:
         conn.close()
         raise StoreError(f"cannot use {path}: {exc}") from None
     return conn
 
 
-def _set_up(conn, timeout: float) -> None:
+def _set_up(conn) -> None:
     # WAL without a sync per commit (SQLite's recommended pairing): a power cut may lose
     # the last transactions, never the file's integrity; a part that needs more sets
     # `PRAGMA synchronous=FULL` on its connection.
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
     conn.execute("PRAGMA journal_mode=WAL")
     _migrate(conn)
+
+
+def begin_write(conn, environ) -> None:
+    """BEGIN IMMEDIATE: wait for another process's write up to the busy timeout, in
+    slices, so that a signal ends the wait at once."""
+    timeout = busy_timeout(environ)
+    conn.execute(f"PRAGMA busy_timeout={int(min(timeout, SLICE_S) * 1000)}")
+    _retry_while_locked(lambda: conn.execute("BEGIN IMMEDIATE"), timeout)
 
 
 def _retry_while_locked(step, timeout: float) -> None:

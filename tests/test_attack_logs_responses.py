@@ -7,6 +7,7 @@ waits, huge rows), each of which broke a contract before its fix.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 
 import pytest
@@ -70,6 +71,46 @@ def test_a_full_disk_while_writing_an_exchange_is_reported_as_such(processes, fa
     environ = processes.env()
     assert [row["prompt"] for row in logdb.exchanges(environ)] == ["first"]
     assert logdb.integrity(environ) == "ok"
+
+
+# =========================================================================== signals while the log waits
+
+
+_SLEEP_CALLS = {"x86_64": {35, 230}, "aarch64": {101, 115}}  # nanosleep, clock_nanosleep
+
+
+def _wait_until_asleep(pid: int) -> None:
+    """Until the process's main thread sleeps in the kernel (Linux /proc; bounded)."""
+    import platform
+    import time
+    calls = _SLEEP_CALLS.get(platform.machine(), set())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/syscall") as f:
+            number = f.read().split()[0]
+        with open(f"/proc/{pid}/wchan") as f:
+            wchan = f.read()
+        if (number.isdigit() and int(number) in calls) or "nanosleep" in wchan:
+            return
+        time.sleep(0.005)  # polling the process's state, not waiting for it
+    raise AssertionError(f"process {pid} never slept waiting for the lock")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_ends_the_wait_for_a_locked_log_at_once(processes, fake_server, signum):
+    """SQLite waited for the lock inside one C call (the whole busy timeout, here two
+    minutes), and Python runs a signal's handler only after it returns: Ctrl-C, even
+    twice, did nothing until then. The wait is now in slices."""
+    fake_server.default = Reply(body=ANSWER)
+    env = {**FAKE_KEYS, "STREAMCLI_DB_TIMEOUT": "120"}
+    assert processes.run(args_for(fake_server, "first"), env=env).returncode == 0
+    with logdb.write_locked(processes.env()):
+        proc = processes.start(args_for(fake_server, "second"), env=env)
+        proc.read_until(b"Hello world\n")  # the answer is out: the log is written next
+        _wait_until_asleep(proc.pid)  # waiting for the lock: the only sleep after the answer
+        proc.send_signal(signum)
+        assert proc.wait(timeout=15) == -signum  # far less than the busy timeout
+    assert [row["prompt"] for row in logdb.exchanges(processes.env())] == ["first"]
 
 
 # =========================================================================== Responses: odd values
