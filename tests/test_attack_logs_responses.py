@@ -309,3 +309,65 @@ def test_the_size_limit_is_the_whole_listings_not_each_pages(cli, monkeypatch):
     monkeypatch.setattr(models, "LISTING_LIMIT", sum(map(len, pages[1:])))
     r = cli.run("models", "--provider", "anthropic")  # exactly the limit: all of it
     assert r.code == 0 and len(r.out.splitlines()) == 3
+
+
+# =========================================================================== huge rows
+
+
+_HIGH_WATER = """
+import atexit, runpy, sys
+def report():
+    with open("/proc/self/status") as f:
+        sys.stderr.write("".join(line for line in f if line.startswith("VmHWM")))
+atexit.register(report)
+sys.argv = ["streamcli", *sys.argv[1:]]
+runpy.run_module("streamcli", run_name="__main__")
+"""
+
+
+def _peak_rss(processes, args) -> int:
+    """The peak resident memory of one real run, in bytes: VmHWM, read as it exits (the
+    high-water mark of its own address space, which exec started afresh)."""
+    import subprocess
+    from tests.helpers.cli import python_code_command
+    r = processes.start(args, command=python_code_command(_HIGH_WATER),
+                        stdout=subprocess.DEVNULL).finish()
+    assert r.returncode == 0, r.stderr
+    (line,) = [x for x in r.stderr.decode().splitlines() if x.startswith("VmHWM:")]
+    return int(line.split()[1]) * 1024  # kB
+
+
+def test_logs_streams_a_log_of_huge_exchanges_one_at_a_time(cli, processes):
+    """export fetched 200 rows and wrote 256 lines at a time, list and search held every
+    row (and SQLite's sorter every prompt): with large prompts, the whole log in memory."""
+    cli.env(**ANTHROPIC_KEY)
+    row_size, rows = 4_000_000, 24
+    for i in range(rows):
+        cli.serve(sse(ANSWER))
+        assert cli.run("-m", "claude-x", f"question {i}",
+                       stdin=b"%d" % (i % 10) * row_size).code == 0
+    baseline = _peak_rss(processes, ["logs", "path"])
+    for args in (["export"], ["search", "--json", "-n", "100", "question"],
+                 ["list", "--json", "-n", "100"], ["search", "-n", "100", "question"],
+                 ["list", "-n", "100"]):
+        grown = _peak_rss(processes, ["logs", *args]) - baseline
+        assert grown < 12 * row_size, f"{args}: {grown / 1e6:.0f} MB more for a log of " \
+                                      f"{rows * row_size / 1e6:.0f} MB"
+
+
+@pytest.mark.parametrize("words", [["->"], ["=="], ["(", "x"], ["*"], ["-"], ['"']])
+def test_a_word_without_letters_or_digits_is_found_with_and_without_fts5(cli, words,
+                                                                         monkeypatch):
+    """FTS5 indexes no punctuation: a search for "->" matched nothing (no error, so the
+    LIKE fallback never ran), while a log without FTS5 found it."""
+    from streamcli import logbook
+    cli.env(**ANTHROPIC_KEY)
+    cli.serve(sse(ANSWER), sse(ANSWER))
+    assert cli.run("-m", "claude-x", 'a -> b == c (x) * - "q"').code == 0
+    assert cli.run("-m", "claude-x", "nothing of the sort").code == 0
+    found = cli.run("logs", "search", "--json", "--", *words)
+    assert found.code == 0
+    assert [json.loads(line)["prompt"] for line in found.out.splitlines()] == [
+        'a -> b == c (x) * - "q"']
+    monkeypatch.setattr(logbook, "has_fts", lambda conn: False)
+    assert cli.run("logs", "search", "--json", "--", *words).out == found.out
