@@ -67,6 +67,8 @@ def from_log(environ, cid: str | None, *, record: bool) -> Conversation:
     path = store.db_path(environ)
     if cid is not None and not cid.strip():
         raise UsageError(f"--cid needs a conversation id; {HOW_TO_FIND}")
+    if cid is not None and not cid.encode("utf-8", "surrogatepass").isascii():
+        raise UsageError(f"no conversation {cid!r}: ids are ASCII; {HOW_TO_FIND}")
     if not os.path.exists(path):
         raise UsageError(f"nothing to continue: there is no log yet at {path}"
                          + (f" (so no conversation {cid!r}; {HOW_TO_FIND})" if cid else ""))

@@ -101,6 +101,12 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
                      base_url=params["base_url"] or (conv.base_url if reuse else None),
                      environ=env.environ, headers=headers.parse(params["header"]),
                      api=api or (conversation.api_of(conv.protocol) if reuse else None))
+    # Every other text the request carries (an argument that was not UTF-8 arrives as lone
+    # surrogates, which no JSON body or URL can hold).
+    for what, value in (("the model", target.model), ("the base URL", target.base_url),
+                        *(("--stop", v) for v in params["stop"]),
+                        *(("-o", v) for v in params["extra"])):
+        utf8(what, value)
     if target.kind == "openai-responses" and params["stop"]:
         raise UsageError("--stop: the Responses API has no stop sequences (use --api chat, "
                          "or pass what the server accepts with -o)")

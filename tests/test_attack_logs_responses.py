@@ -371,3 +371,33 @@ def test_a_word_without_letters_or_digits_is_found_with_and_without_fts5(cli, wo
         'a -> b == c (x) * - "q"']
     monkeypatch.setattr(logbook, "has_fts", lambda conn: False)
     assert cli.run("logs", "search", "--json", "--", *words).out == found.out
+
+
+# =========================================================================== arguments that are not UTF-8
+
+BAD = b"\xff".decode("utf-8", "surrogateescape")  # how Python hands such an argument over
+
+
+@pytest.mark.parametrize("args, what", [
+    (["-m", "claude-" + BAD], "the model is not valid UTF-8"),
+    (["--stop", BAD], "--stop is not valid UTF-8"),
+    (["-o", "metadata=" + BAD], "-o is not valid UTF-8"),
+    (["-o", BAD + "=1"], "-o is not valid UTF-8"),
+    (["--base-url", "http://127.0.0.1:9/" + BAD], "the base URL is not valid UTF-8"),
+])
+@pytest.mark.parametrize("mode", [[], ["--jsonl"]])
+def test_an_argument_that_is_not_utf8_is_a_usage_error(cli, args, what, mode):
+    """It reached the JSON body: an internal error (exit 1), and for -m also a log warning
+    for the exchange that was never sent."""
+    cli.env(**ANTHROPIC_KEY)
+    r = cli.run("-m", "claude-x", *args, *mode, "question")
+    assert r.code == 2 and r.requests == []
+    assert what in r.err and "internal error" not in r.err and "not logged" not in r.err
+
+
+def test_a_cid_that_is_not_utf8_is_an_unknown_conversation(cli):
+    cli.env(**ANTHROPIC_KEY).serve(sse(ANSWER))
+    assert cli.run("-m", "claude-x", "first").code == 0
+    r = cli.run("--cid", "01" + BAD, "question")
+    assert r.code == 2 and r.requests == []
+    assert "no conversation '01\\udcff'" in r.err and "codec" not in r.err
