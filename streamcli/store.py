@@ -73,7 +73,7 @@ def connect(environ, *, create: bool = True):
     try:
         _retry_while_locked(lambda: _set_up(conn), timeout)
         conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")  # the caller's reads
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, StoreError) as exc:
         conn.close()
         raise StoreError(f"cannot use {path}: {exc}") from None
     return conn
@@ -156,7 +156,11 @@ def _migrate(conn) -> None:
     for part, migrations in _MIGRATIONS.items():
         row = conn.execute("SELECT version FROM schema_versions WHERE part = ?", (part,)).fetchone()
         current = row[0] if row else 0
-        if current >= len(migrations):
+        if current > len(migrations):  # its tables may mean what this code cannot know
+            raise StoreError(f"it was made by a newer streamcli (its {part} tables are at "
+                             f"version {current}, this streamcli knows up to "
+                             f"{len(migrations)}): upgrade streamcli")
+        if current == len(migrations):
             continue
         conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
         try:

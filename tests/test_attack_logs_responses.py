@@ -401,3 +401,28 @@ def test_a_cid_that_is_not_utf8_is_an_unknown_conversation(cli):
     r = cli.run("--cid", "01" + BAD, "question")
     assert r.code == 2 and r.requests == []
     assert "no conversation '01\\udcff'" in r.err and "codec" not in r.err
+
+
+# =========================================================================== a newer schema
+
+
+def test_a_log_made_by_a_newer_streamcli_is_left_alone_and_said_so(cli):
+    """A newer version's tables were used as if they were this version's: an exchange
+    written into columns that may mean something else, or "no such column: e.prompt"."""
+    import contextlib
+    import sqlite3
+    cli.env(**ANTHROPIC_KEY).serve(sse(ANSWER))
+    assert cli.run("-m", "claude-x", "first").code == 0
+    with contextlib.closing(sqlite3.connect(logdb.db_path(cli.environ))) as conn:
+        conn.execute("UPDATE schema_versions SET version = 2 WHERE part = 'log'")
+        conn.execute("ALTER TABLE exchanges RENAME COLUMN prompt TO question")
+        conn.commit()
+    before = logdb.snapshot(logdb.db_files(cli.environ))
+    newer = "made by a newer streamcli (its log tables are at version 2, this streamcli " \
+            "knows up to 1): upgrade streamcli"
+    r = cli.serve(sse(ANSWER)).run("-m", "claude-x", "second")
+    assert (r.code, r.out) == (0, b"Hello world\n") and newer in one_warning(r.err)
+    for args in (["logs", "list"], ["logs", "export"], ["-c", "third"]):
+        r = cli.run(*args)
+        assert r.code == 2 and newer in r.err and r.requests == [], (args, r.err)
+    assert logdb.snapshot(logdb.db_files(cli.environ)) == before
