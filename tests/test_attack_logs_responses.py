@@ -426,3 +426,21 @@ def test_a_log_made_by_a_newer_streamcli_is_left_alone_and_said_so(cli):
         r = cli.run(*args)
         assert r.code == 2 and newer in r.err and r.requests == [], (args, r.err)
     assert logdb.snapshot(logdb.db_files(cli.environ)) == before
+
+
+# =========================================================================== keys in the log
+
+
+def test_a_key_a_server_echoes_as_an_object_key_stays_out_of_the_log(cli):
+    """Values were redacted at any depth, the keys of objects (a usage or error object
+    from the server) were stored as they came."""
+    key = OPENAI_KEY["OPENAI_API_KEY"]
+    cli.env(**OPENAI_KEY)
+    cli.serve(sse([responses_event(CREATED), responses_event(_delta("hi")),
+                   _completed(json.dumps({"input_tokens": 1, "output_tokens": 1,
+                                          "echo": {key: 1, "Bearer " + key: 2}}))]))
+    assert cli.run(*RESPONSES, "question").code == 0
+    stored = b"".join(logdb.snapshot(logdb.db_files(cli.environ)).values())
+    assert key.encode() not in stored
+    (row,) = logdb.exchanges(cli.environ)
+    assert row["usage"]["raw"]["echo"] == {"***": 1, "Bearer ***": 2}
