@@ -444,3 +444,48 @@ def test_a_key_a_server_echoes_as_an_object_key_stays_out_of_the_log(cli):
     assert key.encode() not in stored
     (row,) = logdb.exchanges(cli.environ)
     assert row["usage"]["raw"]["echo"] == {"***": 1, "Bearer ***": 2}
+
+
+# =========================================================================== stdin wanted twice
+
+
+def test_messages_and_tools_cannot_both_read_stdin(cli):
+    """--messages - took stdin, and --tools - then said the (empty) rest was not JSON."""
+    cli.env(**ANTHROPIC_KEY)
+    r = cli.run("-m", "claude-x", "--messages", "-", "--tools", "-",
+                stdin=b'[{"role": "user", "content": "hi"}]')
+    assert r.code == 2 and r.requests == []
+    assert "--messages - and --tools - cannot both read stdin" in r.err
+
+
+@pytest.mark.parametrize("form", ["array", "jsonl"])
+@pytest.mark.parametrize("source", ["file", "stdin"])
+def test_messages_with_a_byte_order_mark(cli, tmp_path, form, source):
+    """A JSON array saved with a BOM was refused as "line 1: not JSON ... the file is a
+    JSON array or one JSON object per line"."""
+    turns = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    text = json.dumps(turns) if form == "array" else "\n".join(map(json.dumps, turns))
+    data = "\ufeff".encode() + text.encode()
+    cli.env(**ANTHROPIC_KEY).serve(sse(ANSWER))
+    if source == "file":
+        path = tmp_path / "turns.json"
+        path.write_bytes(data)
+        r = cli.run("-m", "claude-x", "--messages", str(path), "again")
+    else:
+        r = cli.run("-m", "claude-x", "--messages", "-", "again", stdin=data)
+    assert r.code == 0, r.err
+    assert cli.body["messages"] == [*turns, {"role": "user", "content": "again"}]
+
+
+# =========================================================================== --until a date
+
+
+@pytest.mark.parametrize("day", ["2026-11-21", "20261121", "2026-W47-6", "2026W476"])
+def test_until_a_date_alone_means_the_end_of_that_day_in_every_form(day):
+    """Only the ten-character form counted as a date alone: --until 20261121 ended at the
+    start of that day, leaving the day out."""
+    from streamcli.commands.logview import parse_when
+    assert parse_when(day, end_of_day=True) == parse_when("2026-11-22", end_of_day=False)
+    assert parse_when(day, end_of_day=False) == parse_when("2026-11-21", end_of_day=False)
+    assert parse_when(day + "T10:00", end_of_day=True) == \
+        parse_when("2026-11-21T10:00", end_of_day=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from streamcli.ui import visible
 
@@ -53,11 +53,21 @@ def parse_when(value: str, *, end_of_day: bool) -> str:
     UTC text; `end_of_day`: a date alone means the end of that day (for --until)."""
     text = value.strip()
     when = datetime.fromisoformat(text)  # ValueError for the caller to report
-    if end_of_day and len(text) == 10:
+    if end_of_day and _date_alone(text):
         when += timedelta(days=1)
     if when.tzinfo is None:
         when = when.astimezone()
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _date_alone(text: str) -> bool:
+    """A date without a time, in any form ISO 8601 allows (2026-11-21, 20261121,
+    2026-W47-6): the length alone missed all but the first."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def summary_line(row: dict, width: int) -> str:
