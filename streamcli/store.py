@@ -75,6 +75,24 @@ def connect(environ, *, create: bool = True):
         conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")  # the caller's reads
     except (sqlite3.Error, StoreError) as exc:
         conn.close()
+        if not create and not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+            return _unchanging(path)
+        raise StoreError(f"cannot use {path}: {exc}") from None
+    return conn
+
+
+def _unchanging(path: str):
+    """A reader's connection to a log in a directory it cannot write (a read-only disk):
+    SQLite cannot make the index files it needs to read a WAL-mode database there, so it
+    reads the file as one that nobody changes (`immutable`)."""
+    import sqlite3
+    from urllib.parse import quote
+    conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?immutable=1", uri=True,
+                           isolation_level=None)
+    try:
+        _migrate(conn)  # the versions checked; a migration it would need fails, read-only
+    except (sqlite3.Error, StoreError) as exc:
+        conn.close()
         raise StoreError(f"cannot use {path}: {exc}") from None
     return conn
 

@@ -16,6 +16,7 @@ from tests.helpers import logdb
 from tests.helpers.cli import json_response, shell_words, sse
 from tests.helpers.fakeserver import FakeServer, Reply
 from tests.helpers.keys import ANTHROPIC_KEY, FAKE_KEYS, OPENAI_KEY
+from tests.test_log_robust import unwritable  # noqa: F401 - a fixture
 from tests.helpers.sse import (anthropic_models_page, anthropic_sse, responses_event,
                                sse_event)
 
@@ -489,3 +490,30 @@ def test_until_a_date_alone_means_the_end_of_that_day_in_every_form(day):
     assert parse_when(day, end_of_day=False) == parse_when("2026-11-21", end_of_day=False)
     assert parse_when(day + "T10:00", end_of_day=True) == \
         parse_when("2026-11-21T10:00", end_of_day=False)
+
+
+# =========================================================================== a read-only log
+
+
+def test_a_log_in_a_read_only_place_can_still_be_read_and_continued(processes, fake_server,
+                                                                     unwritable):
+    """A WAL-mode database needs its -shm index file to be read: in a directory that
+    cannot be written (a read-only disk), -c and every `logs` command failed with "unable
+    to open database file". They read it now; the new exchange costs the one warning."""
+    folder, lock = unwritable
+    fake_server.default = Reply(body=ANSWER)
+    env = {**FAKE_KEYS, "STREAMCLI_DB": folder / "logs.db"}
+    assert processes.run(args_for(fake_server, "earlier"), env=env).returncode == 0
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    lock(True)
+    r = processes.run(["-c", "--retries", "0", "again"], env=env)
+    assert (r.returncode, r.stdout) == (0, b"Hello world\n"), r.stderr
+    assert "not logged" in one_warning(r.stderr.decode())
+    sent = fake_server.requests[-1].json["messages"]
+    assert [m["content"] for m in sent] == ["earlier", "Hello world", "again"]
+    for args in (["logs", "list"], ["logs", "show"], ["logs", "export"],
+                 ["logs", "search", "earlier"]):
+        r = processes.run(args, env=env)
+        assert r.returncode == 0 and b"earlier" in r.stdout, (args, r.stderr)
+    lock(False)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
