@@ -517,3 +517,40 @@ def test_a_log_in_a_read_only_place_can_still_be_read_and_continued(processes, f
         assert r.returncode == 0 and b"earlier" in r.stdout, (args, r.stderr)
     lock(False)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+@pytest.mark.parametrize("added_id, delta_id", [("fc", None), (None, None), (None, "fc")])
+def test_a_function_call_named_by_id_in_some_events_and_by_index_in_others_is_one_call(
+        cli, added_id, delta_id):
+    """Calls in progress were keyed by item id, else by output index: a server that gave
+    the id in some events only (as compatible servers may) got the call twice, once with
+    no id or name."""
+    cli.env(**OPENAI_KEY)
+    item = {"type": "function_call", "call_id": "c", "name": "f"}
+    events = [
+        CREATED,
+        {"type": "response.output_item.added", "output_index": 0,
+         "item": {**item, **({"id": added_id} if added_id else {})}},
+        {"type": "response.function_call_arguments.delta", "output_index": 0,
+         "delta": '{"a":', **({"item_id": delta_id} if delta_id else {})},
+        {"type": "response.function_call_arguments.delta", "output_index": 0, "delta": "1}"},
+        {"type": "response.output_item.done", "output_index": 0,
+         "item": {**item, "id": "fc", "arguments": '{"a":1}'}}]
+    cli.serve(sse([*map(responses_event, events), _completed('{"input_tokens":1}')]))
+    r = cli.run(*RESPONSES, "--jsonl", "question")
+    calls = [(e["id"], e["name"], e["arguments"]) for e in r.events if e["type"] == "tool_call"]
+    assert (r.code, calls) == (0, [("c", "f", {"a": 1})])
+
+
+def test_parallel_calls_by_index_alone_stay_apart(cli):
+    cli.env(**OPENAI_KEY)
+    events = [CREATED] + [
+        {"type": "response.output_item.added", "output_index": i,
+         "item": {"type": "function_call", "call_id": f"c{i}", "name": f"f{i}"}}
+        for i in (0, 1)] + [
+        {"type": "response.function_call_arguments.delta", "output_index": i, "delta": d}
+        for i, d in ((1, '{"b":'), (0, '{"a":'), (0, "1}"), (1, "2}"))]
+    cli.serve(sse([*map(responses_event, events), _completed('{"input_tokens":1}')]))
+    r = cli.run(*RESPONSES, "--jsonl", "question")
+    calls = [(e["id"], e["name"], e["arguments"]) for e in r.events if e["type"] == "tool_call"]
+    assert (r.code, calls) == (0, [("c0", "f0", {"a": 1}), ("c1", "f1", {"b": 2})])
