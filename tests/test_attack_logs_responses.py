@@ -554,3 +554,25 @@ def test_parallel_calls_by_index_alone_stay_apart(cli):
     r = cli.run(*RESPONSES, "--jsonl", "question")
     calls = [(e["id"], e["name"], e["arguments"]) for e in r.events if e["type"] == "tool_call"]
     assert (r.code, calls) == (0, [("c0", "f0", {"a": 1}), ("c1", "f1", {"b": 2})])
+
+
+# =========================================================================== --jsonl start, any split
+
+
+def test_the_start_line_does_not_depend_on_where_the_reads_split():
+    """A Start after text in the same read (a stream out of order) named the provider,
+    model and id, while the same stream cut between them gave a start line without them:
+    the hypothesis property of test_stream_properties found it now and then."""
+    import io
+    from streamcli.events import Start, Text
+    from streamcli.sinks.jsonl import JsonlSink
+    start, text = Start("anthropic", "m", "msg_1"), Text("Hi")
+    outputs = []
+    for reads in ([[text, start]], [[text], [start]]):
+        out = io.BytesIO()
+        sink = JsonlSink(out)
+        for events in reads:
+            sink.write(events)
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].startswith(b'{"type":"start","v":1,"provider":null,"model":null,"id":null')
