@@ -576,3 +576,16 @@ def test_the_start_line_does_not_depend_on_where_the_reads_split():
         outputs.append(out.getvalue())
     assert outputs[0] == outputs[1]
     assert outputs[0].startswith(b'{"type":"start","v":1,"provider":null,"model":null,"id":null')
+
+
+def test_the_first_prompt_a_completion_shows_is_shown_not_obeyed(cli):
+    """The shell prints each --cid candidate's help (the first prompt) in its menu: an
+    escape sequence in a logged prompt went to the terminal."""
+    import click
+    from streamcli.environment import Environment
+    from streamcli.options import Runtime, complete_conversation_id
+    cli.env(**ANTHROPIC_KEY).serve(sse(ANSWER))
+    assert cli.run("-m", "claude-x", "title" + ESCAPES).code == 0
+    ctx = click.Context(click.Command("streamcli"), obj=Runtime(Environment(environ=cli.environ)))
+    (item,) = complete_conversation_id(ctx, None, "")
+    assert item.help == "title" + SHOWN
