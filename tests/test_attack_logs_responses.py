@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 
 import pytest
 
+from tests import test_log_robust
 from tests.helpers import logdb
 from tests.helpers.cli import json_response, shell_words, sse
 from tests.helpers.fakeserver import FakeServer, Reply
 from tests.helpers.keys import ANTHROPIC_KEY, FAKE_KEYS, OPENAI_KEY
-from tests.test_log_robust import unwritable  # noqa: F401 - a fixture
 from tests.helpers.sse import (anthropic_models_page, anthropic_sse, responses_event,
                                sse_event)
 
 ANSWER = anthropic_sse(["Hello", " world"], model="claude-x")
+unwritable = test_log_robust.unwritable  # the fixture: a directory nobody can write
 
 
 def args_for(srv: FakeServer, *extra: str) -> list[str]:
