@@ -60,6 +60,15 @@ def plain_text(piece: str) -> str | None:
     return piece
 
 
+def json_index(digits: bytes | str) -> bool:
+    """`digits` is a JSON number that is a whole number as written: ASCII digits only
+    (str.isdigit also takes "٣" and "²") and no leading zero ("00" is not JSON).
+
+    General path: `json.loads(digits)` parses, to an int."""
+    return (digits.isascii() and digits.isdigit()
+            and (len(digits) == 1 or digits[:1] not in (b"0", "0")))
+
+
 _ANTHROPIC_HEAD = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
 _ANTHROPIC_TEXT = b',"delta":{"type":"text_delta","text":"'
 
@@ -74,7 +83,7 @@ def anthropic_text(chunk: bytes) -> bytes | None:
         return None
     start = len(_ANTHROPIC_HEAD)
     mid = chunk.find(_ANTHROPIC_TEXT, start, start + 12 + len(_ANTHROPIC_TEXT))
-    if mid < 0 or not chunk[start:mid].isdigit():
+    if mid < 0 or not json_index(chunk[start:mid]):
         return None
     return plain_string(chunk[mid + len(_ANTHROPIC_TEXT):-5])
 
@@ -93,7 +102,7 @@ def anthropic_event_text(ev: SSEEvent) -> str | None:
         return None
     start = len(_ANTHROPIC_EVENT_HEAD)
     mid = data.find(_ANTHROPIC_EVENT_TEXT, start, start + 12 + len(_ANTHROPIC_EVENT_TEXT))
-    if mid < 0 or not data[start:mid].isdigit():
+    if mid < 0 or not json_index(data[start:mid]):
         return None
     return plain_text(data[mid + len(_ANTHROPIC_EVENT_TEXT):-3])
 
