@@ -15,7 +15,7 @@ exact bytes, and decline anything that would need unescaping.
 
 from __future__ import annotations
 
-from streamcli.sse import MAX_EVENT_BYTES, SSEEvent
+from streamcli.sse import MAX_EVENT_BYTES, STRAY_ERROR, SSEEvent
 
 
 def one_event(chunk: bytes, last_id: str) -> SSEEvent | None:
@@ -96,9 +96,10 @@ def anthropic_event_text(ev: SSEEvent) -> str | None:
     """The text of one event whose data is a compact text_delta that needs no unescaping.
 
     General path: the anthropic mapper's Text event for `ev` (which reads the type from
-    the data, whatever the event's name)."""
+    the data, whatever the event's name, but ignores a stray `error:` field's value)."""
     data = ev.data
-    if not data.endswith('"}}') or not data.startswith(_ANTHROPIC_EVENT_HEAD):
+    if not data.endswith('"}}') or not data.startswith(_ANTHROPIC_EVENT_HEAD) \
+            or ev.event is STRAY_ERROR:
         return None
     start = len(_ANTHROPIC_EVENT_HEAD)
     mid = data.find(_ANTHROPIC_EVENT_TEXT, start, start + 12 + len(_ANTHROPIC_EVENT_TEXT))
@@ -174,7 +175,8 @@ class OpenAIEventText:
     path) and its exact tail.
 
     General path: the openai mapper's Text event for `ev` (which raises for an event
-    named `error`, so those are never taken)."""
+    named `error`, so those are never taken, and never parses a stray `error:` field's
+    value, so no head is learned from one and none is taken)."""
 
     def __init__(self) -> None:
         self.head: str | None = None
@@ -182,6 +184,8 @@ class OpenAIEventText:
 
     def __call__(self, ev: SSEEvent) -> str | None:
         data, head = ev.data, self.head
+        if ev.event is STRAY_ERROR:
+            return None
         if head is None:
             if self._tries < _LEARN_TRIES:
                 self._tries += 1

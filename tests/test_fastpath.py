@@ -119,6 +119,17 @@ def constructed() -> list[tuple[str, str, bytes]]:
             '"index":0,"delta":{"type":"text_delta","text":"mid"',
             f'"index":{index},"delta":{{"type":"text_delta","text":"mid"', 1).encode()
         cases.append(("anthropic", name, body))
+    # A stray `error:` field (old llama.cpp) whose value looks like a text event: the
+    # mappers never parse it, so no shortcut may take it, or learn a head from it (a
+    # stream without a role chunk then never started the mapper: a `start` of nulls).
+    parts = anthropic_sse(["a", "b"])
+    delta = next(p for p in parts if b'"text":"b"' in p)
+    stray = b"error: " + delta.split(b"data: ", 1)[1]
+    cases.append(("anthropic", "stray-error-lookalike", b"".join([*parts[:3], stray, *parts[3:]])))
+    parts = openai_sse(["hello", "big", "world"])[1:]  # no role chunk
+    stray = b"error: " + parts[0][6:]
+    cases.append(("openai", "stray-error-first", b"".join([stray, *parts])))
+    cases.append(("openai", "stray-error-lookalike", b"".join([*parts[:2], stray, *parts[2:]])))
     return cases
 
 
