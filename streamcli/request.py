@@ -38,6 +38,7 @@ class Request:
     extra: dict[str, Any] = field(default_factory=dict)  # -o KEY=VALUE, merged last
     stream: bool = True
     history: tuple[Message, ...] = ()  # earlier turns, sent before the prompt
+    key_source: str | None = None  # where api_key came from, for a 401's message
     # attachments.Attachment each, in command-line order; rendered before the prompt.
     attachments: tuple = ()
     schema: Any = None  # a schema.Schema (--schema): structured output, sent natively

@@ -10,6 +10,7 @@ from streamcli.events import (DONE, OutputItem, Refusal, Start, Stop, SurrogateJ
 from streamcli.providers.responses.errors import classify, event_error
 from streamcli.providers.responses.request import NAME
 from streamcli.providers.responses.values import int_of, str_of
+from streamcli.redact import excerpt
 
 # Output items that are part of the answer itself; any other item (web_search_call,
 # file_search_call, code_interpreter_call, computer_call, mcp_call...) is something
@@ -46,9 +47,9 @@ class StreamMapper:
         try:
             obj = json.loads(data)
         except ValueError:
-            raise MalformedStream(f"invalid JSON in a {ev.event!r} event: {data[:120]!r}") from None
+            raise MalformedStream(f"invalid JSON in a {ev.event!r} event: {excerpt(data)}") from None
         if not isinstance(obj, dict):
-            raise MalformedStream(f"unexpected data in a {ev.event!r} event: {data[:120]!r}")
+            raise MalformedStream(f"unexpected data in a {ev.event!r} event: {excerpt(data)}")
         kind = obj.get("type") or ev.event
         if kind == "response.output_text.delta":
             delta = obj.get("delta")
