@@ -262,3 +262,17 @@ def test_an_option_value_that_looks_like_a_mode_is_a_value(keyed):
     """`-s --jsonl --bogus`: --jsonl is the system prompt, so the error stays text."""
     r = keyed.run("-s", "--jsonl", "--bogus")
     assert r.code == 2 and r.out == b"" and "No such option" in r.err
+
+
+def test_dev_stdin_in_a_batch_is_refused_as_dash_is(keyed, tmp_path):
+    """In a batch, /dev/stdin is the batch input (or the same file for every item): it was
+    read as each item's attachment, or, once -a read stdin like `-`, failed with "stdin is
+    closed"."""
+    items = tmp_path / "items.jsonl"
+    items.write_text('{"id": "1", "prompt": "hi"}\n')
+    r = keyed.run("batch", "run", "-m", "claude-x", "-a", "/dev/stdin", str(items), stdin=b"x")
+    assert r.code == 2 and r.requests == [] and "every item would read stdin" in r.err
+    items.write_text('{"id": "1", "prompt": "hi", "attach": "/dev/fd/0"}\n')
+    r = keyed.run("batch", "run", "-m", "claude-x", str(items), stdin=b"x")
+    assert r.code == 12 and r.requests == []
+    assert "attach '-' (stdin) cannot be used in a batch item" in r.out.decode()
