@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator
 from streamcli import safejson
 from streamcli.errors import MalformedStream
 from streamcli.pump import Progress, pump
+from streamcli.redact import excerpt
 
 # A whole response is read this far, never further: far above any real answer (the same
 # bound as one event of a stream), so that a body that never ends cannot eat all memory.
@@ -97,10 +98,10 @@ def not_a_stream(content_type: str | None, streamed: bool, head: bytes) -> Malfo
     ctype = content_type or "no content type"
     if not streamed:
         return MalformedStream(f"the response is not JSON ({ctype}, and no event stream "
-                               f"either): {head[:120]!r}")
+                               f"either): {excerpt(head)}")
     if not content_type.lower().startswith("text/event-stream"):
         return MalformedStream(f"expected an event stream, but the server sent {ctype}: "
-                               f"{head[:120]!r}")
+                               f"{excerpt(head)}")
     return None
 
 
@@ -120,15 +121,15 @@ def parse_whole(prov, body: bytes) -> tuple:
     try:
         obj = safejson.loads(body)
     except ValueError as exc:
-        raise MalformedStream(f"the response is not JSON ({exc}): {body[:120]!r}") from None
+        raise MalformedStream(f"the response is not JSON ({exc}): {excerpt(body)}") from None
     if not isinstance(obj, dict):
-        raise MalformedStream(f"unexpected response: {body[:120]!r}")
+        raise MalformedStream(f"unexpected response: {excerpt(body)}")
     out: list = []
     try:
         mapper = prov.parse_message(obj, out)
     except (AttributeError, TypeError, KeyError, IndexError) as exc:
         # A last resort: parse_message checks the type of every field it reads.
-        raise MalformedStream(f"unexpected response shape ({exc}): {body[:120]!r}") from None
+        raise MalformedStream(f"unexpected response shape ({exc}): {excerpt(body)}") from None
     return mapper, out
 
 

@@ -13,8 +13,9 @@ from click.core import ParameterSource
 from streamcli import __version__, plan
 from streamcli.config import load_config
 from streamcli.errors import EXIT_STATUS_TABLE, StdoutClosed, UsageError
-from streamcli.options import (Runtime, complete_conversation_id, environ_of, help_option,
-                               setting, version_option)
+from streamcli.options import (NAME, TEXT, FiniteFloat, Limit, Runtime, Seconds,
+                               complete_conversation_id, environ_of, help_option, setting,
+                               version_option)
 from streamcli.session import Session
 
 PROG = "streamcli"
@@ -80,7 +81,9 @@ ANY_PATH = click.Path(allow_dash=True, path_type=str)
 def _complete_mime(ctx, param, incomplete):
     from streamcli.filetypes import SUPPORTED
     return [m for m in ("auto", *SUPPORTED) if m.startswith(incomplete)]
-SECONDS = click.FloatRange(min=0, min_open=True)
+
+
+SECONDS = Seconds()
 
 
 class PromptContext(click.Context):
@@ -93,11 +96,11 @@ class PromptContext(click.Context):
 @click.command(PROMPT_COMMAND, hidden=True, add_help_option=False,
                context_settings={"max_content_width": 100}, epilog=_epilog())
 @click.argument("prompt", nargs=-1, shell_complete=_complete_prompt)
-@setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL",
+@setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL", type=NAME,
           shell_complete=_complete_model,
           help="Model name; the provider follows from it (claude-* Anthropic; gpt-*, o1/o3/o4*, "
                "chatgpt-* OpenAI). NAME:MODEL picks a provider from the config file.")
-@setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME",
+@setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME", type=NAME,
           shell_complete=_complete_provider,
           help="anthropic, openai, openai-responses, or a provider named in the config file.")
 @click.option("--api", type=click.Choice(["chat", "responses"]),
@@ -106,10 +109,10 @@ class PromptContext(click.Context):
                    "for the models OpenAI serves only there (o1-pro, o3-pro, *-deep-research, "
                    "computer-use-preview, codex-mini-latest, gpt-5*-pro, gpt-5*-codex*) on "
                    "OpenAI's own URL]")
-@click.option("--base-url", metavar="URL",
+@click.option("--base-url", metavar="URL", type=NAME,
               help="Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, OpenRouter) or an API proxy. "
                    "[env var: OPENAI_BASE_URL / ANTHROPIC_BASE_URL]")
-@click.option("-s", "--system", metavar="TEXT", help="System prompt.")
+@click.option("-s", "--system", metavar="TEXT", type=TEXT, help="System prompt.")
 @click.option("-e", "--editor", is_flag=True, help="Compose the prompt in $VISUAL or $EDITOR.")
 @click.option("--no-stdin", is_flag=True, help="Never read stdin, even when it is a pipe.")
 @click.option("-c", "--continue", "continue_", is_flag=True,
@@ -126,9 +129,9 @@ class PromptContext(click.Context):
                "this one. [default: --log]")
 @setting("--max-tokens", envvar="STREAMCLI_MAX_TOKENS", type=click.IntRange(min=1), metavar="N",
           help="Longest answer, in tokens. [default: 8192 for Anthropic, the server's for OpenAI]")
-@setting("--temperature", envvar="STREAMCLI_TEMPERATURE", type=click.FloatRange(min=0),
+@setting("--temperature", envvar="STREAMCLI_TEMPERATURE", type=FiniteFloat(min=0),
           metavar="T", help="Sampling temperature.")
-@click.option("--stop", multiple=True, metavar="TEXT",
+@click.option("--stop", multiple=True, metavar="TEXT", type=TEXT,
               help="Stop sequence (repeatable; the Responses API has none).")
 @click.option("--tools", "tools_file", type=FILE, metavar="FILE",
               help="JSON file with a list of tool definitions (name, description, input_schema).")
@@ -146,11 +149,12 @@ class PromptContext(click.Context):
                    "answer is checked at the end: exit 10 when it does not match.")
 @click.option("--schema-list", type=ANY_PATH, metavar="SCHEMA",
               help="Like --schema, for a list of such objects: the answer is {\"items\": [...]}.")
-@click.option("-H", "--header", multiple=True, metavar="'NAME: VALUE'",
+@click.option("-H", "--header", multiple=True, metavar="'NAME: VALUE'", type=TEXT,
               help="Add a header to every request (repeatable; wins over the config file's "
                    "headers; 'NAME:' removes one). Credential-like values are never shown.")
-@click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE",
-              help="Any other request body field, VALUE parsed as JSON when it parses (repeatable).")
+@click.option("-o", "--option", "extra", multiple=True, metavar="KEY=VALUE", type=TEXT,
+              help="Any other request body field, VALUE parsed as JSON when it parses (repeatable). "
+                   "Not stream: --no-stream decides it.")
 @click.option("--raw-sse", is_flag=True, help="Print the upstream server-sent events byte for byte.")
 @click.option("--jsonl", is_flag=True, help="Print one provider-neutral JSON event per line.")
 @click.option("--no-stream", is_flag=True,
@@ -166,7 +170,7 @@ class PromptContext(click.Context):
 @setting("--retries", envvar="STREAMCLI_RETRIES", type=click.IntRange(min=0), default=2,
           show_default=True, metavar="N",
           help="Retries of 408/409/429/5xx/529 and connection errors before any output.")
-@setting("--max-retry-wait", envvar="STREAMCLI_MAX_RETRY_WAIT", type=click.FloatRange(min=0),
+@setting("--max-retry-wait", envvar="STREAMCLI_MAX_RETRY_WAIT", type=Limit(),
           default=60.0, show_default=True, metavar="SECONDS",
           help="Longest retry-after to honour; a server asking for more fails at once (exit 5).")
 @setting("--connect-timeout", envvar="STREAMCLI_CONNECT_TIMEOUT", type=SECONDS, default=10.0,
@@ -196,6 +200,8 @@ def command(ctx: click.Context, **params):
     model_is_flag = ctx.get_parameter_source("model") is ParameterSource.COMMANDLINE
     try:
         with Session(output, runtime.env, asked=(params["provider"], params["model"])) as session:
+            for warning in runtime.config_warnings:
+                session.ui.warn(warning)
             session.run(plan.build(params, output, config=runtime.checked_config(),
                                    provider_is_flag=provider_is_flag, env=runtime.env,
                                    ui=session.ui, model_is_flag=model_is_flag))

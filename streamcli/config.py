@@ -27,20 +27,15 @@ import re
 from dataclasses import dataclass
 
 from streamcli import headers as extra_headers
+from streamcli.configkeys import KEYS, PROVIDER_KEYS, SETTINGS, check_types
 from streamcli.errors import UsageError
+from streamcli.keys import api_key
 from streamcli.providers import KINDS
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 # OpenAI's model names, Responses-only ones (codex-mini-latest, computer-use-preview) too
 _OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o1|o3|o4|codex-mini|computer-use-preview)")
 _OFFICIAL_OPENAI = "://api.openai.com"
-
-
-# The plain settings the file may give, with the types it must give them in (the ranges
-# are the flags' own, checked by click).
-SETTINGS = {"max_tokens": int, "temperature": float, "retries": int, "max_retry_wait": float,
-            "connect_timeout": float, "idle_timeout": float, "timeout": float, "log": bool}
-_KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false"}
 
 
 def config_path(environ=None) -> str:
@@ -55,18 +50,10 @@ def config_path(environ=None) -> str:
 
 
 def defaults(config: dict) -> dict:
-    """The file's plain settings, for click's default_map (so flags and STREAMCLI_*
-    variables win over them, and the flags' ranges apply to them too)."""
-    out = {}
-    for name, kind in SETTINGS.items():
-        if name not in config:
-            continue
-        value = config[name]
-        ok = isinstance(value, kind) or (kind is float and isinstance(value, int))
-        if not ok or (isinstance(value, bool) and kind is not bool):
-            raise UsageError(f"config file: {name} must be {_KIND_NAMES[kind]}, not {value!r}")
-        out[name] = value
-    return out
+    """The file's plain settings (configkeys.SETTINGS), for click's default_map (so flags
+    and STREAMCLI_* variables win over them, and the flags' ranges apply to them too);
+    their types were checked as the file was loaded."""
+    return {name: config[name] for name in SETTINGS if name in config}
 
 
 def load_config(path: str | None = None, environ=None) -> dict:
@@ -83,10 +70,14 @@ def load_config(path: str | None = None, environ=None) -> dict:
         config = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"config file {path}: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"config file {path}: nested too deeply") from None
+    check_types(config, KEYS, "", path)
     providers = config.get("providers", {})
-    if not isinstance(providers, dict) or not all(isinstance(p, dict) for p in providers.values()):
+    if not all(isinstance(p, dict) for p in providers.values()):
         raise UsageError(f"config file {path}: [providers.NAME] must be tables")
     for name, entry in providers.items():
+        check_types(entry, PROVIDER_KEYS, f"providers.{name}.", path)
         kind = entry.get("kind", "openai")
         if kind not in KINDS:
             raise UsageError(f"config file {path}: providers.{name}.kind must be one of "
@@ -108,15 +99,18 @@ class Target:
     base_url: str
     api_key: str | None
     headers: tuple[tuple[str, str], ...] = ()  # its config `headers`, -H over them
+    key_source: str | None = None  # where api_key came from ("ANTHROPIC_API_KEY", ...)
 
 
 def resolve(config: dict, *, model: str | None, provider: str | None, provider_is_flag: bool,
             base_url: str | None, environ, need_key: bool = True, api: str | None = None,
-            need_model: bool = True, headers: tuple = ()) -> Target:
+            need_model: bool = True, headers: tuple = (),
+            key_timeout: float | None = None) -> Target:
     """`model` and `provider` as click resolved them (flag, else STREAMCLI_MODEL /
     STREAMCLI_PROVIDER); `provider_is_flag`: the provider came from --provider, which
     beats a model that names its provider, where STREAMCLI_PROVIDER does not. `api`:
-    --api ("chat" or "responses"), which picks the protocol of an OpenAI-kind target."""
+    --api ("chat" or "responses"), which picks the protocol of an OpenAI-kind target.
+    `key_timeout`: --timeout, which bounds an api_key_cmd too."""
     env = environ
     named = config.get("providers", {})
     env_provider = None if provider_is_flag else provider
@@ -134,18 +128,38 @@ def resolve(config: dict, *, model: str | None, provider: str | None, provider_i
             configured = bare if picked == chosen else None
     name = (provider or _infer(model) or env_provider
             or config.get("provider") or _infer(None if model else configured)
-            or ("openai" if base_url else None))
+            or _kind_of_url(base_url, env))
     if name is None and not (model or configured):
         name = "anthropic"
     if name is None:
-        raise UsageError(f"cannot tell the provider of model {model or configured!r}: pass --provider "
-                         f"({', '.join(provider_names(config))}) or set STREAMCLI_PROVIDER")
+        raise _unknown_provider(model or configured, config, env)
     return _target(config, name, model, configured, base_url, env, need_key, api,
-                   need_model and need_key, headers)
+                   need_model and need_key, headers, key_timeout)
+
+
+def _kind_of_url(base_url: str | None, env) -> str | None:
+    """A URL given for one protocol says the model is served that way: --base-url and
+    OPENAI_BASE_URL (its environment form) for OpenAI-compatible servers, and
+    ANTHROPIC_BASE_URL alone for an Anthropic-compatible one."""
+    if base_url or env.get("OPENAI_BASE_URL"):
+        return "openai"
+    if env.get("ANTHROPIC_BASE_URL"):
+        return "anthropic"
+    return None
+
+
+def _unknown_provider(model: str, config: dict, env) -> UsageError:
+    names = ", ".join(provider_names(config))
+    prefix, sep, _ = model.partition(":")
+    if sep and prefix:  # meant as NAME:MODEL, most likely
+        return UsageError(f"no provider {prefix!r} in the config file {config_path(env)} (known: "
+                          f"{names}); for a model name with a colon, pass --provider")
+    return UsageError(f"cannot tell the provider of model {model!r}: pass --provider "
+                      f"({names}) or set STREAMCLI_PROVIDER")
 
 
 def _target(config, name, model, configured, base_url, env, need_key, api=None,
-            need_model=True, flag_headers=()) -> Target:
+            need_model=True, flag_headers=(), key_timeout=None) -> Target:
     named = config.get("providers", {})
     entry = named.get(name, {})
     if name not in KINDS and name not in named:
@@ -158,14 +172,28 @@ def _target(config, name, model, configured, base_url, env, need_key, api=None,
         raise UsageError("no model: pass -m MODEL (or set STREAMCLI_MODEL)")
     from streamcli.providers import load
     prov = load(kind)
-    url = (base_url or (env.get(prov.URL_ENV) if name in KINDS else None)
+    url = (base_url or (_text_of(env, prov.URL_ENV) if name in KINDS else None)
            or entry.get("base_url") or prov.DEFAULT_BASE_URL)
     kind = _protocol(kind, name, api, model, url)
     headers = extra_headers.for_provider(entry, name, flag_headers)
     if load(kind).AUTH_HEADER in extra_headers.names(headers):  # given outright: no key
         need_key = False
-    key = _api_key(name, kind, entry, url, env, prov) if need_key else None
-    return Target(kind, name, model, url, key, headers)
+    key, source = None, None
+    if need_key:
+        key, source = api_key(name, kind, entry, url, env, prov, KINDS, key_timeout,
+                              config_path(env))
+    return Target(kind, name, model, url, key, headers, source)
+
+
+def _text_of(env, name: str) -> str | None:
+    """A variable read as text: with bytes that are not UTF-8 it is a usage error here,
+    not a crash when the request is encoded."""
+    value = env.get(name)
+    try:
+        value and value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{name} is not valid UTF-8 (check the locale or the variable)") from None
+    return value
 
 
 def _protocol(kind: str, name: str, api: str | None, model: str | None, url: str) -> str:
@@ -204,37 +232,3 @@ def _infer(model: str | None) -> str | None:
 
 def _default_model(kind: str) -> str | None:
     return DEFAULT_MODEL if kind == "anthropic" else None
-
-
-def _api_key(name: str, kind: str, entry: dict, url: str, env, prov) -> str | None:
-    # Environment before config file. A named provider never falls back to
-    # OPENAI_API_KEY/ANTHROPIC_API_KEY: that key must not travel to a third-party server.
-    if name in KINDS and env.get(prov.KEY_ENV):
-        return _checked_key(env[prov.KEY_ENV], prov.KEY_ENV)
-    if entry.get("api_key_env") and env.get(entry["api_key_env"]):
-        return _checked_key(env[entry["api_key_env"]], entry["api_key_env"])
-    if entry.get("api_key_cmd"):
-        from streamcli.keycmd import key_from_command
-        return _checked_key(key_from_command(name, entry["api_key_cmd"]),
-                            f"the output of api_key_cmd of provider {name!r}")
-    # Anthropic and OpenAI's own URL always need a key; a compatible server (a local
-    # vLLM, llama.cpp or Ollama) often has none.
-    if kind == "anthropic" or _OFFICIAL_OPENAI in url:
-        if name in KINDS:
-            raise UsageError(f"no API key: set {prov.KEY_ENV}")
-        if entry.get("api_key_env"):
-            raise UsageError(f"no API key: set {entry['api_key_env']} (the api_key_env of "
-                             f"provider {name!r})")
-        raise UsageError(f"no API key for provider {name!r}: set the variable named by its "
-                         f"api_key_env, or configure api_key_cmd, in {config_path(env)}")
-    return None
-
-
-def _checked_key(key: str, source: str) -> str:
-    """A key pasted with a newline or spaces is trimmed; anything else that cannot be an
-    HTTP header value is refused without echoing the key."""
-    key = key.strip()
-    if not key or not key.isascii() or not key.isprintable():
-        raise UsageError(f"the API key in {source} contains characters that cannot be sent "
-                         f"in an HTTP header")
-    return key

@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import IO, Any, Mapping
 
+from streamcli.redact import Redactor
+
 
 @dataclass
 class Environment:
@@ -24,6 +26,9 @@ class Environment:
     # An httpx2 transport for every request of the run; None keeps httpx2's own, which
     # honours HTTPS_PROXY/NO_PROXY: never replace it with one that does not.
     transport: Any = None
+    # The run's secrets, as they become known (the key, credential headers, passwords in
+    # URLs): whatever the run says on stderr or in an error object is masked with them.
+    redact: Redactor = field(default_factory=Redactor)
 
     @classmethod
     def from_process(cls) -> "Environment":

@@ -5,11 +5,11 @@ Every usage error of a prompt run is raised here, before anything is sent.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from streamcli import attachments, conversation, headers, limits, prompt, tools
+from streamcli import (attachments, attachspec, conversation, headers, limits, prompt, tools,
+                       userjson)
 from streamcli.config import resolve
 from streamcli.conversation import Conversation
 from streamcli.errors import UsageError
@@ -91,6 +91,9 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
         # A replay keeps no transcript, unless --schema must check the answer.
         return Plan(output, RunOptions(**{**run.__dict__, "replay_protocol": protocol,
                                           "record": structure is not None}), None, structure)
+    extra = parse_extra(params["extra"])  # the checks that cost nothing come first
+    if params["tools_file"] == "-" and params.get("messages") == "-":
+        raise UsageError("--tools - and --messages - cannot both read stdin")
     conv = conversation.start(params, env.environ, env.stdin, ui)
     # A continued conversation keeps its provider, model, URL and protocol unless -m or
     # --provider is given on the command line.
@@ -100,18 +103,14 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
                      provider_is_flag=provider_is_flag or reuse,
                      base_url=params["base_url"] or (conv.base_url if reuse else None),
                      environ=env.environ, headers=headers.parse(params["header"]),
-                     api=api or (conversation.api_of(conv.protocol) if reuse else None))
-    # Every other text the request carries (an argument that was not UTF-8 arrives as lone
-    # surrogates, which no JSON body or URL can hold).
-    for what, value in (("the model", target.model), ("the base URL", target.base_url),
-                        *(("--stop", v) for v in params["stop"]),
-                        *(("-o", v) for v in params["extra"])):
-        utf8(what, value)
+                     api=api or (conversation.api_of(conv.protocol) if reuse else None),
+                     key_timeout=params["timeout"])
     if target.kind == "openai-responses" and params["stop"]:
         raise UsageError("--stop: the Responses API has no stop sequences (use --api chat, "
                          "or pass what the server accepts with -o)")
     specs, types = params["attach"], params["attach_type"]
     stdin_taken = _check_stdin_use(params)
+    tool_defs = tools.load(params["tools_file"], env.stdin)
     # Attachments before the prompt: a bad one fails before an editor opens or stdin is read.
     found = (attachments.load(specs, target.kind, types=types, stdin=env.stdin, ui=ui)
              if specs or types else ())
@@ -126,11 +125,11 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
         ui.notice(f"--schema is sent without OpenAI's strict mode: {structure.why_not_strict}")
     request = Request(
         provider=target.kind, model=target.model, prompt=text,
-        base_url=target.base_url, api_key=target.api_key, system=system,
-        max_tokens=params["max_tokens"], temperature=params["temperature"],
-        stop=tuple(params["stop"]), tools=tools.load(params["tools_file"], env.stdin),
-        extra=parse_extra(params["extra"]), stream=output.mode != "json",
-        attachments=found, schema=structure, headers=target.headers, history=conv.history,
+        base_url=target.base_url, api_key=target.api_key, key_source=target.key_source,
+        system=system, max_tokens=params["max_tokens"], temperature=params["temperature"],
+        stop=tuple(params["stop"]), tools=tool_defs, extra=extra,
+        stream=output.mode != "json", attachments=found, schema=structure,
+        headers=target.headers, history=conv.history,
     )
     # The provider's name as resolved (a provider of the config file keeps its name in the
     # log, so that continuing finds its key and URL again).
@@ -154,7 +153,7 @@ def schema_of(params: dict):
 def _check_stdin_use(params: dict) -> bool:
     """`-a -` takes stdin for the attachment: the prompt then comes from the arguments
     only, and nothing else may want stdin. True when it does."""
-    if "-" not in params["attach"]:
+    if not any(map(attachspec.reads_stdin, params["attach"])):  # -, /dev/stdin...
         return False
     for clash, said in ((params["no_stdin"], "--no-stdin"),
                         (params["prompt"] == ("-",), "the prompt '-'"),
@@ -172,6 +171,11 @@ def read_prompt(params: dict, env, ui, conv: Conversation | None = None, *,
     question). With `--messages -` stdin holds the turns, not the prompt; when the turns
     end with a user turn and no prompt is given, that turn is the prompt."""
     use_stdin = use_stdin and not params["no_stdin"]
+    if params["tools_file"] == "-":  # stdin held the tool definitions: it is read
+        if params["prompt"] == ("-",):
+            raise UsageError("'-' reads the prompt from stdin, but --tools - reads the tool "
+                             "definitions from it")
+        use_stdin = False
     if params.get("messages") == "-":
         if params["prompt"] == ("-",):
             raise UsageError("'-' reads the prompt from stdin, but --messages - reads the "
@@ -203,15 +207,24 @@ def utf8(what: str, text: str | None) -> str | None:
     return text
 
 
+# -o keys that would break the protocol streamcli speaks with the server, with what to
+# use instead: `stream` decides whether the answer comes as events or as one object.
+_PROTOCOL_KEYS = {"stream": "the output mode decides it: use --no-stream for a "
+                            "non-streaming request"}
+
+
 def parse_extra(items: tuple[str, ...]) -> dict:
-    """-o KEY=VALUE: VALUE as JSON when it parses (numbers, booleans, objects), else text."""
+    """-o KEY=VALUE: VALUE as JSON when it parses (numbers, booleans, objects), else text;
+    JSON that cannot be sent (NaN, too deep) is a usage error."""
     extra = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"-o expects KEY=VALUE, not {item!r}")
+        if key in _PROTOCOL_KEYS:
+            raise UsageError(f"-o {key} cannot be set: {_PROTOCOL_KEYS[key]}")
         try:
-            extra[key] = json.loads(value)
+            extra[key] = userjson.loads(value, f"-o {key}")
         except ValueError:
             extra[key] = value
     return extra

@@ -27,6 +27,9 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None,
     """Arguments joined by spaces, after piped stdin (`join`). `-` alone means: stdin
     only. `stdin` is None when the shell closed it (`<&-`): no stdin at all. `required`:
     an empty prompt is an error (not when attachments carry the question)."""
+    if len(args) > 1 and args[0] == "-":
+        raise UsageError("'-' means the prompt is stdin only, with no words after it; to "
+                         "ask a question about stdin, drop the '-': ... | streamcli QUESTION")
     stdin_only = args == ("-",)
     question = "" if stdin_only else " ".join(args)
     context = ""

@@ -12,6 +12,7 @@ from typing import Iterable
 from streamcli import fastpath
 from streamcli.errors import ConnectionFailed, MalformedStream, StreamcliError, TimeoutExpired
 from streamcli.events import Text
+from streamcli.redact import excerpt
 from streamcli.sse import SSEDecoder, SSEError
 
 
@@ -138,7 +139,7 @@ def _map(events, map_event, mapper, sink, write, progress, monotonic, event_text
         # Valid JSON of a shape the provider never sends (or nested past what json can
         # read): a malformed stream.
         raise MalformedStream(f"unexpected {ev.event!r} event ({exc}): "
-                              f"{ev.data[:120]!r}") from None
+                              f"{excerpt(ev.data)}") from None
     finally:
         # What was decoded before an in-stream error still gets written.
         if out:

@@ -14,7 +14,7 @@ from streamcli import logbook
 from streamcli.conversation import stored
 from streamcli.errors import StreamcliError
 from streamcli.events import normalize_stop, usage_dict
-from streamcli.redaction import redact
+from streamcli.redact import Redactor, url_secrets
 from streamcli.sinks import encode_text
 
 
@@ -74,7 +74,7 @@ def build(request, conversation, transcript, outcome, *, started_at: float,
         "request_id": (error.request_id if error is not None else None) or request_id,
         "error": error.as_dict() if error is not None else None,
     }
-    secrets = [s for s in request.secrets() if len(s) >= MIN_SECRET]
+    secrets = Redactor([*request.secrets(), *url_secrets(request.base_url)])
     return {k: v if k in _NOT_REDACTED else _redacted(v, secrets) for k, v in row.items()}
 
 
@@ -121,19 +121,18 @@ def without_credentials(url: str | None) -> str | None:
 # What identifies the exchange and where it went: never text a server could echo, and
 # continuing needs it exactly.
 _NOT_REDACTED = frozenset({"id", "conversation_id", "time", "provider", "protocol", "model"})
-# Secrets shorter than this are left in the log: a local server's placeholder key "x" is no
-# credential, and replacing it would change the turns that continuing sends back ("solve
-# for x" becoming "solve for ***"). Keys and tokens are far longer.
-MIN_SECRET = 8
+# Secrets shorter than redact.MIN_SECRET are left in the log: a local server's placeholder
+# key "x" is no credential, and replacing it would change the turns that continuing sends
+# back ("solve for x" becoming "solve for ***"). Keys and tokens are far longer.
 
 
-def _redacted(value, secrets):
+def _redacted(value, secrets: Redactor):
     """Every string, however deep, as it was printed (a lone surrogate of a broken JSON
     escape as U+FFFD, as the sinks write it) and without a secret (a server may echo one)."""
     if isinstance(value, str):
         if not value.isascii():
             value = encode_text(value).decode("utf-8")
-        return redact(value, secrets)
+        return secrets(value)
     if isinstance(value, dict):  # keys too: a server's usage or error object may echo one
         return {_redacted(k, secrets): _redacted(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

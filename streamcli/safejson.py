@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import math
 
+from streamcli.redact import clip
+
 # Far deeper than any real message, tool argument or config, and shallow enough that
 # reading and writing such a value never comes near the interpreter's recursion limit.
 MAX_DEPTH = 200
@@ -32,7 +34,7 @@ def _constant(name: str):
 def _float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
-        raise JSONError(f"the number {text[:40]} is out of range")
+        raise JSONError(f"the number {clip(text, 40)} is out of range")
     return value
 
 

@@ -14,16 +14,15 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
-from streamcli import providers, replay, report, signals
+from streamcli import providers, redact, replay, report, signals
 from streamcli.attempt import complete_once, stream_once
-from streamcli.errors import (Cancelled, ExitStatus, StdoutClosed, StreamcliError,
+from streamcli.errors import (Cancelled, ExitStatus, OutputError, StdoutClosed, StreamcliError,
                               TimeoutExpired, TotalTimeout)
 from streamcli.events import Retry, normalize_stop
-from streamcli.outcome import Outcome
+from streamcli.outcome import Outcome, outcome_of
 from streamcli.pump import Progress
-from streamcli.redaction import redact  # noqa: F401 - also the name tests import
 from streamcli.retry import RetryPolicy
-from streamcli.sinks import make_sink
+from streamcli.sinks import guard, make_sink
 from streamcli.transcript import Recorder, Transcript
 from streamcli.ui import Stderr
 
@@ -37,8 +36,11 @@ class Session:
         before the plan could resolve them."""
         self.output = output
         self.env = env
-        self.ui = Stderr(env.stderr, quiet=output.quiet, environ=env.environ)
-        self.sink = make_sink(output.mode, env.stdout, self.ui,
+        self.redact = env.redact  # the run's secrets: every stderr line and error object
+        self.redact.add(*redact.proxy_secrets(env.environ))
+        self.ui = Stderr(env.stderr, quiet=output.quiet, environ=env.environ,
+                         redact=self.redact)
+        self.sink = make_sink(output.mode, guard(env.stdout), self.ui,
                               show_thinking=output.show_thinking, newline=output.newline)
         # What the answer said, for the end of the run, whatever the mode writes; kept
         # only when the plan asks for it (it costs memory in the answer's size).
@@ -62,6 +64,7 @@ class Session:
         try:
             signals.release()  # a signal held back during start-up is delivered here
         except Cancelled as cancel:  # (__exit__ does not run for an error in __enter__)
+            signals.acknowledge()
             self._finish("cancelled", None, cancel.signum)
             raise
         return self
@@ -80,6 +83,7 @@ class Session:
         if exc is None or self.outcome is not None:
             return False
         if isinstance(exc, Cancelled):
+            signals.acknowledge()
             self._finish("cancelled", None, exc.signum)
             return False  # `entry` dies by the signal
         if not isinstance(exc, Exception):
@@ -99,13 +103,20 @@ class Session:
         self.plan = plan
         if plan.run.record:
             self.sink = Recorder(self.sink, self.transcript)
-        if plan.request is not None:
+        request = plan.request
+        if request is not None:
+            self.redact.add(*request.secrets(), *redact.url_secrets(request.base_url))
             conversation = plan.conversation.id if plan.conversation is not None else None
-            self.sink.begin(plan.request.provider, plan.request.model,
-                            conversation_id=conversation)
+            self.sink.begin(request.provider, request.model, conversation_id=conversation)
         self.started = time.monotonic()
         self.started_at = time.time()  # the wall clock, for the log
+        with redact.running(self.redact):  # what deep layers quote is redacted too
+            return self._run(plan)
+
+    def _run(self, plan: Plan) -> Outcome:
         try:
+            if self.env.stdout is None:  # `>&-`: no answer can be written; none is asked for
+                raise OutputError.of(None)
             signals.arm_total_timeout(plan.run.total_timeout)
             if plan.run.replay is not None:
                 replay.play(plan.run.replay, self.sink, self.progress,
@@ -115,6 +126,7 @@ class Session:
             else:
                 self._attempts(plan)
             signals.disarm_total_timeout()
+            signals.raise_pending()  # a stop signal whose Cancelled was swallowed on the way
             if plan.schema is not None:
                 self._check(plan.schema)
         except StreamcliError as err:
@@ -172,10 +184,12 @@ class Session:
 
     def _announce_retry(self, attempt: int, retries: int, delay: float,
                         err: StreamcliError) -> None:
-        reason = self._redact(err).describe()
+        """A short notice on stderr (the full message comes once, at the end, if the run
+        fails); the --jsonl `retry` event keeps the whole reason."""
+        self.redact.error(err)
         self.ui.stop_spinner()
-        self.ui.notice(f"retry {attempt}/{retries} in {delay:.1f} s: {reason}")
-        self.sink.retry(Retry(attempt, delay, reason, err.status))
+        self.ui.notice(f"retry {attempt}/{retries} in {delay:.1f} s: {report.retry_reason(err)}")
+        self.sink.retry(Retry(attempt, delay, err.describe(), err.status))
 
     # -- the end ----------------------------------------------------------------------------
 
@@ -183,31 +197,31 @@ class Session:
         """A bug: still end the mode's output properly (exit 1)."""
         if self.output.debug:
             import traceback
-            self.ui.line(redact("".join(traceback.format_exception(exc)).rstrip("\n"),
-                                self._secrets()))
+            self.ui.line("".join(traceback.format_exception(exc)).rstrip("\n"))
         return StreamcliError(f"internal error: {type(exc).__name__}: {exc}"
                               + ("" if self.output.debug else " (run with --debug for details)"))
 
-    def _secrets(self) -> tuple[str, ...]:
-        request = self.plan.request if self.plan is not None else None
-        return request.secrets() if request is not None else ()
-
-    def _redact(self, err: StreamcliError) -> StreamcliError:
-        """The key and credential-like header values never appear in output, even when a
-        server or proxy echoes them back."""
-        message = redact(err.message, self._secrets())
-        if message != err.message:
-            err.message = message
-            err.args = (err.message,)
-        return err
-
     def _finish(self, status: str, err: StreamcliError | None, signum: int | None = None) -> Outcome:
         if err is not None:
-            self._redact(err)
-        self.outcome = outcome = self._outcome(status, err, signum)
+            self.redact.error(report.advise(err, self.plan.request if self.plan else None))
+        outcome = self._outcome(status, err, signum)
         self.ui.stop_spinner()
-        self.sink.finish(outcome)
-        report.end(self.ui, outcome, usage=self.output.usage)
+        printed = self.sink.committed or self.transcript.said_anything()
+        if status == "cancelled":  # said first: the sink's last write may block on a pipe
+            report.end(self.ui, outcome, usage=self.output.usage, printed=printed)  # nobody reads
+        try:
+            self.sink.finish(outcome)
+        except OutputError as late:  # the mode's last words could not be written
+            if not isinstance(err, OutputError):
+                if err is not None:
+                    self.ui.error(err.describe())
+                outcome = outcome._replace(status="error", error=late,
+                                           exit_code=int(late.exit_code))
+        # Set once the sink has finished: a signal that cuts the sink's last write short
+        # still gets the cancelled ending from __exit__.
+        self.outcome = outcome
+        if status != "cancelled":
+            report.end(self.ui, outcome, usage=self.output.usage, printed=printed)
         self._record()
         return outcome
 
@@ -220,25 +234,8 @@ class Session:
             record.after(self)
 
     def _outcome(self, status: str, err: StreamcliError | None, signum: int | None) -> Outcome:
-        mapper = self.progress.mapper
-        request = self.plan.request if self.plan is not None else None
-        first = self.progress.first_output
-        exit_code = {"ok": ExitStatus.OK, "error": err.exit_code if err else ExitStatus.INTERNAL,
-                     "cancelled": 128 + (signum or 2)}[status]
-        return Outcome(
-            status=status, exit_code=int(exit_code), error=err,
-            provider=getattr(mapper, "provider", None) or (request.provider if request else None),
-            model=getattr(mapper, "model", None) or (request.model if request else None),
-            id=getattr(mapper, "id", None),
-            stop_raw=getattr(mapper, "stop_raw", None),
-            usage=mapper.usage() if mapper is not None else None,
-            ttft_ms=_ms(first - self.started) if first else None,
-            duration_ms=_ms(time.monotonic() - self.started),
-            signal_name={2: "SIGINT", 13: "SIGPIPE", 15: "SIGTERM"}.get(signum or 0),
-            schema=self.plan is not None and self.plan.schema is not None,
-            json=self.json,
-        )
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)
+        plan = self.plan
+        return outcome_of(status, err, signum, mapper=self.progress.mapper,
+                          request=plan.request if plan is not None else None,
+                          first=self.progress.first_output, started=self.started,
+                          schema=plan is not None and plan.schema is not None, json=self.json)

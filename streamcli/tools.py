@@ -6,8 +6,7 @@ it its own way.
 
 from __future__ import annotations
 
-import json
-
+from streamcli import userjson
 from streamcli.errors import UsageError
 
 
@@ -15,19 +14,26 @@ def load(path: str | None, stdin=None) -> tuple[dict, ...]:
     """A JSON list of tools: {name, description, input_schema}; OpenAI's
     {"type": "function", "function": {name, description, parameters}} is accepted too,
     as is {"tools": [...]}. `path` "-" reads `stdin` (a text stream, or None)."""
-    if not path:
+    if path is None:
         return ()
+    if not path:
+        raise UsageError("--tools needs a file name ('-' for stdin)")
     try:
         if path == "-":
             if stdin is None:
                 raise UsageError("--tools - reads stdin, but stdin is closed")
-            data = json.load(stdin)
+            text = getattr(stdin, "buffer", stdin).read()
         else:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
+            with open(path, "rb") as f:
+                text = f.read()
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        data = userjson.loads(text, f"--tools file {path}")
     except OSError as exc:
-        raise UsageError(f"cannot read --tools file {path}: {exc.strerror}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read --tools file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--tools file {path} is not valid JSON: it is not UTF-8 text") from None
+    except ValueError as exc:
         raise UsageError(f"--tools file {path} is not valid JSON: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("tools"), list):
         data = data["tools"]

@@ -77,6 +77,10 @@ class Transcript:
         self.refusal_parts.clear()
         self.tool_calls.clear()
 
+    def said_anything(self) -> bool:
+        return bool(self.text_parts or self.thinking_parts or self.refusal_parts
+                    or self.tool_calls)
+
     @property
     def text(self) -> str:
         return str(self.text_parts)

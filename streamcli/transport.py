@@ -7,13 +7,14 @@ Proxies come from HTTPS_PROXY/NO_PROXY through httpx2's own trust_env handling.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import httpx2
 
 from streamcli import __version__
 from streamcli.errors import (ConnectionFailed, MalformedStream, StreamcliError,
                               TimeoutExpired, UsageError)
+from streamcli.redact import without_password
 from streamcli.request import HttpRequest
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy")
@@ -36,29 +37,37 @@ def _client_settings(url: str, environ) -> dict:
 
 class Transport:
     def __init__(self, *, url: str, connect_timeout: float, idle_timeout: float,
-                 environ, transport=None) -> None:
+                 environ, transport=None, pool: int | None = None,
+                 observe: Callable | None = None) -> None:
         """`transport`: an httpx2 transport to use instead of httpx2's own (the tests' mock);
-        `environ`: the variables that decide proxies and certificates."""
+        `environ`: the variables that decide proxies and certificates; `pool`: connections
+        kept open for reuse (many requests at once share them); `observe(status,
+        headers)`: called as each response's headers arrive, before its body is read."""
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
+        self.observe = observe
+        self.url = url  # the request's URL once one is sent, for messages
         # The read timeout is the idle limit: a socket silent that long is stalled for sure.
         # (Pings keep a socket busy; the session checks for content-free stretches.)
         timeout = httpx2.Timeout(connect=connect_timeout, read=idle_timeout,
                                  write=idle_timeout, pool=connect_timeout)
+        limits = httpx2.Limits(max_connections=pool, max_keepalive_connections=pool) \
+            if pool else None
         try:
-            self.client = self._client(timeout, url, environ, transport)
+            self.client = self._client(timeout, url, environ, transport, limits)
         except ImportError as exc:  # e.g. a socks:// proxy without httpx2's socks extra
             raise UsageError(f"cannot use the configured proxy: {exc}") from None
-        except ValueError as exc:  # a malformed proxy URL in the environment
-            raise UsageError(f"bad proxy setting: {exc}") from None
+        except (ValueError, httpx2.InvalidURL) as exc:  # a malformed proxy URL (InvalidURL
+            raise UsageError(f"bad proxy setting: {exc}") from None  # is no ValueError)
 
     @staticmethod
-    def _client(timeout, url: str, environ, transport):
+    def _client(timeout, url: str, environ, transport, limits=None):
         # Redirects are not followed: an API endpoint that redirects a POST is
         # misconfigured, and following one could carry the key elsewhere.
+        extra = {"limits": limits} if limits is not None else {}
         return httpx2.Client(timeout=timeout, follow_redirects=False,
                              transport=transport, **_client_settings(url, environ),
-                             headers={"user-agent": f"streamcli/{__version__}"})
+                             headers={"user-agent": f"streamcli/{__version__}"}, **extra)
 
     def close(self) -> None:
         self.client.close()
@@ -67,6 +76,7 @@ class Transport:
     def stream(self, req: HttpRequest) -> Iterator["httpx2.Response"]:
         """Send (a POST, or req.method) and yield the response with headers read and the
         body not yet read."""
+        self.url = req.url
         headers = req.headers
         if req.method != "GET" and not isinstance(req.body, bytes):
             # A body streamed from disk (attachments): with its exact length, httpx2 sends
@@ -79,6 +89,8 @@ class Transport:
         except (httpx2.HTTPError, httpx2.InvalidURL) as exc:  # InvalidURL is no HTTPError
             raise self.translate(exc, started=False) from None
         try:
+            if self.observe is not None:
+                self.observe(response.status_code, response.headers)
             yield response
         finally:
             response.close()
@@ -115,8 +127,9 @@ class Transport:
         """httpx2's exceptions, as the error tree (and so the exit status) sees them."""
         reason = _reason(exc)
         if isinstance(exc, httpx2.ConnectTimeout):
-            return TimeoutExpired(f"could not connect within {self.connect_timeout:g} s "
-                                  f"(--connect-timeout): {reason}", limit="connect")
+            return TimeoutExpired(f"could not connect to {without_password(self.url)} within "
+                                  f"{self.connect_timeout:g} s (--connect-timeout): {reason}",
+                                  limit="connect")
         if isinstance(exc, (httpx2.ReadTimeout, httpx2.WriteTimeout, httpx2.PoolTimeout)):
             return TimeoutExpired(f"no data from the server for {self.idle_timeout:g} s "
                                   f"(--idle-timeout)", limit="idle")
@@ -124,11 +137,12 @@ class Transport:
             return UsageError(f"bad URL: {reason}")
         if isinstance(exc, httpx2.DecodingError):
             return MalformedStream(f"could not decode the response body: {reason}")
+        url = without_password(self.url)
         if isinstance(exc, httpx2.ConnectError):
-            return ConnectionFailed(f"cannot connect to the server: {reason}")
+            return ConnectionFailed(f"cannot connect to {url}: {reason}")
         if started:
-            return ConnectionFailed(f"connection dropped mid-stream: {reason}")
-        return ConnectionFailed(f"connection failed: {reason}")
+            return ConnectionFailed(f"connection to {url} dropped mid-stream: {reason}")
+        return ConnectionFailed(f"connection to {url} failed: {reason}")
 
 
 def _reason(exc: Exception) -> str:

@@ -1,51 +1,65 @@
 """Everything streamcli says on stderr: notices, warnings, errors, thinking, the spinner.
 
-stderr is decorated (colour, spinner) only when it is a terminal and NO_COLOR is unset.
+stderr is decorated (colour, spinner) only when it is a terminal that can show it
+(TERM is not "dumb") and NO_COLOR is unset or empty. Every text passes through the run's
+Redactor (no secret ever shows) and `redact.visible` (a server's control characters
+become escapes: no title, screen or clipboard changes), before any decoration.
 A closed stderr is never a reason to fail: writes to it swallow OSError.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 
+from streamcli.redact import Redactor, visible
+
 PROG = "streamcli"
-
-# C0 and C1 controls and DEL, and the bidirectional overrides: text from a server or the
-# log (an error message, a tool's name, a model id) must not drive the reader's terminal,
-# nor reorder what it shows. Newline and tab are kept unless the text must stay one line.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROLS_AND_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
-                                  "\u2028\u2029]")
-
-
-def visible(text: str, *, one_line: bool = False) -> str:
-    """`text` with those characters shown as escapes (\\x1b, \\u202e), never obeyed."""
-    return (_CONTROLS_AND_BREAKS if one_line else _CONTROLS).sub(_escape, text)
-
-
-def _escape(match) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class Stderr:
     def __init__(self, stream=None, *, quiet: bool = False, force_plain: bool = False,
-                 environ=None) -> None:
+                 environ=None, redact: Redactor | None = None) -> None:
         # stderr is None when the shell closed it (`2>&-`): say nothing, fail nothing.
         self.stream = stream or _Nowhere()
         environ = os.environ if environ is None else environ
         self.quiet = quiet
+        self.redact = redact or Redactor()
         try:
             tty = self.stream.isatty()
         except (AttributeError, ValueError):
             tty = False
-        self.decorated = tty and not force_plain and "NO_COLOR" not in environ
+        # NO_COLOR counts when set to something (no-color.org); a dumb terminal cannot
+        # draw colours, a spinner or an erased line.
+        self.decorated = (tty and not force_plain and not environ.get("NO_COLOR")
+                          and environ.get("TERM") != "dumb")
         self._spinner: _Spinner | None = None
+        self._line = None  # the stdout writer sharing our terminal line (follow())
+        self._open = False  # our last write left the shared line open (thinking text)
 
-    def _write(self, text: str) -> None:
+    def follow(self, writer, stdout) -> None:
+        """`writer` (the text sink) writes the answer to `stdout`: when that is where stderr
+        goes too (one terminal, or `>file 2>&1`), start each message on a fresh line
+        instead of gluing it to the answer. `writer` has midline() and line_ended()."""
+        try:
+            shared = os.path.samestat(os.fstat(stdout.fileno()), os.fstat(self.stream.fileno()))
+        except (AttributeError, OSError, ValueError):
+            shared = False
+        self._line = writer if shared else None
+
+    def _clean(self, text: str) -> str:
+        return visible(self.redact(text))
+
+    def _write(self, text: str, plain: str | None = None) -> None:
+        """`plain`: `text` without its decoration, when it has some."""
         self.stop_spinner()
+        line = self._line
+        if line is not None and text:
+            if not self._open and line.midline():
+                text = "\n" + text
+            self._open = not (text if plain is None else plain).endswith("\n")
+            if not self._open:
+                line.line_ended()
         try:
             self.stream.write(text)
             self.stream.flush()
@@ -56,22 +70,23 @@ class Stderr:
         return f"\x1b[{code}m{text}\x1b[0m" if self.decorated else text
 
     def error(self, message: str) -> None:
-        self._write(f"{PROG}: {self._style('error', '1;31')}: {visible(message)}\n")
+        self._write(f"{PROG}: {self._style('error', '1;31')}: {self._clean(message)}\n")
 
     def warn(self, message: str) -> None:
-        self._write(f"{PROG}: {self._style('warning', '33')}: {visible(message)}\n")
+        self._write(f"{PROG}: {self._style('warning', '33')}: {self._clean(message)}\n")
 
     def notice(self, message: str) -> None:
         """Progress the user may want (retries, cancellation); hidden by --quiet."""
         if not self.quiet:
-            self._write(f"{PROG}: {visible(message)}\n")
+            self._write(f"{PROG}: {self._clean(message)}\n")
 
     def line(self, message: str) -> None:
         """A plain line of information that was asked for (usage, tool calls)."""
-        self._write(visible(message) + "\n")
+        self._write(self._clean(message) + "\n")
 
     def thinking(self, text: str) -> None:
-        self._write(self._style(text, "2") if self.decorated else text)
+        text = self._clean(text)
+        self._write(self._style(text, "2"), text)
 
     def start_spinner(self) -> None:
         if self.decorated and not self.quiet and self._spinner is None:

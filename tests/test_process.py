@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import select
 import shlex
 import signal
 import subprocess
@@ -21,6 +20,8 @@ import pytest
 
 from tests.helpers.cli import shell_words
 from tests.helpers.fakeserver import FakeServer, Gate, Pause, Reply
+from tests.helpers.pipes import (drain, full_pipe, wait_blocked_in_pipe_write, wait_exit,
+                                   wait_sigint_handled)
 from tests.helpers.schema import jsonl_events
 from tests.helpers.sse import anthropic_error_body, first_text_index, partial_sse, provider_sse
 
@@ -47,24 +48,6 @@ def one_stderr_line(r) -> str:
     lines = err.splitlines()
     assert len(lines) == 1, lines
     return lines[0]
-
-
-def wait_exit(proc, timeout: float = 10.0) -> float:
-    """Block until the process exits; return time.monotonic() at that moment. A pidfd
-    wakes at the exit itself (Popen.wait with a timeout polls every 50 ms)."""
-    try:
-        fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):
-        proc.wait(timeout)
-        return time.monotonic()
-    try:
-        ready, _, _ = select.select([fd], [], [], timeout)
-        now = time.monotonic()
-    finally:
-        os.close(fd)
-    assert ready, f"the process did not exit within {timeout} s"
-    proc.wait(5)
-    return now
 
 
 # --------------------------------------------------------------------------- incremental output
@@ -293,67 +276,6 @@ def test_sigint_during_a_retry_wait_ends_it_at_once(start_cli, fake_keys, mode):
         assert events[-1]["status"] == "cancelled" and events[-1]["exit_code"] == 130
 
 
-# A stdout nobody reads: the process blocks writing to it. Linux only (/proc, pipe sizes).
-
-def full_pipe() -> tuple[int, int, int]:
-    """A pipe (read end, write end, bytes in it) already full: the next write blocks."""
-    r, w = os.pipe()
-    fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
-    os.set_blocking(w, False)
-    filled = 0
-    try:
-        while True:
-            filled += os.write(w, b"p" * 4096)
-    except BlockingIOError:
-        pass
-    os.set_blocking(w, True)
-    return r, w, filled
-
-
-def _proc_file(pid: int, name: str) -> str:
-    with open(f"/proc/{pid}/{name}") as f:
-        return f.read()
-
-
-def wait_blocked_in_pipe_write(pid: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    seen = set()
-    while time.monotonic() < deadline:
-        wchan = _proc_file(pid, "wchan")
-        if "pipe_write" in wchan:
-            return
-        seen.add(wchan)
-        time.sleep(0.005)
-    if seen <= {"0", ""}:
-        pytest.skip("/proc/PID/wchan is not informative on this kernel")
-    raise AssertionError(f"streamcli never blocked writing stdout (wchan: {sorted(seen)})")
-
-
-def wait_sigint_handled(pid: int, timeout: float = 5.0) -> None:
-    """streamcli's handler puts SIGINT back to SIG_DFL when it runs: the kernel then no
-    longer lists SIGINT among the caught signals (SigCgt)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = _proc_file(pid, "status")
-        caught = int(status.split("SigCgt:")[1].split()[0], 16)
-        if not caught & (1 << (signal.SIGINT - 1)):
-            return
-        time.sleep(0.005)
-    raise AssertionError("the SIGINT handler did not run")
-
-
-def drain(fd: int, timeout: float = 10.0) -> bytes:
-    buf = b""
-    deadline = time.monotonic() + timeout
-    while True:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        assert ready, f"stdout not closed within {timeout} s: {buf[-200:]!r}"
-        data = os.read(fd, 65536)
-        if not data:
-            return buf
-        buf += data
-
-
 @pytest.fixture
 def blocked_stdout(start_cli, fake_keys):
     """streamcli mid-stream, blocked writing its first output to a full stdout pipe."""
@@ -400,6 +322,25 @@ def test_sigint_while_stdout_is_blocked_keeps_the_output(blocked_stdout, mode):
         events = jsonl_events(out)
         assert events[0]["type"] == "start" and events[-1]["type"] == "end"
         assert events[-1]["status"] == "cancelled" and events[-1]["exit_code"] == 130
+
+
+@pytest.mark.parametrize("mode", ["text", "jsonl"])
+def test_sigterm_while_nobody_reads_stdout_ends_the_process_promptly(blocked_stdout, mode):
+    """`timeout 10 streamcli ... | less`, the pager never scrolled: the cleanup's last
+    write blocks on the full pipe; the signal must still end the process, by itself
+    (issue 10 #16; the limit is signals.CLEANUP_GRACE, the wait here only a bound)."""
+    srv, proc, r, filled = blocked_stdout(mode)
+    with srv:
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        t_exit = wait_exit(proc.proc, timeout=10)
+        assert proc.proc.returncode == -signal.SIGTERM
+        assert srv.disconnected.wait(5)
+        result = proc.finish()
+    SIGNAL_TIMINGS.append(f"SIGTERM, stdout full ({mode}): exit after "
+                          f"{(t_exit - t0) * 1000:.1f} ms")
+    print(SIGNAL_TIMINGS[-1])
+    assert "cancelled (SIGTERM)" in one_stderr_line(result)
 
 
 def test_second_sigint_during_cleanup_exits_at_once(blocked_stdout):

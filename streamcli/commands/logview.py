@@ -8,11 +8,11 @@ import json
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 
-from streamcli.ui import visible
+from streamcli.redact import visible
 
 
 def safe(text: str) -> str:
-    """Control characters and bidirectional overrides shown, not obeyed (`ui.visible`):
+    """Control characters and bidirectional overrides shown, not obeyed (`redact.visible`):
     an escape sequence stored in a prompt must not drive the reader's terminal."""
     return visible(text)
 

@@ -13,29 +13,30 @@ import click
 from click.core import ParameterSource
 
 from streamcli import headers as extra_headers
-from streamcli import modelcache, providers, safejson, signals
+from streamcli import modelcache, providers, redact, report, safejson, signals
 from streamcli.cli import SECONDS, _complete_provider
 from streamcli.config import resolve
 from streamcli.errors import (Cancelled, MalformedStream, OutputError, StdoutClosed,
                               StreamcliError)
-from streamcli.options import Runtime, help_option, setting
+from streamcli.options import NAME, Limit, Runtime, help_option, setting
 from streamcli.providers.errors import error_from_event, request_id_of
+from streamcli.redact import excerpt, url_secrets, visible
 from streamcli.retry import RetryPolicy
 from streamcli.sinks import write_all
-from streamcli.ui import Stderr, visible
+from streamcli.ui import Stderr
 
 LISTING_LIMIT = 16 * 1024 * 1024  # a listing, all its pages together, is read this far
 MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any provider has
 
 
 @click.command("models", add_help_option=False, context_settings={"max_content_width": 100})
-@setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME",
+@setting("--provider", envvar="STREAMCLI_PROVIDER", metavar="NAME", type=NAME,
          shell_complete=_complete_provider,
          help="anthropic, openai, or a provider named in the config file.")
-@setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL",
+@setting("-m", "--model", envvar="STREAMCLI_MODEL", metavar="MODEL", type=NAME,
          help="List the models of the provider this model would use (NAME:MODEL names a "
               "provider of the config file).")
-@click.option("--base-url", metavar="URL",
+@click.option("--base-url", metavar="URL", type=NAME,
               help="An OpenAI-compatible server, or an API proxy. [env var: OPENAI_BASE_URL / "
                    "ANTHROPIC_BASE_URL]")
 @click.option("--json", "as_json", is_flag=True,
@@ -45,7 +46,7 @@ MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any pro
               help="Ask the provider even when the cached listing is less than a day old.")
 @setting("--retries", envvar="STREAMCLI_RETRIES", type=click.IntRange(min=0), default=2,
          show_default=True, metavar="N", help="Retries of 408/409/429/5xx/529 and connection errors.")
-@setting("--max-retry-wait", envvar="STREAMCLI_MAX_RETRY_WAIT", type=click.FloatRange(min=0),
+@setting("--max-retry-wait", envvar="STREAMCLI_MAX_RETRY_WAIT", type=Limit(),
          default=60.0, show_default=True, metavar="SECONDS",
          help="Longest retry-after to honour; a server asking for more fails at once (exit 5).")
 @setting("--connect-timeout", envvar="STREAMCLI_CONNECT_TIMEOUT", type=SECONDS, default=10.0,
@@ -68,32 +69,38 @@ def models(ctx: click.Context, **params) -> int:
     """
     runtime = ctx.find_object(Runtime)
     env = runtime.env
-    ui = Stderr(env.stderr, quiet=params["quiet"], environ=env.environ)
+    # The run's secrets: the stderr writer, and what the deep layers quote, mask them.
+    env.redact.add(*redact.proxy_secrets(env.environ))
+    ui = Stderr(env.stderr, quiet=params["quiet"], environ=env.environ, redact=env.redact)
     signals.release()  # no session here: a Ctrl-C may end the run from now on
-    secrets: tuple = ()
     try:
-        target = resolve(runtime.checked_config(), model=params["model"],
-                         provider=params["provider"], base_url=params["base_url"],
-                         provider_is_flag=ctx.get_parameter_source("provider") is
-                         ParameterSource.COMMANDLINE, environ=env.environ, need_model=False)
-        secrets = ((target.api_key,) if target.api_key else ()) + \
-            extra_headers.secrets(target.headers)
-        listing = None if params["refresh"] else modelcache.cached(env.environ, target.name,
-                                                                   target.base_url)
-        if listing is None:
-            listing = fetch(target, params, env, ui)
-            _remember(env.environ, target, listing, ui)
-        write(env.stdout, listing, params["as_json"])
+        with redact.running(env.redact):
+            return _list(ctx, runtime, params, ui)
     except StreamcliError as err:
-        for secret in secrets:  # a server that echoes the key (or a credential header)
-            err.message = err.message.replace(secret, "***")
-        ui.error(err.describe())
+        ui.error(env.redact.error(err).describe())  # every field masked, as the prompt's
         return err.exit_code
     except Cancelled as cancel:
+        signals.acknowledge()
         ui.line(f"streamcli: cancelled ({'SIGTERM' if cancel.signum == 15 else 'SIGINT'})")
         raise
     except BrokenPipeError:
         raise StdoutClosed() from None
+
+
+def _list(ctx, runtime, params: dict, ui) -> int:
+    env = runtime.env
+    target = resolve(runtime.checked_config(), model=params["model"],
+                     provider=params["provider"], base_url=params["base_url"],
+                     provider_is_flag=ctx.get_parameter_source("provider") is
+                     ParameterSource.COMMANDLINE, environ=env.environ, need_model=False)
+    env.redact.add(target.api_key, *extra_headers.secrets(target.headers),
+                   *url_secrets(target.base_url))
+    listing = None if params["refresh"] else modelcache.cached(env.environ, target.name,
+                                                               target.base_url)
+    if listing is None:
+        listing = fetch(target, params, env, ui)
+        _remember(env.environ, target, listing, ui)
+    write(env.stdout, listing, params["as_json"])
     return 0
 
 
@@ -141,7 +148,8 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui,
             if delay is None:
                 raise
             attempt += 1
-            ui.notice(f"retry {attempt}/{policy.retries} in {delay:.1f} s: {err.describe()}")
+            ui.notice(f"retry {attempt}/{policy.retries} in {delay:.1f} s: "
+                      f"{report.retry_reason(err)}")
             time.sleep(delay)  # a Ctrl-C here raises Cancelled at once
 
 
@@ -152,7 +160,7 @@ def _parse(prov, body: bytes, headers, limit: int) -> tuple[list, str | None]:
     try:
         obj = safejson.loads(body)
     except ValueError:
-        raise MalformedStream(f"the model listing is not JSON: {body[:120]!r}") from None
+        raise MalformedStream(f"the model listing is not JSON: {excerpt(body)}") from None
     if isinstance(obj, dict) and obj.get("error") and not isinstance(obj.get("data"), list):
         err = error_from_event(obj)  # an error object on a 200: classified by its type
         err.request_id = err.request_id or request_id_of(headers, prov.REQUEST_ID_HEADER)
@@ -162,7 +170,7 @@ def _parse(prov, body: bytes, headers, limit: int) -> tuple[list, str | None]:
             raise ValueError("not a JSON object")
         return prov.models_page(obj)
     except ValueError as exc:
-        raise MalformedStream(f"unexpected model listing ({exc}): {body[:120]!r}") from None
+        raise MalformedStream(f"unexpected model listing ({exc}): {excerpt(body)}") from None
 
 
 def _remember(environ, target, listing: list, ui) -> None:

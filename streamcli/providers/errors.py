@@ -5,6 +5,7 @@ from __future__ import annotations
 from streamcli import safejson
 from streamcli.errors import (AuthError, InvalidRequestError, RateLimitError,
                               ServerError, StreamcliError, TimeoutExpired)
+from streamcli.redact import clip
 from streamcli.retry import parse_retry_after, should_retry_header
 
 # Error `type`/`code` values, from either provider, that decide the class on their own.
@@ -114,7 +115,7 @@ def error_from_body(status: int, body: bytes, headers, request_id_header: str) -
             message = obj["message"]
     if not message:
         text = body.decode("utf-8", "replace").strip()
-        message = _reason(status) + (f": {text[:200]}" if text else "")
+        message = _reason(status) + (f": {clip(text, 200)}" if text else "")
     return make_error(status, etype, message, code=code, request_id=request_id, headers=headers)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from streamcli import safejson
 from streamcli.errors import MalformedStream
+from streamcli.redact import excerpt
 
 # Token counts beyond a signed 64-bit integer are no counts: a log or a script could not
 # store them, and a rate computed from one would overflow a float.
@@ -75,7 +76,7 @@ def merge_usage(raw: dict, usage, counts: tuple[str, ...]) -> None:
 
 
 def malformed(exc: WrongType, where: str, data) -> MalformedStream:
-    return MalformedStream(f"unexpected data in {where}: {exc}: {data[:120]!r}")
+    return MalformedStream(f"unexpected data in {where}: {exc}: {excerpt(data)}")
 
 
 def parse(data: str, event: str):
@@ -84,7 +85,7 @@ def parse(data: str, event: str):
         value = safejson.loads(data)
     except ValueError as exc:
         raise MalformedStream(f"invalid JSON in a {event!r} event ({exc}): "
-                              f"{data[:120]!r}") from None
+                              f"{excerpt(data)}") from None
     if value.__class__ is not dict:
-        raise MalformedStream(f"unexpected data in a {event!r} event: {data[:120]!r}")
+        raise MalformedStream(f"unexpected data in a {event!r} event: {excerpt(data)}")
     return value

@@ -5,6 +5,8 @@ The byte helpers here are shared by all of them.
 
 from __future__ import annotations
 
+from streamcli.errors import OutputError, StdoutClosed
+
 
 def make_sink(mode: str, out, ui, *, show_thinking: bool = False, newline: bool = True):
     if mode == "text":
@@ -40,3 +42,64 @@ def write_all(out, data: bytes) -> None:
     while n is not None and n < len(data):
         data = data[n:]
         n = out.write(data)
+
+
+def guard(out):
+    """stdout as the sinks see it: a failed write or flush is told in the error tree (EPIPE
+    as StdoutClosed, the quiet SIGPIPE ending; anything else, a full disk or an I/O error,
+    as OutputError, exit 11), and a closed stdout (None) is an OutputError at the first
+    write."""
+    return _Guarded(out) if out is not None else _Closed()
+
+
+class _Guarded:
+    __slots__ = ("raw",)
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+
+    def write(self, data: bytes):
+        try:
+            return self.raw.write(data)
+        except BlockingIOError as exc:  # write_all() writes the rest
+            self._wait_writable(exc)
+            return exc.characters_written
+        except BrokenPipeError:
+            raise StdoutClosed() from None
+        except (OSError, ValueError) as exc:
+            raise OutputError.of(exc) from None
+
+    def flush(self) -> None:
+        while True:
+            try:
+                return self.raw.flush()
+            except BlockingIOError as exc:
+                self._wait_writable(exc)
+            except BrokenPipeError:
+                raise StdoutClosed() from None
+            except (OSError, ValueError) as exc:
+                raise OutputError.of(exc) from None
+
+    def _wait_writable(self, exc: BlockingIOError) -> None:
+        """A stdout left non-blocking (by another program on the same terminal or pipe)
+        that is full for now: wait until it takes more, as a blocking one would. A signal
+        ends the wait."""
+        import select
+        try:
+            select.select([], [self.raw.fileno()], [])
+        except (OSError, ValueError):
+            raise OutputError.of(exc) from None
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+
+class _Closed:
+    def write(self, data: bytes):
+        raise OutputError.of(None)
+
+    def flush(self) -> None:
+        pass  # nothing was written, so nothing is lost
+
+    def fileno(self) -> int:
+        raise OSError("stdout is closed")

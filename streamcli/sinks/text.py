@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from streamcli.events import OutputItem, Refusal, Text, Thinking, ToolCall
+from streamcli.redact import clip
 from streamcli.sinks import encode_text, write_all
 
 
@@ -17,6 +18,16 @@ class TextSink:
         self.committed = False
         self._last = b""  # the last byte written, to end the output with a newline
         self._side = None  # the stderr stream (thinking/refusal) whose line is still open
+        ui.follow(self, out)  # on one terminal, stderr's messages start on a fresh line
+
+    def midline(self) -> bool:
+        """The answer's last byte so far was not a newline."""
+        return self._last not in (b"", b"\n")
+
+    def line_ended(self) -> None:
+        """stderr ended the line we share (one terminal): no newline owed to it."""
+        if self._last:
+            self._last = b"\n"
 
     def write(self, events: list) -> None:
         if len(events) == 1 and type(events[0]) is Text and self.committed and not self._side:
@@ -121,7 +132,7 @@ def output_item_line(ev: OutputItem) -> str:
     if what:
         detail = " " + json.dumps(what, ensure_ascii=False)
         if len(detail) > 200:
-            detail = detail[:199] + "…"
+            detail = clip(detail, 199)
     return f"output item: {_printable(ev.item_type)} ({_printable(ev.status or 'no status')}){detail}"
 
 

@@ -9,6 +9,7 @@
   media       small image, PDF and text files of any pixel and byte size (for -a)
   fakeserver  the one fake HTTP server (127.0.0.1, scripted replies)
   cli         the one runner of the command: in-process and as a real process
+  pipes       a full pipe nobody reads, and the kernel's view of a process (/proc)
   logdb       the local log read straight from its SQLite file; holding its write lock
 
 Test modules import from here, never from each other or from conftest.py.

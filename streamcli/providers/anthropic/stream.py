@@ -11,6 +11,7 @@ from streamcli.providers import fields
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.providers.fields import WrongType
 from streamcli.providers.anthropic.request import NAME, REQUEST_ID_HEADER
+from streamcli.redact import excerpt
 from streamcli.sse import STRAY_ERROR
 
 _COUNTS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
@@ -176,7 +177,7 @@ def _parse_message(obj: dict, out: list) -> StreamMapper:
     content = fields.array(obj.get("content"), "content")
     if content is None or obj.get("type", "message") != "message":
         raise MalformedStream(f"the response is not a Messages API message: "
-                              f"{json.dumps(obj)[:120]!r}")
+                              f"{excerpt(json.dumps(obj))}")
     mapper = StreamMapper()
     mapper._message_start(obj, out)
     for block in content:

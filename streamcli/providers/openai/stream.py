@@ -12,6 +12,7 @@ from streamcli.providers import fields
 from streamcli.providers.errors import error_from_body, error_from_event
 from streamcli.providers.fields import WrongType
 from streamcli.providers.openai.request import NAME, REQUEST_ID_HEADER
+from streamcli.redact import excerpt
 from streamcli.sse import STRAY_ERROR
 
 _COUNTS = ("prompt_tokens", "completion_tokens")
@@ -209,7 +210,7 @@ def _parse_message(obj: dict, out: list) -> StreamMapper:
     choices = fields.array(obj.get("choices"), "choices")
     if choices is None:
         raise MalformedStream(f"the response is not a chat.completion: "
-                              f"{json.dumps(obj)[:120]!r}")
+                              f"{excerpt(json.dumps(obj))}")
     mapper = StreamMapper()
     mapper.id = fields.string(obj.get("id"), "id")
     mapper.model = fields.string(obj.get("model"), "model")
