@@ -586,3 +586,16 @@ def test_the_first_prompt_a_completion_shows_is_shown_not_obeyed(cli):
     ctx = click.Context(click.Command("streamcli"), obj=Runtime(Environment(environ=cli.environ)))
     (item,) = complete_conversation_id(ctx, None, "")
     assert item.help == "title" + SHOWN
+
+
+def test_a_whole_responses_function_call_with_arguments_that_are_not_a_string(cli):
+    """--no-stream read arguments that were an object (not the string of JSON the API
+    sends) as none at all: a call with {} where the server meant {"a": 1}, silently."""
+    cli.env(**OPENAI_KEY)
+    body = {"id": "r1", "object": "response", "status": "completed", "model": "gpt-x",
+            "output": [{"type": "function_call", "call_id": "c", "name": "f",
+                        "arguments": {"a": 1}}]}
+    cli.serve(json_response(200, body))
+    r = cli.run(*RESPONSES, "--no-stream", "question")
+    assert r.code == 9 and r.result["tool_calls"] == []
+    assert "function call arguments that are not a string" in r.err

@@ -8,7 +8,7 @@ from streamcli.events import (DONE, OutputItem, Refusal, Start, Stop, SurrogateJ
 from streamcli.providers.fields import parse
 from streamcli.providers.responses.errors import classify, event_error
 from streamcli.providers.responses.request import NAME
-from streamcli.providers.responses.values import int_of, str_of
+from streamcli.providers.responses.values import arguments_of, int_of, str_of
 
 # Output items that are part of the answer itself; any other item (web_search_call,
 # file_search_call, code_interpreter_call, computer_call, mcp_call...) is something
@@ -54,7 +54,7 @@ class StreamMapper:
             delta = obj.get("delta")
             if delta:
                 self._call(obj.get("item_id"), obj.get("output_index"))[2].append(
-                    _arguments(delta))
+                    arguments_of(delta))
         elif kind in _THINKING:
             delta = obj.get("delta")
             if delta:
@@ -112,7 +112,7 @@ class StreamMapper:
             call[0] = str_of(item.get("call_id") or item.get("id"))
             call[1] = str_of(item.get("name"))
             if item.get("arguments"):
-                call[2].append(_arguments(item["arguments"]))
+                call[2].append(arguments_of(item["arguments"]))
             self._called = True
 
     def _item_done(self, item, output_index, out: list) -> None:
@@ -197,11 +197,3 @@ def stop_reason(response: dict, incomplete: bool, called: bool) -> str:
 
 def output_item(item: dict) -> OutputItem:
     return OutputItem(str_of(item.get("type")), str_of(item.get("id")), str_of(item.get("status")), item)
-
-
-def _arguments(value) -> str:
-    """A piece of a function call's arguments: a string, else the response is malformed
-    (said at the event that sent it, not when the pieces are joined at the end)."""
-    if value.__class__ is not str:
-        raise TypeError(f"function call arguments that are not a string: {value!r:.60}")
-    return value

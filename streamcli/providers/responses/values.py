@@ -22,3 +22,11 @@ def text_of(value) -> str:
     if value.__class__ is not str:
         raise TypeError(f"text that is not a string: {value!r:.60}")
     return value
+
+
+def arguments_of(value) -> str:
+    """A function call's arguments, or a piece of them: a string of JSON, else the
+    response is malformed (a TypeError, said at the event or item that sent it)."""
+    if value.__class__ is not str:
+        raise TypeError(f"function call arguments that are not a string: {value!r:.60}")
+    return value
