@@ -114,7 +114,10 @@ def _output_of(args: list[str], env: Environment) -> plan.Output | None:
         name, cmd, rest = family.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
         if cmd is not command:
             return None
-        sub = cmd.make_context(name, rest, parent=ctx, resilient_parsing=True)
+        # Unknown options are skipped, not the end of parsing: in `--bogus --jsonl` the
+        # mode still counts.
+        sub = cmd.make_context(name, rest, parent=ctx, resilient_parsing=True,
+                               ignore_unknown_options=True)
         return plan.output_of({**_FLAG_DEFAULTS, **{k: v for k, v in sub.params.items()
                                                     if v is not None}})
     except (click.ClickException, click.exceptions.Exit, UsageError, KeyError):

@@ -21,17 +21,27 @@ MASK = "***"
 # and masking every "x" would mangle the messages.
 MIN_SECRET = 8
 # C0 controls but tab and newline, DEL, and C1 controls (ESC [, OSC, CSI...): a server's
-# text could otherwise set the window title, clear the screen or write the clipboard.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# text could otherwise set the window title, clear the screen or write the clipboard. And
+# the bidirectional overrides and isolates, which would reorder what the reader sees.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The same and every line break, for text that must stay on its one line (a model id).
+_CONTROL_OR_BREAK = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 # Names (of URL query parameters) whose values are credentials, checked in lower case.
 _CREDENTIAL_NAME = re.compile(r"authorization|api[-_]?key|token|secret|cookie|password")
 
 
-def visible(text: str) -> str:
-    """`text` with every control character but newline and tab shown as an escape (\\x1b)."""
-    if _CONTROL.search(text) is None:
+def visible(text: str, *, one_line: bool = False) -> str:
+    """`text` with every control character but newline and tab (`one_line`: those too)
+    shown as an escape (\\x1b, \\u202e)."""
+    pattern = _CONTROL_OR_BREAK if one_line else _CONTROL
+    if pattern.search(text) is None:
         return text
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return pattern.sub(_escape, text)
+
+
+def _escape(match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 class Redactor:

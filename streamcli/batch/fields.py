@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from streamcli import attachments
+from streamcli import attachments, attachspec
 from streamcli.errors import UsageError
 from streamcli.plan import utf8
 
@@ -60,7 +60,7 @@ def attach(value, kind: str) -> tuple:
     specs = [value] if isinstance(value, str) else value
     if not isinstance(specs, list) or not all(isinstance(s, str) and s for s in specs):
         raise UsageError("attach must be a file or URL, or a list of them")
-    if "-" in specs:
+    if any(map(attachspec.reads_stdin, specs)):  # -, /dev/stdin...
         raise UsageError("attach '-' (stdin) cannot be used in a batch item")
     for spec in specs:
         _regular(spec)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from streamcli import attachments, headers, limits, redact, tools
+from streamcli import attachments, attachspec, headers, limits, redact, tools
 from streamcli.batch import fields as check
 from streamcli.config import Target, resolve
 from streamcli.errors import UsageError
@@ -69,7 +69,7 @@ class Defaults:
         self.extra = check.no_stream(parse_extra(params["extra"]), "-o")
         self.headers = headers.parse(params["header"])
         self.schema = schema_of(params)  # --schema / --schema-list, for every item
-        if "-" in params["attach"]:
+        if any(map(attachspec.reads_stdin, params["attach"])):  # -, /dev/stdin...
             raise UsageError("-a - cannot be used with batch: every item would read stdin")
         self.attach = (tuple(params["attach"]), tuple(params["attach_type"]))
         self._targets: dict = {}

@@ -20,12 +20,12 @@ from streamcli.errors import (Cancelled, MalformedStream, OutputError, StdoutClo
                               StreamcliError)
 from streamcli.options import NAME, Limit, Runtime, help_option, setting
 from streamcli.providers.errors import error_from_event, request_id_of
-from streamcli.redact import excerpt, url_secrets
+from streamcli.redact import excerpt, url_secrets, visible
 from streamcli.retry import RetryPolicy
 from streamcli.sinks import write_all
 from streamcli.ui import Stderr
 
-LISTING_LIMIT = 16 * 1024 * 1024  # one page of a listing is read this far, never further
+LISTING_LIMIT = 16 * 1024 * 1024  # a listing, all its pages together, is read this far
 MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any provider has
 
 
@@ -113,11 +113,13 @@ def fetch(target, params: dict, env, ui) -> list:
                           idle_timeout=params["idle_timeout"], environ=env.environ,
                           transport=env.transport)
     listing: list = []
-    after, seen = None, set()
+    after, seen, left = None, set(), LISTING_LIMIT
     try:
         for _ in range(MAX_PAGES):
-            page, after = _page(transport, prov, target, after, policy, ui)
+            # The budget is the whole listing's: MAX_PAGES full pages would hold gigabytes.
+            page, after, size = _page(transport, prov, target, after, policy, ui, left)
             listing += page
+            left -= size
             if after is None:
                 return listing
             if after in seen:
@@ -128,7 +130,8 @@ def fetch(target, params: dict, env, ui) -> list:
         transport.close()
 
 
-def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list, str | None]:
+def _page(transport, prov, target, after, policy: RetryPolicy, ui,
+          limit: int) -> tuple[list, str | None, int]:
     attempt = 0
     while True:
         try:
@@ -136,10 +139,10 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
             # The provider's `headers` from the config file go with every request to it.
             request = dataclasses.replace(request, headers=extra_headers.apply(
                 request.headers, target.headers))
-            status, headers, body = transport.post(request, LISTING_LIMIT)
+            status, headers, body = transport.post(request, limit)
             if status >= 300:
                 raise prov.error_from_response(status, body, headers)
-            return _parse(prov, body, headers)
+            return (*_parse(prov, body, headers, limit), len(body))
         except StreamcliError as err:
             delay = policy.delay(err, attempt, committed=False)
             if delay is None:
@@ -150,8 +153,8 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
             time.sleep(delay)  # a Ctrl-C here raises Cancelled at once
 
 
-def _parse(prov, body: bytes, headers) -> tuple[list, str | None]:
-    if len(body) > LISTING_LIMIT:
+def _parse(prov, body: bytes, headers, limit: int) -> tuple[list, str | None]:
+    if len(body) > limit:
         raise MalformedStream(f"the model listing is too large (more than "
                               f"{LISTING_LIMIT // (1024 * 1024)} MiB, not read further)")
     try:
@@ -180,12 +183,15 @@ def _remember(environ, target, listing: list, ui) -> None:
 
 
 def write(out, listing: list, as_json: bool) -> None:
-    """One id per line (entries without a string id are left out), or every object as a
-    JSON line; one write."""
+    """One id per line (entries without a string id are left out; control characters
+    shown as escapes), or every object as a JSON line; one write."""
     if as_json:
         lines = [safejson.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in listing]
     else:
-        lines = [m["id"] for m in listing if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        # An id is one line, shown rather than obeyed: a newline in it must not make two
+        # ids, an escape sequence must not drive the terminal.
+        lines = [visible(m["id"], one_line=True) for m in listing
+                 if isinstance(m, dict) and isinstance(m.get("id"), str)]
     if out is None:
         raise OutputError("cannot write the output: stdout is closed")
     try:

@@ -44,7 +44,10 @@ class JsonlSink:
                 # Hand-built: this line is written once per delta, on the hot path.
                 lines.append('{"type":"text","text":' + encode_basestring(ev.text) + "}")
             elif kind is Start:
-                start = start or ev
+                # Only before any line of this read: a Start after text (a stream out of
+                # order) must give the start line the read's split would have given it.
+                if not lines:
+                    start = start or ev
             elif kind is Thinking:
                 if self.show_thinking:
                     lines.append(_dumps({"type": "thinking", "text": ev.text}))

@@ -25,13 +25,14 @@ def event_error(obj: dict):
 
 def classify(code, etype: str | None, message):
     """An in-stream error by its code (rate_limit_exceeded 5; invalid_prompt and the
-    other request-side codes 3; server_error 6; an unknown code 6). A numeric code is an
-    HTTP status, as some compatible servers send it."""
+    other request-side codes 3; server_error 6; an unknown code 6). A numeric code that
+    is an HTTP status (100 to 599, a number or three ASCII digits) counts as one, as some
+    compatible servers send it; any other is a code like the rest."""
     status = None
-    if isinstance(code, int) and not isinstance(code, bool):
+    if code.__class__ is str and code.isascii() and code.isdigit() and len(code) == 3:
+        code = int(code)  # only ASCII digits: "²".isdigit() too, and int() refuses it
+    if code.__class__ is int and 100 <= code <= 599:
         status, code = code, None
-    elif isinstance(code, str) and code.isdigit():
-        status, code = int(code), None
     code = str_of(code)
     message = str_of(message) or "error in stream"
     return make_error(status, etype or code, message, code=code)

@@ -6,7 +6,7 @@ from streamcli.errors import MalformedStream, ServerError
 from streamcli.events import DONE, Refusal, Stop, Text, Thinking, tool_call
 from streamcli.providers.responses.errors import classify
 from streamcli.providers.responses.stream import StreamMapper, output_item, stop_reason
-from streamcli.providers.responses.values import str_of, text_of
+from streamcli.providers.responses.values import arguments_of, str_of, text_of
 
 
 def parse_message(obj: dict, out: list) -> StreamMapper:
@@ -48,8 +48,8 @@ def _output_item(mapper: StreamMapper, item: dict, out: list) -> None:
             mapper._thought = True
     elif kind == "function_call":
         mapper._called = True
-        arguments = item.get("arguments")
+        arguments = item.get("arguments")  # a string of JSON; anything else is malformed
         out.append(tool_call(str_of(item.get("call_id") or item.get("id")), str_of(item.get("name")),
-                             arguments if isinstance(arguments, str) else ""))
+                             "" if arguments is None else arguments_of(arguments)))
     else:
         out.append(output_item(item))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from streamcli.errors import MalformedStream, ServerError
 from streamcli.events import (DONE, OutputItem, Refusal, Start, Stop, SurrogateJoin, Text,
                               Thinking, Usage, tool_call)
+from streamcli.providers.fields import parse
 from streamcli.providers.responses.errors import classify, event_error
 from streamcli.providers.responses.request import NAME
-from streamcli.providers.responses.values import int_of, str_of
-from streamcli.redact import excerpt
+from streamcli.providers.responses.values import arguments_of, int_of, str_of
 
 # Output items that are part of the answer itself; any other item (web_search_call,
 # file_search_call, code_interpreter_call, computer_call, mcp_call...) is something
@@ -35,21 +33,18 @@ class StreamMapper:
         self.model: str | None = None
         self.stop_raw: str | None = None
         self._usage: Usage | None = None
-        # Function calls in progress, by item id (parallel calls interleave their
-        # argument deltas): item id -> [call id, name, [argument parts]].
-        self._calls: dict = {}
+        # Function calls in progress, in order (parallel calls interleave their argument
+        # deltas): [call id, name, [argument parts], item id, output index].
+        self._calls: list = []
+        self._done: set = set()  # the function call items already reported
         self._called = False  # the output holds a function call: the stop is tool use
         self._thought = False  # reasoning was shown: a new summary part starts a paragraph
 
     def feed(self, ev, out: list) -> None:
         """Map one SSE event, appending normalized events to `out`."""
-        data = ev.data
-        try:
-            obj = json.loads(data)
-        except ValueError:
-            raise MalformedStream(f"invalid JSON in a {ev.event!r} event: {excerpt(data)}") from None
-        if not isinstance(obj, dict):
-            raise MalformedStream(f"unexpected data in a {ev.event!r} event: {excerpt(data)}")
+        # safejson, as the other protocols: NaN, 1e400 or a value nested too deep would
+        # crash the JSON outputs and the log later.
+        obj = parse(ev.data, ev.event)
         kind = obj.get("type") or ev.event
         if kind == "response.output_text.delta":
             delta = obj.get("delta")
@@ -58,7 +53,8 @@ class StreamMapper:
         elif kind == "response.function_call_arguments.delta":
             delta = obj.get("delta")
             if delta:
-                self._call(obj.get("item_id"), obj.get("output_index"))[2].append(delta)
+                self._call(obj.get("item_id"), obj.get("output_index"))[2].append(
+                    arguments_of(delta))
         elif kind in _THINKING:
             delta = obj.get("delta")
             if delta:
@@ -96,11 +92,18 @@ class StreamMapper:
             out.append(Start(NAME, self.model, self.id))
 
     def _call(self, item_id, output_index) -> list:
-        key = item_id or ("#", output_index)
-        call = self._calls.get(key)
-        if call is None:  # a delta before (or without) its output_item.added
-            call = self._calls[key] = [None, None, []]
-            self._called = True
+        """The call in progress an event belongs to, by its item id, else by its output
+        index (a server may name the item one way in some events, the other way in the
+        rest); a new one for a delta before (or without) its output_item.added."""
+        for call in self._calls:
+            same_index = output_index is not None and call[4] == output_index
+            if (item_id and call[3] == item_id) or (same_index and not (item_id and call[3])):
+                call[3] = call[3] or item_id
+                call[4] = call[4] if call[4] is not None else output_index
+                return call
+        call = [None, None, [], item_id or None, output_index]
+        self._calls.append(call)
+        self._called = True
         return call
 
     def _item_added(self, item, output_index) -> None:
@@ -109,7 +112,7 @@ class StreamMapper:
             call[0] = str_of(item.get("call_id") or item.get("id"))
             call[1] = str_of(item.get("name"))
             if item.get("arguments"):
-                call[2].append(item["arguments"])
+                call[2].append(arguments_of(item["arguments"]))
             self._called = True
 
     def _item_done(self, item, output_index, out: list) -> None:
@@ -117,7 +120,12 @@ class StreamMapper:
             return
         kind = item.get("type")
         if kind == "function_call":
-            call = self._calls.pop(item.get("id") or ("#", output_index), None) or [None, None, []]
+            key = item.get("id") or ("#", output_index)
+            if key in self._done:  # the same item done again: one call, as the SDK has it
+                return
+            self._done.add(key)
+            call = self._call(item.get("id"), output_index)
+            self._calls.remove(call)
             arguments = item.get("arguments")
             if not isinstance(arguments, str):  # the done item repeats them; else the deltas
                 arguments = "".join(call[2])
@@ -131,7 +139,7 @@ class StreamMapper:
 
     def _flush_calls(self, out: list) -> None:
         """Calls that never got their output_item.done (cut off by max_output_tokens)."""
-        for call_id, name, parts in self._calls.values():
+        for call_id, name, parts, *_ in self._calls:
             out.append(tool_call(call_id, name, "".join(parts)))
         self._calls.clear()
 

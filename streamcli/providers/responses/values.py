@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from streamcli.providers.fields import MAX_COUNT
+
 
 def str_of(value) -> str | None:
     """A string field (ids, names, types, statuses): other values as their text."""
@@ -9,8 +11,9 @@ def str_of(value) -> str | None:
 
 
 def int_of(value) -> int | None:
-    """A token count: a non-negative integer, else unknown."""
-    return value if value.__class__ is int and value >= 0 else None
+    """A token count: an integer from 0 to MAX_COUNT (a signed 64-bit integer, which the
+    log can store), else unknown."""
+    return value if value.__class__ is int and 0 <= value <= MAX_COUNT else None
 
 
 def text_of(value) -> str:
@@ -18,4 +21,12 @@ def text_of(value) -> str:
     TypeError into MalformedStream)."""
     if value.__class__ is not str:
         raise TypeError(f"text that is not a string: {value!r:.60}")
+    return value
+
+
+def arguments_of(value) -> str:
+    """A function call's arguments, or a piece of them: a string of JSON, else the
+    response is malformed (a TypeError, said at the event or item that sent it)."""
+    if value.__class__ is not str:
+        raise TypeError(f"function call arguments that are not a string: {value!r:.60}")
     return value
