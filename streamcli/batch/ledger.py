@@ -135,9 +135,7 @@ class Ledger:
     @_guarded
     def new_submission(self, input_name: str, items: int) -> str:
         ident = "sub_" + secrets.token_hex(8)
-        # Columns named in every INSERT: a newer streamcli may have added some.
-        self.conn.execute("INSERT INTO batch_submissions (id, created_at, input, items) "
-                          "VALUES (?, ?, ?, ?)",
+        self.conn.execute("INSERT INTO batch_submissions VALUES (?, ?, ?, ?)",
                           (ident, time.time(), input_name, items))
         return ident
 
@@ -146,12 +144,9 @@ class Ledger:
         """rows: (idx, item_id, line, chunk, custom_id, failed line or None, schema n or
         None); schemas: JSON Schema text -> its n, those not recorded yet."""
         self.conn.execute("BEGIN")
-        self.conn.executemany("INSERT INTO batch_schemas (submission, n, body) "
-                              "VALUES (?, ?, ?)",
+        self.conn.executemany("INSERT INTO batch_schemas VALUES (?, ?, ?)",
                               [(submission, n, body) for body, n in schemas.items()])
-        self.conn.executemany("INSERT INTO batch_items (submission, idx, item_id, line, "
-                              "chunk, custom_id, failed, schema) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self.conn.executemany("INSERT INTO batch_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                               [(submission, *row) for row in rows])
         self.conn.execute("COMMIT")
 
