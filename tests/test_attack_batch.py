@@ -19,7 +19,7 @@ from tests.helpers.cli import streamcli_command
 from tests.helpers.fakeserver import Reply
 from tests.helpers.keys import ANTHROPIC_KEY, FAKE_KEYS, OPENAI_KEY
 from tests.helpers.pipes import (drain, drain_pty, full_pipe, wait_blocked_in_pipe_write,
-                                 wait_exit)
+                                 wait_exit, wait_sleeping)
 from tests.helpers.schema import batch_lines
 from tests.helpers.sse import anthropic_error_body, anthropic_message
 
@@ -136,7 +136,8 @@ def test_an_item_attaching_a_fifo_or_stdin_fails_instead_of_hanging(
     assert done.returncode == 12, done.stderr
     lines = batch_lines(done.stdout)
     assert [x["exit_code"] for x in lines] == [2, 2, 0]
-    assert all("not a regular file" in x["error"]["message"] for x in lines[:2])
+    assert "not a regular file" in lines[0]["error"]["message"]
+    assert "stdin" in lines[1]["error"]["message"]
 
 
 def test_a_silent_stdin_gets_the_hint(fake_server, start_cli):
@@ -388,10 +389,12 @@ def test_an_openai_file_id_with_a_path_is_not_followed(sh, api):
 def test_a_servers_state_reaches_the_terminal_as_escapes(sh, api):
     api.hold = True
     (batch_id,) = sh("submit", "-", "-m", "claude-test", stdin=jsonl("a")).text.split()
-    api.batches[batch_id]["obj"]["processing_status"] = "in_progress\x1b]0;owned\x07"
+    api.batches[batch_id]["obj"]["processing_status"] = "in_progress\x1b]0;owned\x07\nfake"
     r = sh("status", batch_id)
     assert r.code == 0 and "\x1b" not in r.text and "\\x1b]0;owned" in r.text
-    assert "\x1b" not in sh("list").text
+    assert len(r.text.splitlines()) == 1  # one line per batch, whatever the server says
+    listed = sh("list").text
+    assert "\x1b" not in listed and len(listed.splitlines()) == 1
 
 
 # -- the ledger ------------------------------------------------------------------------------
@@ -536,3 +539,22 @@ def test_ctrl_c_between_two_batches_says_where_the_first_one_is(
     gate.open()
     assert done.returncode == -signal.SIGINT, done.stderr
     assert b"already made are recorded: streamcli batch status sub_" in done.stderr
+
+
+def test_ctrl_c_while_the_ledger_is_locked_ends_at_once(api, processes, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text(jsonl("a"))
+    env = {**FAKE_KEYS, "ANTHROPIC_BASE_URL": api.anthropic_url, "STREAMCLI_DB_TIMEOUT": "600"}
+    assert processes.run(["batch", "submit", path, "-m", "claude-test"], env=env).returncode == 0
+    db = processes.env()["STREAMCLI_DB"]
+    lock = sqlite3.connect(db, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        proc = processes.start(["batch", "submit", path, "-m", "claude-test"], env=env)
+        wait_sleeping(proc.pid)  # waiting for the lock
+        proc.send_signal(signal.SIGINT)
+        wait_exit(proc.proc, timeout=10)  # not after the 600 s of the busy timeout
+    finally:
+        lock.close()
+    assert proc.proc.returncode == -signal.SIGINT
+    assert len(api.created) == 1

@@ -73,7 +73,7 @@ def _regular(spec: str) -> None:
     worker for good. (os.stat never blocks on a FIFO; a missing file is load's to say.)"""
     import os
     import stat
-    if spec[:8].lower().startswith(("http://", "https://")):
+    if attachspec.is_url(spec):
         return
     try:
         mode = os.stat(spec).st_mode

@@ -10,6 +10,7 @@ import functools
 import json
 import secrets
 import time
+from contextlib import contextmanager
 from typing import Iterator, NamedTuple
 
 from streamcli import store
@@ -113,21 +114,30 @@ def _server_json(value) -> str:
 
 
 class Ledger:
-    def __init__(self, conn) -> None:
+    def __init__(self, conn, environ=None) -> None:
         self.conn = conn
+        self.environ = environ if environ is not None else {}
 
     def rollback(self) -> None:
-        import sqlite3
+        store.rollback(self.conn)
+
+    @contextmanager
+    def _writing(self):
+        """One write transaction. Another process's lock is waited for in slices
+        (store.begin_write), so that a Ctrl-C ends the wait at once instead of after the
+        whole busy timeout."""
+        store.begin_write(self.conn, self.environ)
         try:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
+            yield
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
 
     @classmethod
     def open(cls, environ, *, create: bool = True) -> "Ledger":
         """Raises store.StoreError when the database cannot be used."""
-        return cls(store.connect(environ, create=create))
+        return cls(store.connect(environ, create=create), environ)
 
     def close(self) -> None:
         self.conn.close()
@@ -135,44 +145,45 @@ class Ledger:
     @_guarded
     def new_submission(self, input_name: str, items: int) -> str:
         ident = "sub_" + secrets.token_hex(8)
-        self.conn.execute("INSERT INTO batch_submissions VALUES (?, ?, ?, ?)",
-                          (ident, time.time(), input_name, items))
+        with self._writing():
+            self.conn.execute("INSERT INTO batch_submissions VALUES (?, ?, ?, ?)",
+                              (ident, time.time(), input_name, items))
         return ident
 
     @_guarded
     def add_items(self, submission: str, rows: list, schemas: dict) -> None:
         """rows: (idx, item_id, line, chunk, custom_id, failed line or None, schema n or
         None); schemas: JSON Schema text -> its n, those not recorded yet."""
-        self.conn.execute("BEGIN")
-        self.conn.executemany("INSERT INTO batch_schemas VALUES (?, ?, ?)",
-                              [(submission, n, body) for body, n in schemas.items()])
-        self.conn.executemany("INSERT INTO batch_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                              [(submission, *row) for row in rows])
-        self.conn.execute("COMMIT")
+        with self._writing():
+            self.conn.executemany("INSERT INTO batch_schemas VALUES (?, ?, ?)",
+                                  [(submission, n, body) for body, n in schemas.items()])
+            self.conn.executemany("INSERT INTO batch_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                  [(submission, *row) for row in rows])
 
     @_guarded
     def add_batch(self, submission: str, position: int, status, *, kind: str,
                   provider: str, base_url: str, model: str | None, requests: int) -> None:
         now = time.time()
-        self.conn.execute(
-            f"INSERT INTO batch_batches ({_BATCH_COLUMNS}, info, updated_at) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (status.id, submission, position, kind, provider, base_url, model, requests,
-             masked(status.state), int(status.ended), _server_json(status.counts), now,
-             _server_json(status.raw), now))
+        with self._writing():
+            self.conn.execute(
+                f"INSERT INTO batch_batches ({_BATCH_COLUMNS}, info, updated_at) "
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (status.id, submission, position, kind, provider, base_url, model, requests,
+                 masked(status.state), int(status.ended), _server_json(status.counts), now,
+                 _server_json(status.raw), now))
 
     def update(self, status) -> bool:
         """The batch's last known state; False when it could not be recorded (the state is
         only a cache for `list`: a locked ledger must not end a command)."""
         import sqlite3
         try:
-            self.conn.execute("UPDATE batch_batches SET state = ?, ended = ?, counts = ?, "
-                              "info = ?, updated_at = ? WHERE id = ?",
-                              (masked(status.state), int(status.ended),
-                               _server_json(status.counts), _server_json(status.raw),
-                               time.time(), status.id))
+            with self._writing():
+                self.conn.execute("UPDATE batch_batches SET state = ?, ended = ?, "
+                                  "counts = ?, info = ?, updated_at = ? WHERE id = ?",
+                                  (masked(status.state), int(status.ended),
+                                   _server_json(status.counts), _server_json(status.raw),
+                                   time.time(), status.id))
         except sqlite3.Error:
-            self.rollback()
             return False
         return True
 

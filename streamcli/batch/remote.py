@@ -105,7 +105,7 @@ def list_line(batch) -> str:
     sent to a terminal.)"""
     return visible(f"{batch.id}  {batch.kind}  {batch.model or '-'}  {batch.requests} "
                    f"requests  {batch.state or '?'}  {_iso(batch.created_at)}  "
-                   f"{batch.submission}")
+                   f"{batch.submission}", one_line=True)
 
 
 def _iso(timestamp: float) -> str:
@@ -116,7 +116,8 @@ def status_line(batch, status) -> str:
     c = status.counts
     return visible(f"{batch.id} {batch.kind} {status.state}: {c.get('processing', 0)} "
                    f"processing, {c.get('succeeded', 0)} succeeded, {c.get('failed', 0)} "
-                   f"failed, {c.get('cancelled', 0)} cancelled, {c.get('expired', 0)} expired")
+                   f"failed, {c.get('cancelled', 0)} cancelled, {c.get('expired', 0)} expired",
+                   one_line=True)
 
 
 def wait(batches: list, remote, ledger, *, interval: float, show) -> list:

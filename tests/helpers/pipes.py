@@ -120,3 +120,19 @@ def drain_pty(fd: int, timeout: float = 10.0) -> bytes:
     finally:
         os.close(fd)
     return buf
+
+
+def wait_sleeping(pid: int, timeout: float = 10.0) -> None:
+    """Until the process sleeps in a timed wait (nanosleep: time.sleep, SQLite's busy
+    handler), as one waiting for another process's lock does."""
+    deadline = time.monotonic() + timeout
+    seen = set()
+    while time.monotonic() < deadline:
+        wchan = _proc_file(pid, "wchan")
+        if "nanosleep" in wchan:
+            return
+        seen.add(wchan)
+        time.sleep(0.005)
+    if seen <= {"0", ""}:
+        pytest.skip("/proc/PID/wchan is not informative on this kernel")
+    raise AssertionError(f"the process never slept in a timed wait (wchan: {sorted(seen)})")
