@@ -19,7 +19,7 @@ from tests.helpers.cli import streamcli_command
 from tests.helpers.fakeserver import Reply
 from tests.helpers.keys import ANTHROPIC_KEY, FAKE_KEYS, OPENAI_KEY
 from tests.helpers.pipes import (drain, drain_pty, full_pipe, wait_blocked_in_pipe_write,
-                                 wait_exit, wait_sleeping)
+                                 wait_exit, wait_for_lines, wait_sleeping)
 from tests.helpers.schema import batch_lines
 from tests.helpers.sse import anthropic_error_body, anthropic_message
 
@@ -558,3 +558,30 @@ def test_ctrl_c_while_the_ledger_is_locked_ends_at_once(api, processes, tmp_path
         lock.close()
     assert proc.proc.returncode == -signal.SIGINT
     assert len(api.created) == 1
+
+
+def test_repeated_sigkills_then_resume_lose_nothing_and_repeat_nothing(
+        fake_server, start_cli, run_cli, tmp_path):
+    """Three runs killed mid-way (out of order: every third item is slow), each resumed."""
+    from tests.helpers.fakeserver import Gate
+    models = FakeMessages(fake_server)
+    gates = [Gate(timeout=30) for _ in range(3)]
+    path, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    path.write_text(jsonl(*[f"q{i}" for i in range(60)]))
+    args = ["batch", "run", path, "--base-url", models.url, "-m", "claude-test", "-j", "4",
+            "--unordered", "--output", out, "--resume"]
+    for round_, gate in enumerate(gates):
+        models.held = {f"q{i}": gate for i in range(60) if i % 3 == round_}
+        before = out.read_bytes().count(b"\n") if out.exists() else 0
+        proc = start_cli(args, env=FAKE_KEYS)
+        wait_for_lines(out, before + 5, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        gate.open()
+        assert out.read_bytes().endswith(b"\n")
+    models.held = {}
+    done = run_cli(args, env=FAKE_KEYS)
+    assert done.returncode == 0, done.stderr
+    ids = [x["id"] for x in batch_lines(out.read_bytes())]
+    assert sorted(ids, key=int) == [str(i) for i in range(60)]
+

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import pty
 import signal
-import time
 
 import pytest
 
@@ -14,6 +13,7 @@ from tests.helpers.batchapi import FakeMessages
 from tests.helpers.cli import streamcli_command
 from tests.helpers.fakeserver import Gate
 from tests.helpers.keys import FAKE_KEYS
+from tests.helpers.pipes import wait_for_lines
 from tests.helpers.schema import batch_lines
 
 
@@ -25,15 +25,6 @@ def _input(tmp_path, n: int):
 
 def _args(path, models, *more):
     return ["batch", "run", path, "--base-url", models.url, "-m", "claude-test", *more]
-
-
-def _wait_for_lines(path, n: int, proc, timeout: float = 10.0) -> None:
-    """Until the output file holds n whole lines (the file is the only thing to watch)."""
-    deadline = time.monotonic() + timeout
-    while not (path.exists() and path.read_bytes().count(b"\n") >= n):
-        assert proc.poll() is None, "streamcli ended early"
-        assert time.monotonic() < deadline, f"fewer than {n} lines in {path}"
-        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -64,7 +55,7 @@ def test_sigkill_mid_run_then_resume_loses_nothing_and_repeats_nothing(
     models.held = {f"q{i}": held for i in range(10, 40)}
     path, out = _input(tmp_path, 40), tmp_path / "out.jsonl"
     proc = start_cli(_args(path, models, "-j", "4", "--output", out), env=FAKE_KEYS)
-    _wait_for_lines(out, 10, proc)
+    wait_for_lines(out, 10, proc)
     fake_server.wait_requests(14)  # four more in flight, held
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -136,3 +136,13 @@ def wait_sleeping(pid: int, timeout: float = 10.0) -> None:
     if seen <= {"0", ""}:
         pytest.skip("/proc/PID/wchan is not informative on this kernel")
     raise AssertionError(f"the process never slept in a timed wait (wchan: {sorted(seen)})")
+
+
+def wait_for_lines(path, n: int, proc, timeout: float = 10.0) -> None:
+    """Until the file `path` holds n whole lines, while `proc` (a CliProcess) runs: a file
+    being written is the only thing to watch."""
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.read_bytes().count(b"\n") >= n):
+        assert proc.poll() is None, "streamcli ended early"
+        assert time.monotonic() < deadline, f"fewer than {n} lines in {path}"
+        time.sleep(0.01)
