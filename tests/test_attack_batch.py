@@ -585,3 +585,35 @@ def test_repeated_sigkills_then_resume_lose_nothing_and_repeat_nothing(
     ids = [x["id"] for x in batch_lines(out.read_bytes())]
     assert sorted(ids, key=int) == [str(i) for i in range(60)]
 
+
+
+def test_results_with_garbage_unknown_ids_and_a_missing_one(sh, api):
+    r = sh("submit", "-", "-m", "gpt-test", stdin=jsonl("a", "b", "c"))
+    (batch_id,) = r.text.split()
+    assert sh("wait", batch_id, "--poll", "0.01", "-q").code == 0
+    obj = api.batches[batch_id]["obj"]
+    lines = api.files[obj["output_file_id"]].splitlines()
+    kept = [x for x in lines if json.loads(x)["custom_id"] != "1"]  # "1" has no result
+    stranger = json.loads(kept[0])
+    stranger["custom_id"] = "nobody"
+    api.files[obj["output_file_id"]] = b"\n".join(
+        [b"\xff garbage", b"[1, 2]", b'{"custom_id": 5}', json.dumps(stranger).encode(),
+         *kept, b'{"custom_id": "2", "response": {"status_code": "200"}'])  # torn
+    r = sh("results", batch_id)
+    assert r.code == 12, r.err
+    assert [(x["id"], x["status"]) for x in r.lines] == [("0", "ok"), ("1", "error"),
+                                                        ("2", "ok")]
+    assert "no result" in r.lines[1]["error"]["message"]
+
+
+def test_a_key_echoed_in_a_batch_state_never_reaches_stdout(cli, api, fake_server):
+    key = "sk-ant-echoed-5555555555"
+    cli.real_network().env(ANTHROPIC_API_KEY=key, ANTHROPIC_BASE_URL=api.anthropic_url)
+    api.hold = True
+    r = cli.run("batch", "submit", "-", "-m", "claude-test", stdin=jsonl("a").encode())
+    (batch_id,) = r.text.split()
+    api.batches[batch_id]["obj"]["processing_status"] = f"in_progress for {key}"
+    for args in (("status", batch_id), ("status", batch_id, "--json"), ("list",),
+                 ("list", "--json")):
+        r = cli.run("batch", *args)
+        assert r.code == 0 and key not in r.out.decode() and "***" in r.out.decode(), args

@@ -71,13 +71,13 @@ def wait(ident: str, batches: list, api, book, poll: float, ui, quiet: bool) -> 
 
 
 def print_line(runtime, text: str) -> None:
-    """One line on stdout: a closed pipe ends the run the SIGPIPE way, any other failure
-    is an output error (11)."""
+    """One line on stdout (without the run's secrets: it may quote what a server said): a
+    closed pipe ends the run the SIGPIPE way, any other failure is an output error (11)."""
     out = runtime.env.stdout
     if out is None:
         raise OutputError("stdout is closed")
     try:
-        out.write(text.encode("utf-8", "replace") + b"\n")
+        out.write(runtime.env.redact(text).encode("utf-8", "replace") + b"\n")
         out.flush()
     except BrokenPipeError:
         raise StdoutClosed() from None
