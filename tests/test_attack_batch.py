@@ -617,3 +617,24 @@ def test_a_key_echoed_in_a_batch_state_never_reaches_stdout(cli, api, fake_serve
                  ("list", "--json")):
         r = cli.run("batch", *args)
         assert r.code == 0 and key not in r.out.decode() and "***" in r.out.decode(), args
+
+
+def test_the_live_wait_line_shows_no_escape_and_no_key_of_the_server():
+    import io
+    from streamcli.batch.api import Status
+    from streamcli.batch.waiting import Display
+    from streamcli.redact import Redactor
+    from streamcli.ui import Stderr
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    key = "sk-ant-echoed-7777777777"
+    ui = Stderr(Terminal(), environ={"TERM": "xterm"}, redact=Redactor([key]))
+    display = Display(ui, quiet=False)
+    assert display.live
+    display.show([Status("b1", f"in_progress\x1b]0;owned\x07 {key}", False,
+                         {"processing": 1}, {})], 10.0)
+    drawn = ui.stream.getvalue()
+    assert drawn.startswith("\r\x1b[K") and "\x1b" not in drawn[4:] and key not in drawn
+    assert "\\x1b]0;owned" in drawn and "***" in drawn

@@ -3,6 +3,8 @@ line each time the counts change; nothing with -q."""
 
 from __future__ import annotations
 
+from streamcli.redact import visible
+
 
 class Display:
     def __init__(self, ui, *, quiet: bool) -> None:
@@ -16,7 +18,9 @@ class Display:
         """`next_check`: seconds until the next poll, None once every batch has ended."""
         if self.quiet:
             return
-        text = summary(statuses)
+        # A server's state and ids, drawn raw on the terminal: its control characters
+        # as escapes, the run's secrets masked (ui.notice does both for the plain lines).
+        text = visible(self.ui.redact(summary(statuses)), one_line=True)
         if self.live:
             more = f"; next check in {next_check:.0f} s" if next_check is not None else ""
             self._write(f"\r\x1b[K{text}{more}" + ("\n" if next_check is None else ""))
