@@ -121,7 +121,7 @@ def write(environ, row: dict) -> None:
     try:
         values = [json.dumps(row.get(c), ensure_ascii=False) if c in JSON_COLUMNS
                   and row.get(c) is not None else row.get(c) for c in COLUMNS]
-        conn.execute("BEGIN IMMEDIATE")
+        store.begin_write(conn, environ)
         try:
             cursor = conn.execute(f"INSERT INTO exchanges ({', '.join(COLUMNS)}) "
                                   f"VALUES ({', '.join('?' * len(COLUMNS))})", values)

@@ -52,10 +52,11 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None,
 
 
 def read_stdin(stdin, ui=None) -> str:
+    from streamcli import bounded
     buffer = getattr(stdin, "buffer", stdin)
     hint_if_silent(buffer, ui)
     try:
-        data = buffer.read()
+        data = bounded.read(buffer, bounded.TEXT_LIMIT, "stdin")
     except OSError as exc:
         raise UsageError(f"cannot read stdin: {exc.strerror or exc}") from None
     if isinstance(data, str):

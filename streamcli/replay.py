@@ -7,7 +7,7 @@ events unless --provider names it. The capture may be SSE or a saved JSON respon
 
 from __future__ import annotations
 
-from streamcli import body, providers, safejson
+from streamcli import body, bounded, providers, safejson
 from streamcli.errors import UsageError
 from streamcli.pump import Progress
 from streamcli.sse import SSEDecoder, SSEError
@@ -23,6 +23,9 @@ def play(path: str, sink, progress: Progress, *, protocol: str | None, idle_time
     if path == "-":
         if stdin is None:
             raise UsageError("--replay - reads stdin, but stdin is closed")
+        if bounded.isatty(stdin):
+            raise UsageError("--replay - reads stdin, but stdin is a terminal; pipe or "
+                             "redirect the capture in")
         _play(getattr(stdin, "buffer", stdin), path, sink, progress, protocol, idle_timeout,
               raw_mode)
         return

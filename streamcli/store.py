@@ -18,6 +18,10 @@ import stat
 from typing import Callable
 
 BUSY_TIMEOUT_S = 5.0
+# SQLite waits for another process's lock in C, where no signal handler runs: it waits in
+# slices this short, and streamcli waits between them (`_retry_while_locked`), so that a
+# Ctrl-C or SIGTERM during a locked write ends the run at once, not after the timeout.
+_SLICE_MS = 100
 _MIGRATIONS: dict[str, list[Callable]] = {}  # part -> its migrations, oldest first
 
 
@@ -63,23 +67,32 @@ def connect(environ, *, create: bool = True):
     try:
         if create:
             _prepare(path)
-        conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=_SLICE_MS / 1000, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
-        _retry_while_locked(lambda: _set_up(conn, timeout), timeout)
+        _retry_while_locked(lambda: _set_up(conn), timeout)
+        # The whole timeout for what the caller runs (begin_write() waits in slices).
+        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
     except sqlite3.Error as exc:
         conn.close()
         raise StoreError(f"cannot use {path}: {exc}") from None
     return conn
 
 
-def _set_up(conn, timeout: float) -> None:
+def begin_write(conn, environ) -> None:
+    """BEGIN IMMEDIATE, waiting up to the busy timeout for another process's write lock,
+    in slices (see _SLICE_MS): a signal meanwhile is handled at once."""
+    conn.execute(f"PRAGMA busy_timeout={_SLICE_MS}")
+    _retry_while_locked(lambda: conn.execute("BEGIN IMMEDIATE"), busy_timeout(environ))
+
+
+def _set_up(conn) -> None:
     # WAL without a sync per commit (SQLite's recommended pairing): a power cut may lose
     # the last transactions, never the file's integrity; a part that needs more sets
     # `PRAGMA synchronous=FULL` on its connection.
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+    conn.execute(f"PRAGMA busy_timeout={_SLICE_MS}")
     conn.execute("PRAGMA journal_mode=WAL")
     _migrate(conn)
 

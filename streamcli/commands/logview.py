@@ -5,22 +5,15 @@ terminal (control characters shown, not obeyed)."""
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
+from streamcli.redact import visible
+
 # C0 and C1 controls and DEL, except newline and tab, and the bidirectional overrides: an
 # escape sequence stored in a prompt must not drive the reader's terminal, nor reorder
-# what it shows.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def safe(text: str) -> str:
-    return _CONTROLS.sub(lambda m: _escape(m.group()), text)
-
-
-def _escape(ch: str) -> str:
-    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+# what it shows (the same escapes as on stderr).
+safe = visible
 
 
 def one_line(text: str) -> str:

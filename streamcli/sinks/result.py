@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from streamcli.events import Start, normalize_stop, usage_dict
+from streamcli.redact import Redactor
 from streamcli.sinks import encode_text, write_all
 from streamcli.transcript import Transcript
 
@@ -12,8 +13,12 @@ from streamcli.transcript import Transcript
 class ResultSink:
     committed = False  # nothing reaches stdout before the end, so a retry is always safe
 
-    def __init__(self, out, *, provider: str | None = None, model: str | None = None) -> None:
+    def __init__(self, out, *, provider: str | None = None, model: str | None = None,
+                 redact=None) -> None:
         self.out = out
+        # The run's Redactor, for what a server says of itself (id, model, usage); the
+        # answer's own fields are the payload, written exactly.
+        self.redact = redact or Redactor()
         self.provider = provider  # what was asked for, until the response tells
         self.model = model
         self.conversation_id: str | None = None
@@ -40,18 +45,19 @@ class ResultSink:
         self.transcript.clear()
 
     def finish(self, outcome) -> None:
+        redact = self.redact
         obj = {
             "provider": outcome.provider or self.provider,
-            "model": outcome.model or self.model,
-            "id": outcome.id,
+            "model": redact(outcome.model or self.model),
+            "id": redact(outcome.id),
             "conversation_id": self.conversation_id,
             "text": self.transcript.text,
             "thinking": self.transcript.thinking,
             "refusal": self.transcript.refusal,
             "tool_calls": self.transcript.tool_calls,
             "stop_reason": normalize_stop(outcome.stop_raw),
-            "stop_reason_raw": outcome.stop_raw,
-            "usage": usage_dict(outcome.usage),
+            "stop_reason_raw": redact(outcome.stop_raw),
+            "usage": redact.deep(usage_dict(outcome.usage)),
             "duration_ms": outcome.duration_ms,
             "status": outcome.status,
             "exit_code": outcome.exit_code,
