@@ -133,8 +133,8 @@ def _redacted(value, secrets: Redactor):
         if not value.isascii():
             value = encode_text(value).decode("utf-8")
         return secrets(value)
-    if isinstance(value, dict):
-        return {k: _redacted(v, secrets) for k, v in value.items()}
+    if isinstance(value, dict):  # keys too: a server's usage or a tool's arguments name them
+        return {_redacted(k, secrets): _redacted(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_redacted(v, secrets) for v in value]
     return value

@@ -179,13 +179,24 @@ def _remember(environ, target, listing: list, ui) -> None:
                 f"{exc.strerror or exc}")
 
 
+def one_line(model_id: str) -> str:
+    """A server's model id as a line of the listing, which is read on a terminal as often
+    as by a script: its control characters (escape sequences, and a newline that would
+    make it two lines) and bidirectional overrides shown as escapes. Real ids have none."""
+    shown = redact.visible(model_id)
+    if "\n" in shown or "\t" in shown:
+        shown = shown.replace("\n", "\\x0a").replace("\t", "\\x09")
+    return shown
+
+
 def write(out, listing: list, as_json: bool) -> None:
     """One id per line (entries without a string id are left out), or every object as a
     JSON line; one write."""
     if as_json:
         lines = [safejson.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in listing]
     else:
-        lines = [m["id"] for m in listing if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        lines = [one_line(m["id"]) for m in listing
+                 if isinstance(m, dict) and isinstance(m.get("id"), str)]
     if out is None:
         raise OutputError("cannot write the output: stdout is closed")
     try:
