@@ -23,7 +23,8 @@ import stat
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from streamcli import filetypes, limits, prompt, spool
+from streamcli import attachspec, filetypes, limits, prompt, spool
+from streamcli.attachspec import shown as said
 from streamcli.jsonbody import Base64
 from streamcli.errors import UsageError
 
@@ -44,6 +45,15 @@ class Attachment:
     width: int | None = None
     height: int | None = None
     animated: bool = False  # a GIF of more than one frame
+
+    @property
+    def label(self) -> str:
+        """The spec as messages show it (credentials masked, quoted when not printable)."""
+        return attachspec.shown(self.spec)
+
+    def secrets(self) -> tuple[str, ...]:
+        """A URL's credentials: never shown or logged, though a server may quote them."""
+        return attachspec.url_secrets(self.url) if self.url is not None else ()
 
     @property
     def encoded_size(self) -> int:
@@ -72,15 +82,20 @@ class Attachment:
                 yield spool.read_at(self.spooled, offset, min(CHUNK, self.size - offset))
             return
         left = self.size
-        with open(self.path, "rb") as f:
-            while left:
-                piece = f.read(min(CHUNK, left))
-                if not piece:
-                    break
-                left -= len(piece)
-                yield piece
-            if left or f.read(1):
-                raise UsageError(f"-a {self.spec}: the file changed while it was being sent")
+        try:
+            with open(self.path, "rb") as f:
+                while left:
+                    piece = f.read(min(CHUNK, left))
+                    if not piece:
+                        break
+                    left -= len(piece)
+                    yield piece
+                changed = left or f.read(1)
+        except OSError as exc:  # removed, replaced by a directory, unreadable since
+            raise UsageError(f"-a {self.label}: cannot read it any more: "
+                             f"{exc.strerror or exc}") from None
+        if changed:
+            raise UsageError(f"-a {self.label}: the file changed while it was being sent")
 
 
 def load(specs: Sequence[str], protocol: str, *, types: Sequence[str] = (), stdin=None,
@@ -92,7 +107,7 @@ def load(specs: Sequence[str], protocol: str, *, types: Sequence[str] = (), stdi
     if len(types) > len(specs):
         raise UsageError(f"{len(types)} --attach-type for {len(specs)} -a: the Nth "
                          "--attach-type names the type of the Nth -a")
-    if list(specs).count("-") > 1:
+    if sum(map(attachspec.reads_stdin, specs)) > 1:
         raise UsageError("-a - may be given once: stdin can be read only once")
     lim = limits.for_protocol(protocol)
     out = []
@@ -112,33 +127,35 @@ def _forced_type(spec: str, mime: str) -> str | None:
     if mime == "image/jpg":
         mime = filetypes.JPEG
     if filetypes.kind_of(mime) is None:
-        raise UsageError(f"--attach-type {mime} (for -a {spec}) is not supported: use one of "
+        raise UsageError(f"--attach-type {mime} (for -a {said(spec)}) is not supported: use one of "
                          f"{', '.join(filetypes.SUPPORTED)} (or auto)")
     return mime
 
 
 def _read(spec: str, forced: str | None, stdin, lim, ui) -> Attachment:
-    if spec[:8].lower().startswith(("http://", "https://")):
+    if attachspec.is_url(spec):
         return _url(spec, forced)
-    if spec == "-":
-        return _from_stdin(forced, stdin, lim, ui)
+    if attachspec.reads_stdin(spec):
+        return _from_stdin(spec, forced, stdin, lim, ui)
     if not spec:
         raise UsageError("-a needs a file name, a URL or -")
-    name = _shown(os.path.basename(spec.rstrip(os.sep)) or spec)
+    name = attachspec.file_name(spec)
     try:
         with open(spec, "rb") as f:
             info = os.fstat(f.fileno())
             if stat.S_ISDIR(info.st_mode):
                 raise IsADirectoryError
-            if not stat.S_ISREG(info.st_mode):  # a pipe, <(process substitution), a device
+            # A pipe, <(process substitution), a device; or a file whose size says 0 yet
+            # has content (/proc): read as a stream, only as far as its type may weigh.
+            if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
                 return _from_stream(f, spec, forced, lim, name)
             return _typed(spec, f, info.st_size, forced, lim, path=spec, name=name)
     except FileNotFoundError:
-        raise UsageError(f"-a {spec}: no such file") from None
+        raise UsageError(f"-a {said(spec)}: no such file") from None
     except IsADirectoryError:
-        raise UsageError(f"-a {spec}: is a directory, not a file") from None
+        raise UsageError(f"-a {said(spec)}: is a directory, not a file") from None
     except OSError as exc:
-        raise UsageError(f"-a {spec}: cannot read it: {exc.strerror or exc}") from None
+        raise UsageError(f"-a {said(spec)}: cannot read it: {exc.strerror or exc}") from None
 
 
 def _from_stream(f, spec: str, forced: str | None, lim, name: str) -> Attachment:
@@ -151,16 +168,10 @@ def _from_stream(f, spec: str, forced: str | None, lim, name: str) -> Attachment
     copy, size, head = spool.copy(f, filetypes.SNIFF_BYTES, most)
     if size > most(head):
         copy.close()
-        raise UsageError(f"-a {spec}: more than the {limits.mb(most(head))} an attachment "
-                         f"of this type may weigh for {lim.label}")
+        raise UsageError(f"-a {said(spec)}: more than the {limits.mb(most(head))} an "
+                         f"attachment of this type may weigh for {lim.label}")
     copy.seek(0)
     return _typed(spec, copy, size, forced, lim, spooled=copy, name=name)
-
-
-def _shown(name: str) -> str:
-    """A file name as it may go into JSON: bytes that were not UTF-8 in the file system
-    (surrogate escapes) become U+FFFD."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _url(spec: str, forced: str | None) -> Attachment:
@@ -168,14 +179,13 @@ def _url(spec: str, forced: str | None) -> Attachment:
     name = path.rstrip("/").rsplit("/", 1)[-1]
     mime = forced or filetypes.BY_EXTENSION.get(os.path.splitext(name)[1].lower())
     if mime is None:
-        raise UsageError(f"-a {spec}: cannot tell the type of a URL from its name; give it "
-                         "with --attach-type (e.g. image/png, application/pdf)")
-    if any(c.isspace() or not c.isprintable() for c in spec):
-        raise UsageError(f"-a {spec!r}: a URL cannot contain spaces or control characters")
+        raise UsageError(f"-a {said(spec)}: cannot tell the type of a URL from its name; "
+                         "give it with --attach-type (e.g. image/png, application/pdf)")
+    attachspec.check_url(spec)
     return Attachment(spec=spec, kind=filetypes.kind_of(mime), mime=mime, name=name, url=spec)
 
 
-def _from_stdin(forced: str | None, stdin, lim, ui) -> Attachment:
+def _from_stdin(spec: str, forced: str | None, stdin, lim, ui) -> Attachment:
     buffer = getattr(stdin, "buffer", stdin)
     if buffer is None:
         raise UsageError("-a - reads the attachment from stdin, but stdin is closed")
@@ -184,7 +194,7 @@ def _from_stdin(forced: str | None, stdin, lim, ui) -> Attachment:
                          "pipe or redirect the file in")
     prompt.hint_if_silent(buffer, ui, "waiting for the attachment on stdin (-a -)...")
     try:
-        return _from_stream(buffer, "-", forced, lim, "stdin")
+        return _from_stream(buffer, spec, forced, lim, "stdin")
     except OSError as exc:
         raise UsageError(f"cannot read stdin: {exc.strerror or exc}") from None
 
@@ -198,8 +208,6 @@ def _isatty(stream) -> bool:
 
 def _typed(spec: str, f, size: int, forced: str | None, lim, *, name: str, path=None,
            spooled=None) -> Attachment:
-    if size == 0:
-        raise UsageError(f"-a {spec}: it is empty")
     head = f.read(filetypes.SNIFF_BYTES)
     mime = _type_of(spec, head, forced, whole=len(head) >= size)
     if name == "stdin":
@@ -215,27 +223,27 @@ def _typed(spec: str, f, size: int, forced: str | None, lim, *, name: str, path=
 
 def _type_of(spec: str, head: bytes, forced: str | None, whole: bool) -> str:
     if not head:
-        raise UsageError(f"-a {spec}: it is empty")
+        raise UsageError(f"-a {said(spec)}: it is empty")
     mime = forced or filetypes.sniff(head)
     if mime is None and filetypes.is_text_head(head, whole=whole):
         mime = filetypes.TEXT
     if mime is None:
         hint = "" if b"\x00" in head else "; text in another encoding? convert it, e.g. with iconv"
-        raise UsageError(f"-a {spec}: unknown type: not PNG, JPEG, GIF, WebP, PDF or UTF-8 "
+        raise UsageError(f"-a {said(spec)}: unknown type: not PNG, JPEG, GIF, WebP, PDF or UTF-8 "
                          f"text{hint} (--attach-type names the type of one of those)")
     return mime
 
 
 def _text(spec: str, f, head: bytes, size: int, lim) -> str:
     if lim.max_request is not None and size > lim.max_request:
-        raise UsageError(f"-a {spec}: {limits.mb(size)} of text is over the "
+        raise UsageError(f"-a {said(spec)}: {limits.mb(size)} of text is over the "
                          f"{limits.mb(lim.max_request)} per request of {lim.label}")
     raw = head + f.read()
     if b"\x00" in raw:
-        raise UsageError(f"-a {spec}: not text (it holds NUL bytes); name its type with "
+        raise UsageError(f"-a {said(spec)}: not text (it holds NUL bytes); name its type with "
                          "--attach-type if it is an image or a PDF")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"-a {spec}: not valid UTF-8 text (byte {exc.start}); convert it "
+        raise UsageError(f"-a {said(spec)}: not valid UTF-8 text (byte {exc.start}); convert it "
                          "first, e.g. with iconv") from None

@@ -12,12 +12,14 @@
      ├── TimeoutExpired .......... 8  connect, idle, total (--timeout), 408
      ├── MalformedStream ......... 9  no terminal event, invalid JSON, not SSE
      ├── SchemaMismatch ......... 10  the answer does not match --schema
-     └── OutputError ............ 11  stdout cannot be written (closed, disk full, I/O)
+     └── OutputError ............ 11  stdout or --output cannot be written (disk full, I/O)
 
     BaseException (never caught as errors):
      ├── Cancelled .......... 130/143 SIGINT / SIGTERM: cleanup, then death by the signal
      └── TotalTimeout                 --timeout fired; the session turns it into 8
     StdoutClosed ............... 141  EPIPE: quiet cleanup, then death by SIGPIPE
+
+    Not an error of its own: 12, `streamcli batch` ran and some of its items failed.
 
 Foreign exceptions (httpx2, OSError, json) are translated into this tree where they
 enter (transport, providers, plan); `entry` is the only place that turns them into an
@@ -189,11 +191,17 @@ _SIGNAL_ROWS = (
 _CLASSES = (StreamcliError, UsageError, InvalidRequestError, AuthError, RateLimitError,
             ServerError, ConnectionFailed, TimeoutExpired, MalformedStream, SchemaMismatch,
             OutputError)
+# Statuses that no single error carries: the sum of many runs.
+_SUMMARY_ROWS = (
+    (ExitStatus.BATCH_ITEMS_FAILED,
+     "some batch items failed (streamcli batch); each item's output line says why"),
+)
 
 
 def _exit_table() -> tuple[tuple[int, str], ...]:
     rows = [(ExitStatus.OK, "success (a max_tokens/length stop too, with a warning on stderr)")]
     rows += [(cls.exit_code, cls.__doc__.strip()) for cls in _CLASSES]
+    rows += _SUMMARY_ROWS
     rows += _SIGNAL_ROWS
     return tuple(sorted((int(code), text) for code, text in rows))
 

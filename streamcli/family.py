@@ -24,10 +24,31 @@ from streamcli.session import Session
 class Family(click.Group):
     """streamcli's command family: a first argument that is exactly a subcommand's name
     runs that subcommand; anything else (options, prompt words, `--`) belongs to the
-    prompt command, so `streamcli -- models are great` is a prompt."""
+    prompt command, so `streamcli -- models are great` is a prompt.
+
+    A subcommand may be added lazily (`add_lazy`): its module is imported only when it
+    runs (or is documented, or completed), so a prompt run never pays for it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, str] = {}  # name -> "module:attribute"
+
+    def add_lazy(self, name: str, target: str) -> None:
+        self.lazy[name] = target
 
     def public_commands(self) -> list[str]:
-        return sorted(name for name, cmd in self.commands.items() if not cmd.hidden)
+        loaded = [name for name, cmd in self.commands.items() if not cmd.hidden]
+        return sorted({*loaded, *self.lazy})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in self.commands and name in self.lazy:
+            import importlib
+            module, _, attribute = self.lazy[name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or args[0] not in self.public_commands():
@@ -39,6 +60,7 @@ family = Family(PROG, add_help_option=False, context_settings={"max_content_widt
 family.add_command(command)
 family.add_command(logs)
 family.add_command(models)
+family.add_lazy("batch", "streamcli.commands.batch:batch")
 
 
 def main(args: list[str], env: Environment) -> int:
@@ -92,7 +114,10 @@ def _output_of(args: list[str], env: Environment) -> plan.Output | None:
         name, cmd, rest = family.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
         if cmd is not command:
             return None
-        sub = cmd.make_context(name, rest, parent=ctx, resilient_parsing=True)
+        # Unknown options are skipped, not the end of parsing: in `--bogus --jsonl` the
+        # mode still counts.
+        sub = cmd.make_context(name, rest, parent=ctx, resilient_parsing=True,
+                               ignore_unknown_options=True)
         return plan.output_of({**_FLAG_DEFAULTS, **{k: v for k, v in sub.params.items()
                                                     if v is not None}})
     except (click.ClickException, click.exceptions.Exit, UsageError, KeyError):

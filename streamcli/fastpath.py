@@ -15,7 +15,7 @@ exact bytes, and decline anything that would need unescaping.
 
 from __future__ import annotations
 
-from streamcli.sse import MAX_EVENT_BYTES, SSEEvent
+from streamcli.sse import MAX_EVENT_BYTES, STRAY_ERROR, SSEEvent
 
 
 def one_event(chunk: bytes, last_id: str) -> SSEEvent | None:
@@ -60,6 +60,15 @@ def plain_text(piece: str) -> str | None:
     return piece
 
 
+def json_index(digits: bytes | str) -> bool:
+    """`digits` is a JSON number that is a whole number as written: ASCII digits only
+    (str.isdigit also takes "٣" and "²") and no leading zero ("00" is not JSON).
+
+    General path: `json.loads(digits)` parses, to an int."""
+    return (digits.isascii() and digits.isdigit()
+            and (len(digits) == 1 or digits[:1] not in (b"0", "0")))
+
+
 _ANTHROPIC_HEAD = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
 _ANTHROPIC_TEXT = b',"delta":{"type":"text_delta","text":"'
 
@@ -74,7 +83,7 @@ def anthropic_text(chunk: bytes) -> bytes | None:
         return None
     start = len(_ANTHROPIC_HEAD)
     mid = chunk.find(_ANTHROPIC_TEXT, start, start + 12 + len(_ANTHROPIC_TEXT))
-    if mid < 0 or not chunk[start:mid].isdigit():
+    if mid < 0 or not json_index(chunk[start:mid]):
         return None
     return plain_string(chunk[mid + len(_ANTHROPIC_TEXT):-5])
 
@@ -87,13 +96,14 @@ def anthropic_event_text(ev: SSEEvent) -> str | None:
     """The text of one event whose data is a compact text_delta that needs no unescaping.
 
     General path: the anthropic mapper's Text event for `ev` (which reads the type from
-    the data, whatever the event's name)."""
+    the data, whatever the event's name, but ignores a stray `error:` field's value)."""
     data = ev.data
-    if not data.endswith('"}}') or not data.startswith(_ANTHROPIC_EVENT_HEAD):
+    if not data.endswith('"}}') or not data.startswith(_ANTHROPIC_EVENT_HEAD) \
+            or ev.event is STRAY_ERROR:
         return None
     start = len(_ANTHROPIC_EVENT_HEAD)
     mid = data.find(_ANTHROPIC_EVENT_TEXT, start, start + 12 + len(_ANTHROPIC_EVENT_TEXT))
-    if mid < 0 or not data[start:mid].isdigit():
+    if mid < 0 or not json_index(data[start:mid]):
         return None
     return plain_text(data[mid + len(_ANTHROPIC_EVENT_TEXT):-3])
 
@@ -165,7 +175,8 @@ class OpenAIEventText:
     path) and its exact tail.
 
     General path: the openai mapper's Text event for `ev` (which raises for an event
-    named `error`, so those are never taken)."""
+    named `error`, so those are never taken, and never parses a stray `error:` field's
+    value, so no head is learned from one and none is taken)."""
 
     def __init__(self) -> None:
         self.head: str | None = None
@@ -173,6 +184,8 @@ class OpenAIEventText:
 
     def __call__(self, ev: SSEEvent) -> str | None:
         data, head = ev.data, self.head
+        if ev.event is STRAY_ERROR:
+            return None
         if head is None:
             if self._tries < _LEARN_TRIES:
                 self._tries += 1

@@ -101,15 +101,15 @@ def check_each(att, lim: Limits) -> None:
     if att.url is not None:
         if att.kind not in lim.url_kinds:
             takes = " and ".join(sorted(lim.url_kinds)) or "nothing"
-            raise UsageError(f"-a {att.spec}: {lim.label} takes no {att.kind} by URL (it takes "
+            raise UsageError(f"-a {att.label}: {lim.label} takes no {att.kind} by URL (it takes "
                              f"{takes} URLs); save it and attach the file")
         return
     if att.kind != "image":
         return
     if att.mime == "image/gif" and not lim.animated_gif and att.animated:
-        raise UsageError(f"-a {att.spec}: {lim.label} takes no animated GIF")
+        raise UsageError(f"-a {att.label}: {lim.label} takes no animated GIF")
     if lim.max_image_base64 is not None and att.encoded_size > lim.max_image_base64:
-        raise UsageError(f"-a {att.spec}: {mb(att.encoded_size)} as base64 is over the "
+        raise UsageError(f"-a {att.label}: {mb(att.encoded_size)} as base64 is over the "
                          f"{mb(lim.max_image_base64)} per image of {lim.label}")
     if lim.max_side is not None and att.width is not None:
         _check_side(att, lim.max_side, lim, "")
@@ -117,7 +117,7 @@ def check_each(att, lim: Limits) -> None:
 
 def _check_side(att, side: int, lim: Limits, why: str) -> None:
     if att.width > side or att.height > side:
-        raise UsageError(f"-a {att.spec}: {att.width}x{att.height} pixels is over the "
+        raise UsageError(f"-a {att.label}: {att.width}x{att.height} pixels is over the "
                          f"{side}x{side} per image of {lim.label}{why}")
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from streamcli import attachments, conversation, headers, limits, prompt, tools, userjson
+from streamcli import (attachments, attachspec, conversation, headers, limits, prompt, tools,
+                       userjson)
 from streamcli.config import resolve
 from streamcli.conversation import Conversation
 from streamcli.errors import UsageError
@@ -162,7 +163,7 @@ def _check_no_stdin(params: dict) -> None:
 def _check_stdin_use(params: dict) -> bool:
     """`-a -` takes stdin for the attachment: the prompt then comes from the arguments
     only, and nothing else may want stdin. True when it does."""
-    if "-" not in params["attach"]:
+    if not any(map(attachspec.reads_stdin, params["attach"])):  # -, /dev/stdin...
         return False
     for clash, said in ((params["no_stdin"], "--no-stdin"),
                         (params["prompt"] == ("-",), "the prompt '-'"),

@@ -151,6 +151,11 @@ def running(redactor: Redactor):
         _running.reset(token)
 
 
+def current() -> Redactor:
+    """The running command's Redactor (see running())."""
+    return _running.get()
+
+
 def clip(text: str, limit: int) -> str:
     """What a server sent, quoted in an error: redacted first, then cut to `limit`."""
     text = _running.get()(text)

@@ -47,9 +47,11 @@ class Request:
     headers: tuple[tuple[str, str], ...] = ()
 
     def secrets(self) -> tuple[str, ...]:
-        """Every value that must never be shown or logged: the API key and the values of
-        credential-like headers (see `headers.is_secret`)."""
-        return ((self.api_key,) if self.api_key else ()) + header_secrets(self.headers)
+        """Every value that must never be shown or logged: the API key, the values of
+        credential-like headers (see `headers.is_secret`) and the credentials of
+        attachment URLs (which a server that cannot fetch one may quote back)."""
+        return (((self.api_key,) if self.api_key else ()) + header_secrets(self.headers)
+                + tuple(s for att in self.attachments for s in att.secrets()))
 
 
 @dataclass(frozen=True)

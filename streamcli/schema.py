@@ -60,25 +60,40 @@ def parse(text: str | dict, as_list: bool = False) -> Schema:
 
 
 def _load(text: str):
-    stripped = text.strip()
+    stripped = text.strip().lstrip("\ufeff")  # a byte order mark is no part of the JSON
     if not stripped:
         raise UsageError("--schema is empty")
-    if stripped.startswith(("{", "[")):
+    if stripped.startswith(("{", "[")) or stripped in ("true", "false", "null"):
         try:
             return safejson.loads(stripped)
         except ValueError as exc:
             raise UsageError(f"--schema is not valid JSON: {exc}") from None
-    if os.path.isfile(text):
-        try:
-            with open(text, encoding="utf-8") as f:
-                return safejson.loads(f.read())
-        except OSError as exc:
-            raise UsageError(f"cannot read --schema file {text}: {exc.strerror}") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise UsageError(f"--schema file {text} is not valid JSON: {exc}") from None
+    if stripped == "-":
+        raise UsageError("--schema - : a schema is not read from stdin; give a file, "
+                         "<(command) or the schema itself")
+    if os.path.exists(text) and not os.path.isdir(text):  # a file, <(command), /dev/fd/N
+        return _read_file(text)
     if "\n" not in text and ("/" in text or stripped.endswith(".json")):
-        raise UsageError(f"--schema {text}: no such file")
+        what = "is a directory" if os.path.isdir(text) else "no such file"
+        raise UsageError(f"--schema {text}: {what}")
     return concise(text)
+
+
+MAX_FILE_BYTES = 64 * 1024 * 1024  # far beyond any schema; /dev/zero is not read forever
+
+
+def _read_file(path: str):
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read --schema file {path}: {exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageError(f"--schema file {path} is larger than 64 MB")
+    try:
+        return safejson.loads(data.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--schema file {path} is not valid JSON: {exc}") from None
 
 
 def concise(text: str) -> dict:
@@ -95,6 +110,9 @@ def concise(text: str) -> dict:
         if len(words) > 2:
             raise UsageError(f"--schema: field {spec.strip()!r} is not 'name [type]'")
         name, kind = words[0], (words[1] if len(words) > 1 else "str")
+        if name.startswith("-"):  # `--schema -m MODEL ...`: the schema was left out
+            raise UsageError(f"--schema: field {name!r} looks like an option: was the "
+                             "schema left out after --schema?")
         if kind not in _TYPES:
             raise UsageError(f"--schema: unknown type {kind!r} for field {name!r} (use "
                              f"{', '.join(_TYPES)})")
@@ -113,6 +131,9 @@ def _check_schema(body: dict) -> None:
     """A valid JSON Schema by its own metaschema ($schema, else draft 2020-12), whose
     references resolve."""
     import jsonschema  # only with --schema: ~50 ms of imports
+    if not isinstance(body.get("$schema", ""), str):
+        raise UsageError("--schema: $schema must be a string (the URI of a JSON Schema "
+                         "dialect)")
     cls = jsonschema.validators.validator_for(body, default=jsonschema.Draft202012Validator)
     try:
         cls.check_schema(body)
@@ -120,35 +141,8 @@ def _check_schema(body: dict) -> None:
         where = "/".join(str(p) for p in exc.path)
         raise UsageError(f"--schema is not a valid JSON Schema: {_short(exc.message)}"
                          + (f" (at {where})" if where else "")) from None
-    import referencing.jsonschema  # jsonschema's own reference resolver
-    spec = referencing.jsonschema.specification_with(
-        cls.META_SCHEMA["$schema"] if "$schema" not in body else body["$schema"],
-        default=referencing.jsonschema.DRAFT202012)
-    resolver = referencing.Registry().resolver_with_root(spec.create_resource(body))
-    _check_refs(body, resolver, "$")
-
-
-def _check_refs(node, resolver, path: str) -> None:
-    """Every "$ref" must resolve: jsonschema would only find out when an answer reaches
-    it (and never fetches a remote one). A subschema with its own "$id" starts another
-    base URI: its references are left to jsonschema."""
-    if isinstance(node, list):
-        for i, item in enumerate(node):
-            _check_refs(item, resolver, f"{path}[{i}]")
-        return
-    if not isinstance(node, dict) or (path != "$" and "$id" in node):
-        return
-    ref = node.get("$ref")
-    if isinstance(ref, str):
-        import referencing.exceptions
-        try:
-            resolver.lookup(ref)
-        except referencing.exceptions.Unresolvable:
-            raise UsageError(f"--schema: the $ref {ref!r} at {path} cannot be resolved "
-                             "(only references inside the schema are followed)") from None
-    for key, value in node.items():
-        if key not in ("const", "enum", "default", "examples"):  # data, not schemas
-            _check_refs(value, resolver, f"{path}.{key}")
+    from streamcli import schemarefs
+    schemarefs.check(body, body.get("$schema", cls.META_SCHEMA["$schema"]))
 
 
 # OpenAI structured outputs, "Supported schemas": the root an object (not anyOf), every
@@ -169,14 +163,23 @@ def why_not_strict(body: dict) -> str | None:
         f"it has {count[0]} properties (strict mode takes 5000)" if count[0] > 5000 else None)
 
 
+_TYPED = frozenset({"type", "$ref", "anyOf"})
+
+
 def _walk(node, path: str, depth: int, count: list) -> str | None:
-    if not isinstance(node, dict):
-        return None
+    if not isinstance(node, dict):  # true, false
+        return f"{path} has no type"
     if depth > 10:
         return f"{path} is nested deeper than 10 levels"
     for key in _UNSUPPORTED:
         if key in node:
             return f"{path} uses {key}"
+    # Strict mode wants every subschema typed ("schema must have a 'type' key"), arrays
+    # with their items: {} or a bare description are not enough.
+    if not _TYPED & node.keys():
+        return f"{path} has no type"
+    if node.get("type") == "array" and "items" not in node:
+        return f"{path} is an array without items"
     if node.get("type") == "object" or "properties" in node:
         props = node.get("properties") or {}
         count[0] += len(props)
@@ -186,7 +189,7 @@ def _walk(node, path: str, depth: int, count: list) -> str | None:
         if missing:
             return f"{path}.{missing[0]} is not required"
     children = [(f"{path}.{k}", v, 1) for k, v in (node.get("properties") or {}).items()]
-    children += [(f"{path}[]", node.get("items"), 1)]
+    children += [(f"{path}[]", node["items"], 1)] if "items" in node else []
     children += [(f"{path}.anyOf[{i}]", v, 0) for i, v in enumerate(node.get("anyOf") or ())]
     for defs in ("$defs", "definitions"):
         children += [(f"{path}.{defs}.{k}", v, 0) for k, v in (node.get(defs) or {}).items()]

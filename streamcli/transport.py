@@ -7,7 +7,7 @@ Proxies come from HTTPS_PROXY/NO_PROXY through httpx2's own trust_env handling.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import httpx2
 
@@ -37,30 +37,37 @@ def _client_settings(url: str, environ) -> dict:
 
 class Transport:
     def __init__(self, *, url: str, connect_timeout: float, idle_timeout: float,
-                 environ, transport=None) -> None:
+                 environ, transport=None, pool: int | None = None,
+                 observe: Callable | None = None) -> None:
         """`transport`: an httpx2 transport to use instead of httpx2's own (the tests' mock);
-        `environ`: the variables that decide proxies and certificates."""
+        `environ`: the variables that decide proxies and certificates; `pool`: connections
+        kept open for reuse (many requests at once share them); `observe(status,
+        headers)`: called as each response's headers arrive, before its body is read."""
         self.connect_timeout = connect_timeout
         self.idle_timeout = idle_timeout
+        self.observe = observe
         self.url = url  # the request's URL once one is sent, for messages
         # The read timeout is the idle limit: a socket silent that long is stalled for sure.
         # (Pings keep a socket busy; the session checks for content-free stretches.)
         timeout = httpx2.Timeout(connect=connect_timeout, read=idle_timeout,
                                  write=idle_timeout, pool=connect_timeout)
+        limits = httpx2.Limits(max_connections=pool, max_keepalive_connections=pool) \
+            if pool else None
         try:
-            self.client = self._client(timeout, url, environ, transport)
+            self.client = self._client(timeout, url, environ, transport, limits)
         except ImportError as exc:  # e.g. a socks:// proxy without httpx2's socks extra
             raise UsageError(f"cannot use the configured proxy: {exc}") from None
         except (ValueError, httpx2.InvalidURL) as exc:  # a malformed proxy URL (InvalidURL
             raise UsageError(f"bad proxy setting: {exc}") from None  # is no ValueError)
 
     @staticmethod
-    def _client(timeout, url: str, environ, transport):
+    def _client(timeout, url: str, environ, transport, limits=None):
         # Redirects are not followed: an API endpoint that redirects a POST is
         # misconfigured, and following one could carry the key elsewhere.
+        extra = {"limits": limits} if limits is not None else {}
         return httpx2.Client(timeout=timeout, follow_redirects=False,
                              transport=transport, **_client_settings(url, environ),
-                             headers={"user-agent": f"streamcli/{__version__}"})
+                             headers={"user-agent": f"streamcli/{__version__}"}, **extra)
 
     def close(self) -> None:
         self.client.close()
@@ -82,6 +89,8 @@ class Transport:
         except (httpx2.HTTPError, httpx2.InvalidURL) as exc:  # InvalidURL is no HTTPError
             raise self.translate(exc, started=False) from None
         try:
+            if self.observe is not None:
+                self.observe(response.status_code, response.headers)
             yield response
         finally:
             response.close()

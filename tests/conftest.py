@@ -13,7 +13,8 @@ if _ROOT not in sys.path:
 
 from tests.helpers.cli import Cli, Processes  # noqa: E402
 from tests.helpers.fakeserver import FakeServer  # noqa: E402
-from tests.helpers.keys import FAKE_KEYS, assert_no_secrets  # noqa: E402
+from tests.helpers.keys import (ANTHROPIC_KEY, FAKE_KEYS, OPENAI_KEY,  # noqa: E402
+                                assert_no_secrets)
 
 
 @pytest.fixture
@@ -21,6 +22,21 @@ def fake_server():
     """A started FakeServer on 127.0.0.1 (random port), closed after the test."""
     with FakeServer() as srv:
         yield srv
+
+
+@pytest.fixture
+def server(fake_server):
+    """The FakeServer the `net` runner's requests go to (`--base-url server.url`)."""
+    return fake_server
+
+
+@pytest.fixture
+def net(cli):
+    """The in-process runner over a real socket (to the `server` FakeServer), with both
+    providers' keys."""
+    cli.real_network()
+    cli.env(**ANTHROPIC_KEY, **OPENAI_KEY)
+    return cli
 
 
 @pytest.fixture

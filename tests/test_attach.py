@@ -12,26 +12,13 @@ import json
 import pytest
 
 from tests.helpers import media
-from tests.helpers.fakeserver import FakeServer, Reply
-from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
+from tests.helpers.fakeserver import Reply
 from tests.helpers.sse import anthropic_sse, openai_sse
 
 MIB = 1024 * 1024
 MODEL = {"anthropic": "claude-test", "openai": "gpt-test"}
 
 
-@pytest.fixture
-def server():
-    with FakeServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def net(cli):
-    """The in-process runner over a real socket (to the `server` FakeServer)."""
-    cli.real_network()
-    cli.env(**ANTHROPIC_KEY, **OPENAI_KEY)
-    return cli
 
 
 def run(net, server, provider, *args, stdin=None, reply=True):

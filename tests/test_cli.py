@@ -269,7 +269,7 @@ def test_help_lists_the_exit_statuses(cli):
     assert r.text.startswith("Usage: streamcli")
     epilog = r.text.split("Exit status:")[1]
     codes = [line.split()[0] for line in epilog.strip().splitlines() if line.strip()]
-    assert codes == ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "130", "141",
-                     "143"]
+    assert codes == ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "130",
+                     "141", "143"]
     for flag in ("--jsonl", "--raw-sse", "--no-stream", "--replay", "--tools", "-o,"):
         assert flag in r.text

@@ -126,6 +126,10 @@ QUERIES = {
     "subcommand": "streamcli lo",
     "logs subcommands": "streamcli logs ",
     "logs show id": "streamcli logs show 01jdb",
+    "batch command": "streamcli bat",
+    "batch subcommand": "streamcli batch s",
+    "batch option": "streamcli batch run --uno",
+    "batch model": "streamcli batch submit -m myl",
     "-a file": "streamcli -a n",
     "--schema file": "streamcli --schema-list su",
     "--attach-type": "streamcli --attach-type image/",
@@ -154,6 +158,14 @@ def check(what: str, got: list[str]) -> None:
         assert {"list", "show", "search", "export", "path"} <= set(got)
     elif what == "logs show id":
         assert got == [CONVERSATIONS[1]]
+    elif what == "batch command":
+        assert got == ["batch"]
+    elif what == "batch subcommand":
+        assert sorted(got) == ["status", "submit"]
+    elif what == "batch option":
+        assert got == ["--unordered"]
+    elif what == "batch model":
+        assert got == [f"{PROVIDER}:"]
     elif what == "-a file":
         assert names == ["notes.txt"]
     elif what == "--schema file":

@@ -110,6 +110,26 @@ def constructed() -> list[tuple[str, str, bytes]]:
     dup = [p.replace(b'"index":1,"delta"', b'"index":1,"type":"x","delta"')
            if b'"dup"' in p else p for p in anthropic_sse(["a", "dup", "b"], thinking=["t"])]
     cases.append(("anthropic", "duplicate-type", b"".join(dup)))
+    # An index that is no JSON number: leading zeros, or digits that are not ASCII (which
+    # str.isdigit takes). The general path ends the stream as malformed; so must the
+    # shortcuts, which once took the text.
+    for name, index in (("index-leading-zero", "00"), ("index-arabic-digit", "\u0660"),
+                        ("index-superscript", "\u00b2")):
+        body = b"".join(anthropic_sse(["a", "mid", "b"])).decode().replace(
+            '"index":0,"delta":{"type":"text_delta","text":"mid"',
+            f'"index":{index},"delta":{{"type":"text_delta","text":"mid"', 1).encode()
+        cases.append(("anthropic", name, body))
+    # A stray `error:` field (old llama.cpp) whose value looks like a text event: the
+    # mappers never parse it, so no shortcut may take it, or learn a head from it (a
+    # stream without a role chunk then never started the mapper: a `start` of nulls).
+    parts = anthropic_sse(["a", "b"])
+    delta = next(p for p in parts if b'"text":"b"' in p)
+    stray = b"error: " + delta.split(b"data: ", 1)[1]
+    cases.append(("anthropic", "stray-error-lookalike", b"".join([*parts[:3], stray, *parts[3:]])))
+    parts = openai_sse(["hello", "big", "world"])[1:]  # no role chunk
+    stray = b"error: " + parts[0][6:]
+    cases.append(("openai", "stray-error-first", b"".join([stray, *parts])))
+    cases.append(("openai", "stray-error-lookalike", b"".join([*parts[:2], stray, *parts[2:]])))
     return cases
 
 
@@ -245,6 +265,15 @@ def test_anthropic_text_is_the_general_text_or_declines(seed):
             taken += 1
             assert got.decode("utf-8") == general_text(chunk, "anthropic") == text
     assert taken > 0
+
+
+def test_json_index_is_what_json_reads_as_a_whole_number():
+    for digits in ("0", "7", "12", "1234567890"):
+        assert fastpath.json_index(digits) and fastpath.json_index(digits.encode())
+        assert json.loads(digits) == int(digits)
+    for digits in ("", "00", "01", "\u0660", "\u00b2", "1.0", "-1", "1e2", " 1"):
+        assert not fastpath.json_index(digits), digits
+        assert not fastpath.json_index(digits.encode()), digits
 
 
 def test_plain_string_declines_what_needs_unescaping():

@@ -9,24 +9,13 @@ import pytest
 
 from streamcli import headers
 from streamcli.errors import UsageError
-from tests.helpers.fakeserver import FakeServer, Reply
-from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
+from tests.helpers.fakeserver import Reply
+from tests.helpers.keys import ANTHROPIC_KEY
 from tests.helpers.sse import anthropic_error_body, anthropic_sse, openai_error_body, openai_sse
 
 SECRET = "gw-SECRETKEY-0123456789"
 
 
-@pytest.fixture
-def server():
-    with FakeServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def net(cli):
-    cli.real_network()
-    cli.env(**ANTHROPIC_KEY, **OPENAI_KEY)
-    return cli
 
 
 def run(net, server, provider, *args, reply=True):

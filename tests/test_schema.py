@@ -13,8 +13,7 @@ import pytest
 
 from streamcli import schema
 from streamcli.errors import SchemaMismatch, UsageError
-from tests.helpers.fakeserver import FakeServer, Reply
-from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
+from tests.helpers.fakeserver import Reply
 from tests.helpers.paths import EXAMPLES, ROOT
 from tests.helpers.sse import anthropic_error_body, message, provider_sse
 
@@ -147,17 +146,6 @@ def test_check_failures(text, stop, why):
 # --------------------------------------------------------------------------- on the wire
 
 
-@pytest.fixture
-def server():
-    with FakeServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def net(cli):
-    cli.real_network()
-    cli.env(**ANTHROPIC_KEY, **OPENAI_KEY)
-    return cli
 
 
 def run(net, server, provider, *args, answer=GOOD, truncated=False, mode=(), reply=True):

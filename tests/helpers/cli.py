@@ -33,7 +33,7 @@ import pytest
 from tests.helpers.env import clean_env, config_file
 from tests.helpers.keys import assert_no_secrets
 from tests.helpers.paths import ROOT
-from tests.helpers.schema import jsonl_events, log_lines, result_object
+from tests.helpers.schema import batch_lines, jsonl_events, log_lines, result_object
 from tests.helpers.sse import anthropic_error_body, anthropic_sse, fixed_size, openai_sse
 from tests.helpers.streams import CountingBytesIO, PipeStdin, TtyStdin, counting_stdout
 
@@ -126,6 +126,11 @@ class Result:
     def result(self) -> dict:
         return result_object(self.out)
 
+    @property
+    def lines(self) -> list[dict]:
+        """`streamcli batch run`/`results` output: one schema-valid object per line."""
+        return batch_lines(self.out)
+
 
 class Cli:
     """Runs the command in-process against scripted responses, in a clean environment
@@ -199,6 +204,8 @@ class Cli:
         asks_json = "--json" in argv or argv[1:2] == ("export",)
         if code == 0 and argv[:1] == ("logs",) and asks_json and not {"-h", "--help"} & set(argv):
             log_lines(result.out, "conversation" if argv[1:2] == ("list",) else "exchange")
+        if argv[:1] == ("batch",) and argv[1:2] in (("run",), ("results",)):
+            result.lines  # noqa: B018 - validated against the schema
         return result
 
 
@@ -249,6 +256,26 @@ class CliProcess:
                                      f"got {bytes(buf)[-500:]!r}")
             buf += data
         return bytes(buf)
+
+    def read_lines(self, n: int, stream: str = "stdout", timeout: float = 10.0) -> bytes:
+        """Read from the pipe until it has given `n` whole lines; return everything read."""
+        deadline = time.monotonic() + timeout
+        buf = self.out if stream == "stdout" else self.err
+        while buf.count(b"\n") < n:
+            self._read_more(stream, max(0.0, deadline - time.monotonic()))
+        return bytes(buf)
+
+    def _read_more(self, stream: str, timeout: float) -> None:
+        pipe = self.proc.stdout if stream == "stdout" else self.proc.stderr
+        buf = self.out if stream == "stdout" else self.err
+        ready, _, _ = select.select([pipe.fileno()], [], [], timeout)
+        if not ready:
+            raise AssertionError(f"no more on {stream} within {timeout:.1f} s; "
+                                 f"got {bytes(buf)[-500:]!r}")
+        data = os.read(pipe.fileno(), 65536)
+        if not data:
+            raise AssertionError(f"{stream} closed; got {bytes(buf)[-500:]!r}")
+        buf += data
 
     def send_signal(self, signum: int) -> None:
         self.proc.send_signal(signum)

@@ -44,7 +44,7 @@ import struct
 import threading
 import time
 from http import HTTPStatus
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 __all__ = [
     "FakeServer",
@@ -347,7 +347,8 @@ class FakeServer:
     """See the module docstring. Attributes read by tests:
 
     url, port, requests (list of Recorded), exchanges (list of Exchange, one per request,
-    in arrival order), default (the Reply served when the queue is empty), disconnected
+    in arrival order), default (the Reply served when the queue is empty and there is no
+    handler), handler (a function of the Recorded request giving its Reply), disconnected
     (Event), disconnect_time, errors (list of str: protocol errors, gate timeouts, I/O
     timeouts - a test may assert it stays empty), connections (accepted connections).
     """
@@ -361,6 +362,9 @@ class FakeServer:
         self.io_timeout = io_timeout
         self.hang_timeout = hang_timeout
         self.default: Reply = _default_reply()
+        # Called (in the connection's thread) for a request when no reply is queued:
+        # handler(Recorded) -> Reply, for servers whose answer depends on the request.
+        self.handler: Callable[[Recorded], Reply] | None = None
         self.requests: list[Recorded] = []
         self.exchanges: list[Exchange] = []
         self.errors: list[str] = []
@@ -559,7 +563,15 @@ class FakeServer:
             if request is None:  # connected and closed without a request
                 return
             with self._cond:
-                reply = self._queue.popleft() if self._queue else self.default
+                reply = self._queue.popleft() if self._queue else None
+            if reply is None:
+                handler = self.handler
+                try:
+                    reply = handler(request) if handler is not None else self.default
+                except Exception as e:  # a broken handler is the test's failure, not a hang
+                    self._error(None, f"handler failed on {request!r}: {e!r}")
+                    reply = self.default
+            with self._cond:
                 ex = Exchange(request, reply, self._cond)
                 self.requests.append(request)
                 self.exchanges.append(ex)

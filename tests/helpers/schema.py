@@ -1,5 +1,5 @@
 """The published JSONL schema (streamcli/jsonl.schema.json), loaded once, and the checks
-of --jsonl, --no-stream and `streamcli logs --json` output against it."""
+of --jsonl, --no-stream, `streamcli logs --json` and `streamcli batch` output against it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ jsonschema.Draft202012Validator.check_schema(SCHEMA)
 EVENT_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 RESULT_VALIDATOR = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"],
                                                     "$ref": "#/$defs/result"})
+BATCH_VALIDATOR = jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"],
+                                                   "$ref": "#/$defs/batch_line"})
 
 
 def strict_loads(text: str):
@@ -51,6 +53,21 @@ def result_object(out: bytes) -> dict:
     obj = strict_loads(text)
     RESULT_VALIDATOR.validate(obj)
     return obj
+
+
+def batch_lines(out: bytes) -> list[dict]:
+    """The lines of `streamcli batch run`/`results` output: UTF-8, whole lines (the last
+    one ends in a newline), each one schema-valid object."""
+    if not out:
+        return []
+    text = out.decode("utf-8")
+    assert text.endswith("\n"), out[-200:]
+    lines = []
+    for line in text[:-1].split("\n"):
+        obj = json.loads(line)
+        BATCH_VALIDATOR.validate(obj)
+        lines.append(obj)
+    return lines
 
 
 LOG_VALIDATORS = {kind: jsonschema.Draft202012Validator({"$defs": SCHEMA["$defs"],

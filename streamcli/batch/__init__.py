@@ -1,0 +1,4 @@
+"""`streamcli batch`: many requests from one JSONL input, run here with concurrency
+(`runner`) or handed to the providers' Batch APIs (`api`), written as one result line
+per item (`lines`, `output`), the provider batches recorded in the state database
+(`ledger`)."""
