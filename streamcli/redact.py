@@ -27,7 +27,9 @@ MIN_SECRET = 8
 # drive nothing and hide nothing a terminal would otherwise show.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # Names (of URL query parameters) whose values are credentials, checked in lower case.
-_CREDENTIAL_NAME = re.compile(r"authorization|api[-_]?key|token|secret|cookie|password")
+_CREDENTIAL_NAME = re.compile(r"authoriz|(^|[-_.])auth($|[-_.])|api[-_]?key|token|secret|"
+                              r"cookie|passw|credential|(^|[-_.])key$|(access|subscription)"
+                              r"[-_]?key")
 
 
 def visible(text: str) -> str:
@@ -36,6 +38,15 @@ def visible(text: str) -> str:
     if _CONTROL.search(text) is None:
         return text
     return _CONTROL.sub(_escape, text)
+
+
+def one_line(text: str) -> str:
+    """`text` as one line of a listing read on a terminal (model ids, batch states): as
+    visible() shows it, and a newline or tab in it as an escape too."""
+    shown = visible(text)
+    if "\n" in shown or "\t" in shown:
+        shown = shown.replace("\n", "\\x0a").replace("\t", "\\x09")
+    return shown
 
 
 def _escape(match) -> str:
@@ -168,7 +179,9 @@ def excerpt(data, limit: int = 120) -> str:
     return repr(data[:limit])
 
 
-_USERINFO = re.compile(r"(://[^/?#@]*?:)([^/?#@]*)(@)")
+# The user:password@ part of a URL: the password, or a user name alone, which is as often a
+# token (https://TOKEN@host) as a name.
+_USERINFO = re.compile(r"(://)(?:([^/?#@:]*):)?([^/?#@]*)(@)")
 _QUERY_PARAM = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
 
 
@@ -184,18 +197,20 @@ def proxy_secrets(environ) -> list[str]:
 
 
 def url_secrets(url) -> list[str]:
-    """The credentials a URL carries: the password of its user:password@ part, and the
-    values of query parameters named like keys (`?key=...`, `&api_key=...`, `&token=...`)."""
+    """The credentials a URL carries: the password of its user:password@ part (a user
+    name alone: that name), and the values of query parameters named like keys (`?key=`,
+    `&api_key=`, `&subscription-key=`, `&token=`, `&auth=`...)."""
     if not isinstance(url, str):
         return []
-    found = [m.group(2) for m in _USERINFO.finditer(url)]
+    found = [m.group(3) for m in _USERINFO.finditer(url)]
     found += [value for _, name, value in _QUERY_PARAM.findall(url) if _credential_param(name)]
     return [s for s in found if s]
 
 
 def without_password(url: str) -> str:
-    """The URL as it may be shown: its password and key parameters replaced by ***, however
-    short they are."""
-    url = _USERINFO.sub(lambda m: m.group(1) + MASK + m.group(3), url, count=1)
+    """The URL as it may be shown: its password (or a user name alone) and key parameters
+    replaced by ***, however short they are."""
+    url = _USERINFO.sub(lambda m: m.group(1) + ("" if m.group(2) is None else m.group(2) + ":")
+                        + MASK + m.group(4), url, count=1)
     return _QUERY_PARAM.sub(lambda m: m.group(0) if not _credential_param(m.group(2))
                             else f"{m.group(1)}{m.group(2)}={MASK}", url)

@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import sys
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -336,3 +337,61 @@ def test_sigterm_while_the_editor_runs_lets_it_restore_the_terminal(processes, t
     assert result.returncode == -signal.SIGTERM
     assert b"editor restored the terminal" in result.stderr  # asked, not killed
     assert json.loads(result.stdout.splitlines()[-1])["status"] == "cancelled"
+
+
+# =========================================================================== credentials in names
+
+TOKEN = "sk-SECRETKEY-token-1234567"
+
+
+@pytest.mark.parametrize("url, shown", [
+    (f"http://{TOKEN}@127.0.0.1:9/v1", "http://***@127.0.0.1:9/v1"),  # a token as user name
+    (f"http://127.0.0.1:9/v1?subscription-key={TOKEN}", "subscription-key=***"),  # Azure APIM
+    (f"http://127.0.0.1:9/v1?auth={TOKEN}", "auth=***"),
+])
+def test_a_token_in_the_url_as_user_name_or_any_key_parameter_is_never_shown(cli, url, shown):
+    cli.real_network().env(OPENAI_API_KEY="x")
+    r = cli.run("-m", "llama", "--base-url", url, "--retries", "0", "--jsonl", "q")
+    assert r.code == 7, r.err
+    assert_no_secrets(r.out, r.err)
+    assert shown in r.err
+
+
+@pytest.mark.parametrize("header", ["Helicone-Auth: Bearer", "cf-aig-authorization: Bearer",
+                                    "X-Api-Secret:", "x-apikey:"])
+def test_gateway_credential_headers_are_secrets(cli, header):
+    name, _, scheme = header.partition(":")
+    value = f"{scheme.strip()} {TOKEN}".strip()
+    cli.env(OPENAI_API_KEY="sk-oai-test").serve(
+        json_response(400, {"error": {"message": f"bad credential {TOKEN}"}}))
+    r = cli.run("-m", "gpt-x", "-H", f"{name}: {value}", "--retries", "0", "--no-stream", "q")
+    assert r.code == 3, r.err
+    assert_no_secrets(r.out, r.err)
+    assert r.requests[0].headers[name] == value  # still sent as given
+
+
+def test_a_key_echoed_in_a_model_listing_reaches_neither_stdout_nor_the_cache(cli):
+    key = "sk-oai-SECRETKEY-12345678"
+    body = openai_models_list(["gpt-x", key])
+    body["data"][0]["owned_by"] = key
+    cli.env(OPENAI_API_KEY=key).serve(json_response(200, body))
+    r = cli.run("models", "--provider", "openai", "--refresh", "--json")
+    assert r.code == 0, r.err
+    assert_no_secrets(r.out, r.err)
+    cache = list(Path(cli.environ["XDG_CACHE_HOME"]).rglob("*.json"))
+    assert cache and all(b"SECRETKEY" not in p.read_bytes() for p in cache)
+
+
+def test_a_providers_batch_state_is_shown_escaped(cli, fake_server):
+    from tests.helpers.batchapi import FakeBatchAPI
+    api = FakeBatchAPI(fake_server)
+    cli.real_network().env(**ANTHROPIC, ANTHROPIC_BASE_URL=api.anthropic_url)
+    api.hold = True
+    r = cli.run("batch", "submit", "-", "-m", "claude-test", stdin=b'"a"\n')
+    assert r.code == 0, r.err
+    (batch_id,) = r.text.split()
+    api.batches[batch_id]["obj"]["processing_status"] = "in_progress\x1b]0;PWNED\x07\u202e"
+    r = cli.run("batch", "status", batch_id)
+    assert r.code == 0, r.err
+    assert "in_progress\\x1b]0;PWNED\\x07\\u202e" in r.text
+    assert not any(c in r.text for c in "\x1b\x07\u202e")

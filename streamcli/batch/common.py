@@ -76,6 +76,9 @@ def print_line(runtime, text: str) -> None:
     out = runtime.env.stdout
     if out is None:
         raise OutputError("stdout is closed")
+    # A line for a reader, of what a provider said (batch ids, states): its secrets
+    # masked and its control characters shown as escapes, as on stderr.
+    text = redact.one_line(runtime.env.redact(text))
     try:
         out.write(text.encode("utf-8", "replace") + b"\n")
         out.flush()

@@ -98,7 +98,9 @@ def _list(ctx, runtime, params: dict, ui) -> int:
     listing = None if params["refresh"] else modelcache.cached(env.environ, target.name,
                                                                target.base_url)
     if listing is None:
-        listing = fetch(target, params, env, ui)
+        # A server (a gateway) that echoes the key in a model's object gets it neither
+        # printed nor into the cache, which never holds a key.
+        listing = env.redact.deep(fetch(target, params, env, ui))
         _remember(env.environ, target, listing, ui)
     write(env.stdout, listing, params["as_json"])
     return 0
@@ -179,23 +181,15 @@ def _remember(environ, target, listing: list, ui) -> None:
                 f"{exc.strerror or exc}")
 
 
-def one_line(model_id: str) -> str:
-    """A server's model id as a line of the listing, which is read on a terminal as often
-    as by a script: its control characters (escape sequences, and a newline that would
-    make it two lines) and bidirectional overrides shown as escapes. Real ids have none."""
-    shown = redact.visible(model_id)
-    if "\n" in shown or "\t" in shown:
-        shown = shown.replace("\n", "\\x0a").replace("\t", "\\x09")
-    return shown
-
-
 def write(out, listing: list, as_json: bool) -> None:
     """One id per line (entries without a string id are left out), or every object as a
     JSON line; one write."""
     if as_json:
         lines = [safejson.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in listing]
     else:
-        lines = [one_line(m["id"]) for m in listing
+        # Read on a terminal as often as by a script: a server's control characters (and a
+        # newline that would make an id two lines) are shown as escapes. Real ids have none.
+        lines = [redact.one_line(m["id"]) for m in listing
                  if isinstance(m, dict) and isinstance(m.get("id"), str)]
     if out is None:
         raise OutputError("cannot write the output: stdout is closed")
