@@ -27,7 +27,8 @@ from tests.helpers.fakeserver import FakeServer, Reply
 from tests.helpers.keys import assert_no_secrets
 from tests.helpers.sse import (anthropic_block_start, anthropic_block_stop, anthropic_delta,
                                anthropic_event, anthropic_message_delta,
-                               anthropic_message_start, anthropic_sse, openai_models_list)
+                               anthropic_message_start, anthropic_sse, openai_models_list,
+                               responses_sse)
 
 # Holds the marker assert_no_secrets looks for, and characters that percent-encoding and
 # base64 change.
@@ -395,3 +396,47 @@ def test_a_providers_batch_state_is_shown_escaped(cli, fake_server):
     assert r.code == 0, r.err
     assert "in_progress\\x1b]0;PWNED\\x07\\u202e" in r.text
     assert not any(c in r.text for c in "\x1b\x07\u202e")
+
+
+# =========================================================================== the Responses API
+
+def responses_run(cli, parts, *flags):
+    cli.env(OPENAI_API_KEY="sk-oai-test").serve(sse(parts))
+    return cli.run("-m", "gpt-x", "--api", "responses", "--retries", "0", *flags, "q")
+
+
+@pytest.mark.parametrize("mode", ["text", "jsonl", "no-stream"])
+@pytest.mark.parametrize("what", ["NaN in usage", "1e400 in an output item"])
+def test_a_responses_event_json_cannot_carry_is_malformed(cli, mode, what):
+    """The Responses mapper read events with json.loads and no type checks: NaN and
+    1e400 went into the --jsonl output (invalid JSON, or exit 1 while writing it)."""
+    parts = responses_sse(["Hi"])
+    if what == "NaN in usage":
+        parts[-1] = parts[-1].replace(b'"input_tokens":10', b'"input_tokens":NaN')
+    else:
+        parts.insert(-1, b'event: response.output_item.done\ndata: {"type":"response.output'
+                         b'_item.done","output_index":1,"item":{"type":"web_search_call",'
+                         b'"id":"ws","status":"completed","x":1e400}}\n\n')
+    r = responses_run(cli, parts, *MODES[mode])
+    assert r.code == 9, r.err
+    assert "internal error" not in r.err
+
+
+@pytest.mark.parametrize("code", ["\u00b2", "9" * 4400])
+def test_a_responses_error_code_that_is_no_status_is_never_an_int(cli, code):
+    """classify() int()ed any str.isdigit() code: "²" and 4,400 digits were exit 1."""
+    error = json.dumps({"type": "error", "code": code, "message": "boom", "param": None})
+    parts = responses_sse(["Hi"], terminal=False) + [f"event: error\ndata: {error}\n\n".encode()]
+    r = responses_run(cli, parts, "--jsonl")
+    assert r.code == 6, r.err
+    assert "boom" in r.err
+
+
+def test_a_stray_error_field_in_a_responses_stream_is_not_its_json(cli):
+    """The decoder reports `error:` fields to the mapper in order; the Responses mapper
+    parsed them as events: "invalid JSON", exit 9, on a complete answer."""
+    parts = responses_sse(["Hi"])
+    parts.insert(2, b"error: something a proxy said\n\n")
+    r = responses_run(cli, parts)
+    assert r.code == 0, r.err
+    assert r.out == b"Hi\n"

@@ -140,13 +140,13 @@ def error_from_event(obj: dict, request_id=None) -> StreamcliError:
         error = obj
     etype = _str(error.get("type"))
     code = error.get("code")
-    status = _status(code)  # vLLM sends the HTTP status as `code`
+    status = http_status(code)  # vLLM sends the HTTP status as `code`
     message = _str(error.get("message")) or "error in stream"
     return make_error(status, etype, message, code=None if status else _str(code),
                       request_id=request_id if isinstance(request_id, str) else None)
 
 
-def _status(code) -> int | None:
+def http_status(code) -> int | None:
     """An HTTP status sent as an error's `code` (a number or a string of ASCII digits)."""
     if isinstance(code, str) and code.isascii() and code.isdigit() and len(code) == 3:
         code = int(code)

@@ -5,7 +5,7 @@ HTTP error bodies, `error` events in both shapes, and the error object of a fail
 
 from __future__ import annotations
 
-from streamcli.providers.errors import error_from_body, make_error
+from streamcli.providers.errors import error_from_body, http_status, make_error
 from streamcli.providers.responses.request import REQUEST_ID_HEADER
 from streamcli.providers.responses.values import str_of
 
@@ -27,11 +27,7 @@ def classify(code, etype: str | None, message):
     """An in-stream error by its code (rate_limit_exceeded 5; invalid_prompt and the
     other request-side codes 3; server_error 6; an unknown code 6). A numeric code is an
     HTTP status, as some compatible servers send it."""
-    status = None
-    if isinstance(code, int) and not isinstance(code, bool):
-        status, code = code, None
-    elif isinstance(code, str) and code.isdigit():
-        status, code = int(code), None
-    code = str_of(code)
+    status = http_status(code)  # ("²" and 4,400 digits are no status: never int()ed)
+    code = None if status is not None else str_of(code)
     message = str_of(message) or "error in stream"
     return make_error(status, etype or code, message, code=code)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 from streamcli.errors import MalformedStream, ServerError
 from streamcli.events import (DONE, OutputItem, Refusal, Start, Stop, SurrogateJoin, Text,
                               Thinking, Usage, tool_call)
+from streamcli.providers import fields
+from streamcli.providers.fields import WrongType
 from streamcli.providers.responses.errors import classify, event_error
 from streamcli.providers.responses.request import NAME
 from streamcli.providers.responses.values import int_of, str_of
-from streamcli.redact import excerpt
+from streamcli.sse import STRAY_ERROR
 
 # Output items that are part of the answer itself; any other item (web_search_call,
 # file_search_call, code_interpreter_call, computer_call, mcp_call...) is something
@@ -42,30 +42,35 @@ class StreamMapper:
         self._thought = False  # reasoning was shown: a new summary part starts a paragraph
 
     def feed(self, ev, out: list) -> None:
-        """Map one SSE event, appending normalized events to `out`."""
-        data = ev.data
+        """Map one SSE event, appending normalized events to `out`. The JSON is read as
+        the other protocols' is (safejson: no NaN, no number beyond a double, no nesting
+        past 200) and each field read is type-checked: a malformed stream, never exit 1."""
+        if ev.event is STRAY_ERROR:  # a non-standard `error:` field: not this API's
+            return
+        obj = fields.parse(ev.data, ev.event)
         try:
-            obj = json.loads(data)
-        except ValueError:
-            raise MalformedStream(f"invalid JSON in a {ev.event!r} event: {excerpt(data)}") from None
-        if not isinstance(obj, dict):
-            raise MalformedStream(f"unexpected data in a {ev.event!r} event: {excerpt(data)}")
-        kind = obj.get("type") or ev.event
+            self._event(obj.get("type") or ev.event, obj, out)
+        except WrongType as exc:
+            raise fields.malformed(exc, f"a {ev.event!r} event", ev.data) from None
+
+    def _event(self, kind, obj: dict, out: list) -> None:
+        if kind.__class__ is not str:
+            raise WrongType("type", kind, "a string")
         if kind == "response.output_text.delta":
-            delta = obj.get("delta")
+            delta = fields.string(obj.get("delta"), "delta")
             if delta:
                 self.join.add(Text, delta, out)
         elif kind == "response.function_call_arguments.delta":
-            delta = obj.get("delta")
+            delta = fields.string(obj.get("delta"), "delta")
             if delta:
                 self._call(obj.get("item_id"), obj.get("output_index"))[2].append(delta)
         elif kind in _THINKING:
-            delta = obj.get("delta")
+            delta = fields.string(obj.get("delta"), "delta")
             if delta:
                 self._thought = True
                 self.join.add(Thinking, delta, out)
         elif kind == "response.refusal.delta":
-            delta = obj.get("delta")
+            delta = fields.string(obj.get("delta"), "delta")
             if delta:
                 self.join.add(Refusal, delta, out)
         elif kind == "response.output_item.added":
@@ -76,11 +81,12 @@ class StreamMapper:
             if self._thought:  # parts are paragraphs: keep them apart
                 self.join.add(Thinking, "\n\n", out)
         elif kind in _STARTS:
-            self._start(obj.get("response") or {}, out)
+            self._start(fields.obj(obj.get("response"), "response") or {}, out)
         elif kind in ("response.completed", "response.incomplete"):
-            self._end(obj.get("response") or {}, kind == "response.incomplete", out)
+            self._end(fields.obj(obj.get("response"), "response") or {},
+                      kind == "response.incomplete", out)
         elif kind == "response.failed":
-            self._failed(obj.get("response") or {}, out)
+            self._failed(fields.obj(obj.get("response"), "response") or {}, out)
         elif kind == "error":
             self.join.flush(out)
             raise event_error(obj)
@@ -96,7 +102,8 @@ class StreamMapper:
             out.append(Start(NAME, self.model, self.id))
 
     def _call(self, item_id, output_index) -> list:
-        key = item_id or ("#", output_index)
+        # As text: a key of any JSON type (a list would not even be hashable).
+        key = str_of(item_id) or ("#", str_of(output_index))
         call = self._calls.get(key)
         if call is None:  # a delta before (or without) its output_item.added
             call = self._calls[key] = [None, None, []]
@@ -104,20 +111,24 @@ class StreamMapper:
         return call
 
     def _item_added(self, item, output_index) -> None:
-        if isinstance(item, dict) and item.get("type") == "function_call":
+        if not isinstance(item, dict):
+            return
+        if fields.string(item.get("type"), "item.type") == "function_call":
             call = self._call(item.get("id"), output_index)
             call[0] = str_of(item.get("call_id") or item.get("id"))
             call[1] = str_of(item.get("name"))
-            if item.get("arguments"):
-                call[2].append(item["arguments"])
+            arguments = fields.string(item.get("arguments"), "item.arguments")
+            if arguments:
+                call[2].append(arguments)
             self._called = True
 
     def _item_done(self, item, output_index, out: list) -> None:
         if not isinstance(item, dict):
             return
-        kind = item.get("type")
+        kind = fields.string(item.get("type"), "item.type")
         if kind == "function_call":
-            call = self._calls.pop(item.get("id") or ("#", output_index), None) or [None, None, []]
+            key = str_of(item.get("id")) or ("#", str_of(output_index))
+            call = self._calls.pop(key, None) or [None, None, []]
             arguments = item.get("arguments")
             if not isinstance(arguments, str):  # the done item repeats them; else the deltas
                 arguments = "".join(call[2])

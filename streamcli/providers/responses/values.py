@@ -12,10 +12,3 @@ def int_of(value) -> int | None:
     """A token count: a non-negative integer, else unknown."""
     return value if value.__class__ is int and value >= 0 else None
 
-
-def text_of(value) -> str:
-    """Answer text: a string, else the response is malformed (the callers turn the
-    TypeError into MalformedStream)."""
-    if value.__class__ is not str:
-        raise TypeError(f"text that is not a string: {value!r:.60}")
-    return value
