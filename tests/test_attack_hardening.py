@@ -27,7 +27,8 @@ from tests.helpers.fakeserver import FakeServer, Reply
 from tests.helpers.keys import assert_no_secrets
 from tests.helpers.sse import (anthropic_block_start, anthropic_block_stop, anthropic_delta,
                                anthropic_event, anthropic_message_delta,
-                               anthropic_message_start, anthropic_sse, openai_models_list,
+                               anthropic_message_start, anthropic_models_page, anthropic_sse,
+                               openai_models_list,
                                responses_sse)
 
 # Holds the marker assert_no_secrets looks for, and characters that percent-encoding and
@@ -440,3 +441,16 @@ def test_a_stray_error_field_in_a_responses_stream_is_not_its_json(cli):
     r = responses_run(cli, parts)
     assert r.code == 0, r.err
     assert r.out == b"Hi\n"
+
+
+def test_a_model_listing_is_bounded_over_all_its_pages(cli, monkeypatch):
+    """Each page was read 16 MiB far, but a hundred such pages were read on: gigabytes
+    once parsed. The bound is for the whole listing."""
+    from streamcli.commands import models
+    monkeypatch.setattr(models, "LISTING_LIMIT", 1024 * 1024)
+    pages = [anthropic_models_page([f"m{p}-{i}-" + "x" * 200 for i in range(2000)],
+                                   has_more=True) for p in range(3)]
+    cli.env(**ANTHROPIC).serve(*[json_response(200, page) for page in pages])
+    r = cli.run("models", "--provider", "anthropic", "--refresh")
+    assert r.code == 9, r.err
+    assert "too large" in r.err and len(r.requests) <= 3 and r.out == b""

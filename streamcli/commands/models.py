@@ -25,7 +25,9 @@ from streamcli.retry import RetryPolicy
 from streamcli.sinks import write_all
 from streamcli.ui import Stderr
 
-LISTING_LIMIT = 16 * 1024 * 1024  # one page of a listing is read this far, never further
+# A listing is read this far, never further, all its pages together: one page could be,
+# and a hundred pages of that size would be gigabytes once parsed.
+LISTING_LIMIT = 16 * 1024 * 1024
 MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any provider has
 
 
@@ -116,9 +118,10 @@ def fetch(target, params: dict, env, ui) -> list:
                           transport=env.transport)
     listing: list = []
     after, seen = None, set()
+    budget = [LISTING_LIMIT]  # bytes the pages still to come may take
     try:
         for _ in range(MAX_PAGES):
-            page, after = _page(transport, prov, target, after, policy, ui)
+            page, after = _page(transport, prov, target, after, policy, ui, budget)
             listing += page
             if after is None:
                 return listing
@@ -130,7 +133,8 @@ def fetch(target, params: dict, env, ui) -> list:
         transport.close()
 
 
-def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list, str | None]:
+def _page(transport, prov, target, after, policy: RetryPolicy, ui,
+          budget: list) -> tuple[list, str | None]:
     attempt = 0
     while True:
         try:
@@ -138,10 +142,12 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
             # The provider's `headers` from the config file go with every request to it.
             request = dataclasses.replace(request, headers=extra_headers.apply(
                 request.headers, target.headers))
-            status, headers, body = transport.post(request, LISTING_LIMIT)
+            status, headers, body = transport.post(request, budget[0])
             if status >= 300:
-                raise prov.error_from_response(status, body, headers)
-            return _parse(prov, body, headers)
+                raise prov.error_from_response(status, body[:LISTING_LIMIT], headers)
+            page = _parse(prov, body, headers, budget[0])
+            budget[0] -= len(body)
+            return page
         except StreamcliError as err:
             delay = policy.delay(err, attempt, committed=False)
             if delay is None:
@@ -152,8 +158,8 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui) -> tuple[list
             time.sleep(delay)  # a Ctrl-C here raises Cancelled at once
 
 
-def _parse(prov, body: bytes, headers) -> tuple[list, str | None]:
-    if len(body) > LISTING_LIMIT:
+def _parse(prov, body: bytes, headers, limit: int) -> tuple[list, str | None]:
+    if len(body) > limit:
         raise MalformedStream(f"the model listing is too large (more than "
                               f"{LISTING_LIMIT // (1024 * 1024)} MiB, not read further)")
     try:
