@@ -22,7 +22,7 @@ import pytest
 
 from streamcli import bounded, redact
 from streamcli.ui import Stderr
-from tests.helpers.cli import anthropic_error, hello, json_response, sse
+from tests.helpers.cli import anthropic_error, hello, json_response, python_code_command, sse
 from tests.helpers.fakeserver import FakeServer, Reply
 from tests.helpers.keys import assert_no_secrets
 from tests.helpers.sse import (anthropic_block_start, anthropic_block_stop, anthropic_delta,
@@ -454,3 +454,24 @@ def test_a_model_listing_is_bounded_over_all_its_pages(cli, monkeypatch):
     r = cli.run("models", "--provider", "anthropic", "--refresh")
     assert r.code == 9, r.err
     assert "too large" in r.err and len(r.requests) <= 3 and r.out == b""
+
+
+_LONG_BUG = """
+import streamcli.commands.models as models
+def broken(*args, **kwargs):
+    raise RuntimeError("a bug " + "x" * 20000 + " THE END")
+models._list = broken
+from streamcli.entry import main
+main()
+"""
+
+
+def test_debug_shows_a_long_traceback_whole(processes):
+    """Messages are cut to their ends on stderr; a --debug traceback is no message and
+    must not lose its middle."""
+    r = processes.run(["models", "--provider", "openai", "--debug"],
+                      env={"OPENAI_API_KEY": "sk-oai-test"},
+                      command=python_code_command(_LONG_BUG))
+    err = r.stderr.decode()
+    assert r.returncode == 1 and "Traceback" in err
+    assert "x" * 20000 + " THE END" in err
