@@ -475,3 +475,25 @@ def test_debug_shows_a_long_traceback_whole(processes):
     err = r.stderr.decode()
     assert r.returncode == 1 and "Traceback" in err
     assert "x" * 20000 + " THE END" in err
+
+
+def test_a_key_crossing_the_cut_of_a_retry_notice_is_masked_whole(cli):
+    """`streamcli models` cut the error type to 60 characters before its stderr writer
+    masked it: the first part of a key crossing the cut was shown."""
+    key = "sk-oai-test-SECRETKEY1234567890abcdef"
+    body = {"error": {"type": "x" * 50 + key, "message": "busy"}}
+    cli.env(OPENAI_API_KEY=key).serve(*[json_response(529, body, headers={"retry-after": "0"})] * 2)
+    r = cli.run("models", "--provider", "openai", "--refresh", "--retries", "1")
+    assert r.code == 6 and "retry 1/1" in r.err, r.err
+    assert "sk-oai" not in r.err and "***" in r.err
+
+
+def test_a_key_echoed_in_an_answer_that_fails_the_schema_is_masked_before_the_cut(cli):
+    """The schema's message quotes the answer, cut to 300 characters before the stderr
+    writer masked it: a key crossing the cut left its first part behind."""
+    answer = json.dumps({"name": "y" * 268 + KEY})
+    cli.env(**ANTHROPIC).serve(sse(anthropic_sse([answer])))
+    r = cli.run("-m", "claude-x", "--schema", "name int", "q")
+    assert r.code == 10, r.err
+    (line,) = [x for x in r.err.splitlines() if x.startswith("streamcli: error:")]
+    assert "sk-ant" not in line and "***" in line
