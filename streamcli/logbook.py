@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-from streamcli import store
+from streamcli import logrows, store
 
 PART = "log"
 # The columns of `exchanges` after seq, in order; those in JSON_COLUMNS hold JSON text.
@@ -154,14 +154,8 @@ def open_log(environ):
 def _rows(cursor, values=None) -> list[dict]:
     """Rows as dicts with the JSON columns decoded; `values`: rows already fetched."""
     names = [d[0] for d in cursor.description]
-    out = []
-    for value in cursor if values is None else values:
-        row = dict(zip(names, value))
-        for name in JSON_COLUMNS & row.keys():
-            if row[name] is not None:
-                row[name] = json.loads(row[name])
-        out.append(row)
-    return out
+    return [logrows.decoded(dict(zip(names, value)))
+            for value in (cursor if values is None else values)]
 
 
 _SELECT = f"SELECT {', '.join('e.' + c for c in COLUMNS)} FROM exchanges e"
@@ -242,7 +236,7 @@ def recent_ids(environ, limit: int = 20) -> list[tuple[str, str]]:
         return []
     try:
         return [(r["conversation_id"], r["prompt"]) for r in conversations(conn, limit)]
-    except sqlite3.Error:
+    except (sqlite3.Error, ValueError):  # ValueError: a damaged row (logrows)
         return []
     finally:
         conn.close()

@@ -497,3 +497,27 @@ def test_a_key_echoed_in_an_answer_that_fails_the_schema_is_masked_before_the_cu
     assert r.code == 10, r.err
     (line,) = [x for x in r.err.splitlines() if x.startswith("streamcli: error:")]
     assert "sk-ant" not in line and "***" in line
+
+
+# =========================================================================== a damaged log
+
+@pytest.mark.parametrize("column, value", [("usage", "NaN"), ("error", "1e400"),
+                                           ("tool_calls", "[" * 3000 + "]" * 3000),
+                                           ("prior", '"x"'), ("error", "5"),
+                                           ("duration_ms", "soon"), ("text", b"\x00bytes")])
+def test_a_damaged_log_row_is_a_usage_error_never_a_crash_or_invalid_json(cli, column, value):
+    """The log is a file that an editor, another program or a bad disk may change: NaN
+    went out as invalid JSON in `logs export`, deep nesting and wrong types were exit 1."""
+    cli.env(**ANTHROPIC).serve(hello())
+    assert cli.run("-m", "claude-x", "q").code == 0
+    conn = sqlite3.connect(cli.environ["STREAMCLI_DB"])
+    with conn:
+        conn.execute(f"UPDATE exchanges SET {column} = ?", (value,))
+    conn.close()
+    for args in (["logs", "export"], ["logs", "show"], ["logs", "show", "--json"],
+                 ["logs", "search", "q"], ["-c", "--no-stream", "again"]):
+        r = cli.run(*args)
+        assert r.code == 2, (args, r.err)
+        assert "damaged" in r.err, r.err
+    from streamcli import logbook
+    assert isinstance(logbook.recent_ids(cli.environ), list)  # completion: never a traceback
