@@ -521,3 +521,16 @@ def test_a_damaged_log_row_is_a_usage_error_never_a_crash_or_invalid_json(cli, c
         assert "damaged" in r.err, r.err
     from streamcli import logbook
     assert isinstance(logbook.recent_ids(cli.environ), list)  # completion: never a traceback
+
+
+def test_a_model_cache_holding_nan_is_not_used(cli):
+    """The cache was read with json.loads: a NaN in it (a file changed on disk) made
+    `models --json` exit 1 while writing it out."""
+    cli.env(OPENAI_API_KEY="sk-oai-test").serve(json_response(200, openai_models_list(["a"])))
+    assert cli.run("models", "--provider", "openai").code == 0
+    (cache,) = Path(cli.environ["XDG_CACHE_HOME"]).rglob("*.json")
+    cache.write_text(cache.read_text().replace('"created": 0', '"created": NaN'))
+    cli.serve(json_response(200, openai_models_list(["b"])))
+    r = cli.run("models", "--provider", "openai", "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["id"] == "b"  # asked again, the damaged cache left aside
