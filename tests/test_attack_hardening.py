@@ -534,3 +534,14 @@ def test_a_model_cache_holding_nan_is_not_used(cli):
     r = cli.run("models", "--provider", "openai", "--json")
     assert r.code == 0, r.err
     assert json.loads(r.out)["id"] == "b"  # asked again, the damaged cache left aside
+
+
+def test_a_key_echoed_as_the_message_id_or_model_is_masked_in_batch_lines(cli):
+    events = [anthropic_event(anthropic_message_start(msg_id=KEY, model=KEY)),
+              *anthropic_sse(["Hi"])[1:]]
+    cli.env(**ANTHROPIC).serve(sse(events))
+    r = cli.run("batch", "run", "-", "-m", "claude-x", "-q", stdin=b'"a"\n')
+    assert r.code == 0, r.err
+    no_key_anywhere(r)
+    line = json.loads(r.out)
+    assert line["response_id"] == line["model"] == "***" and line["text"] == "Hi"
