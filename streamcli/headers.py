@@ -30,8 +30,9 @@ _SECRET_NAMES = frozenset({"authorization", "proxy-authorization", "x-api-key", 
 
 # Gateways name theirs in many ways: Helicone-Auth, cf-aig-authorization, X-Api-Secret,
 # x-apikey, Ocp-Apim-Subscription-Key, X-Amz-Security-Token...
-_SECRET_ENDS = ("key", "-token", "auth", "authorization", "secret", "password", "cookie",
-                "credential", "credentials", "signature")
+_SECRET_ENDS = ("-key", "_key", "apikey", "-token", "_token", "-auth", "_auth",
+                "authorization", "-secret", "_secret", "password", "-cookie", "credential",
+                "credentials", "-signature")
 
 
 def is_secret(name: str) -> bool:
