@@ -83,9 +83,11 @@ def sse_protocol(head: bytes) -> str:
         if not isinstance(obj, dict):
             continue
         kind = obj.get("type")
+        if not isinstance(kind, str):  # (a list would not even be hashable)
+            kind = None
         if kind in _ANTHROPIC_EVENTS:
             return "anthropic"
-        if isinstance(kind, str) and kind.startswith("response."):
+        if kind is not None and kind.startswith("response."):
             return "openai-responses"
         if kind == "error" and ("sequence_number" in obj or not isinstance(obj.get("error"), dict)):
             return "openai-responses"

@@ -545,3 +545,12 @@ def test_a_key_echoed_as_the_message_id_or_model_is_masked_in_batch_lines(cli):
     no_key_anywhere(r)
     line = json.loads(r.out)
     assert line["response_id"] == line["model"] == "***" and line["text"] == "Hi"
+
+
+@pytest.mark.parametrize("mode", ["text", "jsonl", "no-stream"])
+def test_a_replay_whose_event_type_is_a_list_is_malformed(cli, tmp_path, mode):
+    """Telling the protocol of a capture looked a list up in a set: exit 1."""
+    capture = tmp_path / "capture.sse"
+    capture.write_bytes(b'data: {"type": [1]}\n\n')
+    r = cli.run("--replay", str(capture), *MODES[mode])
+    assert r.code == 9, r.err

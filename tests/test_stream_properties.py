@@ -381,3 +381,15 @@ def test_whole_responses_raise_only_documented_errors(protocol, data):
     sink.write(out)
     sink.finish(outcome_of(mapper, None))
     result_object(stdout.getvalue())
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@PROPERTIES
+@given(data=st.data())
+def test_telling_the_protocol_of_a_capture_never_fails(protocol, data):
+    """--replay tells a capture's protocol from its first events (or its JSON): on any
+    body it names one, whose mapper then says what is wrong; it never raises."""
+    from streamcli import replay
+    raw = data.draw(bodies(protocol) | whole_response(protocol))
+    assert replay.sse_protocol(raw) in PROTOCOLS
+    assert replay.json_protocol(raw) in PROTOCOLS
