@@ -5,6 +5,8 @@ that is not valid JSON."""
 
 from __future__ import annotations
 
+import math
+
 from streamcli import safejson
 
 _REQUIRED_TEXT = frozenset({"id", "conversation_id", "time", "prompt", "text", "status"})
@@ -46,8 +48,9 @@ def _fits(name: str, value) -> bool:
     if name in _INTEGERS:
         return (value is None and name != "exit_code") or (
             isinstance(value, int) and not isinstance(value, bool))
-    if name in _NUMBERS:
-        return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+    if name in _NUMBERS:  # finite: SQLite keeps an infinity, which no JSON can carry
+        return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                 and math.isfinite(value))
     if name in _REQUIRED_TEXT:
         return isinstance(value, str)
     return value is None or isinstance(value, str) or name == "seq"

@@ -504,7 +504,8 @@ def test_a_key_echoed_in_an_answer_that_fails_the_schema_is_masked_before_the_cu
 @pytest.mark.parametrize("column, value", [("usage", "NaN"), ("error", "1e400"),
                                            ("tool_calls", "[" * 3000 + "]" * 3000),
                                            ("prior", '"x"'), ("error", "5"),
-                                           ("duration_ms", "soon"), ("text", b"\x00bytes")])
+                                           ("duration_ms", "soon"), ("text", b"\x00bytes"),
+                                           ("duration_ms", float("inf"))])
 def test_a_damaged_log_row_is_a_usage_error_never_a_crash_or_invalid_json(cli, column, value):
     """The log is a file that an editor, another program or a bad disk may change: NaN
     went out as invalid JSON in `logs export`, deep nesting and wrong types were exit 1."""
