@@ -1,5 +1,7 @@
-"""The user's files and stdin, read whole but never past a bound: a /dev/zero, a FIFO or a
-pipe that never ends is a usage error instead of all the memory and then a crash."""
+"""The user's files and stdin read whole, within a bound.
+
+A /dev/zero, or a pipe that never ends, is a usage error instead of all the memory and
+then a crash."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""A row read back from the log, checked: the database is a file on disk that an editor,
-another program or a bad disk may have changed, and a damaged row must be a clear error
-(a ValueError, which `streamcli logs` and -c turn into exit 2), never a crash or output
-that is not valid JSON."""
+"""Rows read back from the log, checked.
+
+The database is a file on disk that an editor, another program or a bad disk may have
+changed: a damaged row is a clear error (a ValueError, which `streamcli logs` and -c turn
+into exit 2), never a crash or output that is not valid JSON."""
 
 from __future__ import annotations
 
