@@ -55,6 +55,9 @@ def check_combination(params: dict) -> None:
     if params.get("messages") is not None and asked != ["--messages"]:
         raise UsageError(f"--messages gives the earlier turns itself; it cannot be combined "
                          f"with {asked[0]}")
+    if params.get("messages") == "-" and params.get("tools_file") == "-":
+        raise UsageError("--messages - and --tools - cannot both read stdin: give one of "
+                         "them as a file")
     if asked == ["-c", "--cid"]:
         raise UsageError("-c continues the most recent conversation and --cid a given one: "
                          "pass one of them")
@@ -67,6 +70,8 @@ def from_log(environ, cid: str | None, *, record: bool) -> Conversation:
     path = store.db_path(environ)
     if cid is not None and not cid.strip():
         raise UsageError(f"--cid needs a conversation id; {HOW_TO_FIND}")
+    if cid is not None and not cid.encode("utf-8", "surrogatepass").isascii():
+        raise UsageError(f"no conversation {cid!r}: ids are ASCII; {HOW_TO_FIND}")
     if not os.path.exists(path):
         raise UsageError(f"nothing to continue: there is no log yet at {path}"
                          + (f" (so no conversation {cid!r}; {HOW_TO_FIND})" if cid else ""))
@@ -117,7 +122,8 @@ def stored(turns: tuple[Message, ...]) -> list[dict] | None:
 
 def from_messages(path: str, stdin, ui, *, record: bool) -> Conversation:
     name = "stdin" if path == "-" else path
-    items = parse_turns(_read(path, stdin, ui), name)
+    # A byte order mark (as Windows editors write one) is no part of the JSON.
+    items = parse_turns(_read(path, stdin, ui).removeprefix("\ufeff"), name)
     system, turns = check_turns(items, name)
     pending = turns.pop() if turns and turns[-1].role == "user" else None
     return Conversation(id=logbook.new_id() if record else None, record=record,

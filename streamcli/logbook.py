@@ -130,7 +130,7 @@ def write(environ, row: dict) -> None:
                              (cursor.lastrowid, indexed(row["prompt"]), indexed(row["text"])))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            store.rollback(conn)
             raise
     finally:
         conn.close()
@@ -138,9 +138,7 @@ def write(environ, row: dict) -> None:
 
 def indexed(text: str) -> str:
     """What the full-text index gets of a long text: both ends."""
-    if len(text) <= 2 * FTS_EDGE:
-        return text
-    return text[:FTS_EDGE] + "\n...\n" + text[-FTS_EDGE:]
+    return text if len(text) <= 2 * FTS_EDGE else text[:FTS_EDGE] + "\n...\n" + text[-FTS_EDGE:]
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -151,11 +149,12 @@ def open_log(environ):
     return store.connect(environ, create=False)
 
 
-def _rows(cursor, values=None) -> list[dict]:
-    """Rows as dicts with the JSON columns decoded; `values`: rows already fetched."""
+def _rows(cursor):
+    """Rows as dicts with the JSON columns decoded, one at a time: a log of large
+    exchanges is never held in memory (sqlite3 steps one row per iteration)."""
     names = [d[0] for d in cursor.description]
-    return [logrows.decoded(dict(zip(names, value)))
-            for value in (cursor if values is None else values)]
+    for value in cursor:
+        yield logrows.decoded(dict(zip(names, value)))
 
 
 _SELECT = f"SELECT {', '.join('e.' + c for c in COLUMNS)} FROM exchanges e"
@@ -169,61 +168,64 @@ def latest_conversation(conn) -> str | None:
 
 def conversation(conn, conversation_id: str) -> list[dict]:
     """Its exchanges, oldest first (empty for an unknown id)."""
-    return _rows(conn.execute(f"{_SELECT} WHERE e.conversation_id = ? ORDER BY e.seq",
-                              (conversation_id,)))
+    return list(_rows(conn.execute(f"{_SELECT} WHERE e.conversation_id = ? ORDER BY e.seq",
+                                   (conversation_id,))))
 
 
-def conversations(conn, limit: int) -> list[dict]:
-    """The most recent conversations: id, time and model of the latest exchange, the first
-    prompt, the number of exchanges."""
-    cursor = conn.execute(
-        "SELECT g.conversation_id, tail.time, tail.model, head.prompt, g.n AS exchanges "
-        "FROM (SELECT conversation_id, MIN(seq) AS first_seq, MAX(seq) AS last_seq, "
-        "      COUNT(*) AS n FROM exchanges GROUP BY conversation_id "
-        "      ORDER BY last_seq DESC LIMIT ?) g "
-        "JOIN exchanges head ON head.seq = g.first_seq "
-        "JOIN exchanges tail ON tail.seq = g.last_seq ORDER BY g.last_seq DESC", (limit,))
-    return _rows(cursor)
+def conversations(conn, limit: int):
+    """The most recent conversations, one at a time: id, time and model of the latest
+    exchange, the first prompt, the number of exchanges (the groups first, then the rows
+    by seq: a sorted join would hold every prompt in SQLite's sorter)."""
+    for cid, first, last, n in conn.execute(
+            "SELECT conversation_id, MIN(seq), MAX(seq), COUNT(*) FROM exchanges GROUP BY "
+            "conversation_id ORDER BY MAX(seq) DESC LIMIT ?", (limit,)).fetchall():
+        tail = conn.execute("SELECT time, model FROM exchanges WHERE seq = ?", (last,)).fetchone()
+        head = conn.execute("SELECT prompt FROM exchanges WHERE seq = ?", (first,)).fetchone()
+        yield dict(conversation_id=cid, time=tail[0], model=tail[1], prompt=head[0], exchanges=n)
 
 
-def search(conn, text: str, limit: int, *, fts: bool | None = None) -> list[dict]:
+def search(conn, text: str, limit: int, *, fts: bool | None = None):
     """Exchanges whose prompt or answer holds every word of `text` (FTS5: words starting
-    so; LIKE: anywhere), most recent first. fts=None: FTS5 when the log has its index."""
+    so; LIKE: anywhere), most recent first, one at a time. fts=None: FTS5 when the log has
+    its index. A word with no letter or digit ("->", "==") holds no token FTS5 could find:
+    LIKE looks for it."""
     import sqlite3
     words = text.split()
     if fts is None:
         fts = has_fts(conn)
-    if fts:
+    if fts and all(any(c.isalnum() for c in w) for w in words):
         query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
         try:
-            return _rows(conn.execute(
-                f"{_SELECT} JOIN {FTS_TABLE} f ON f.rowid = e.seq WHERE {FTS_TABLE} MATCH ? "
-                f"ORDER BY e.seq DESC LIMIT ?", (query, limit)))
+            seqs = conn.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? "
+                                f"ORDER BY rowid DESC LIMIT ?", (query, limit)).fetchall()
         except sqlite3.OperationalError:
-            pass  # a query FTS5 cannot parse (only punctuation): LIKE can still answer
+            pass  # a query FTS5 cannot parse: LIKE can still answer
+        else:
+            yield from _by_seq(conn, seqs)
+            return
     clauses, args = [], []
     for word in words:
         pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append("(e.prompt LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')")
         args += [pattern, pattern]
-    return _rows(conn.execute(f"{_SELECT} WHERE {' AND '.join(clauses)} "
-                              f"ORDER BY e.seq DESC LIMIT ?", (*args, limit)))
+    found = conn.execute(f"SELECT e.seq FROM exchanges e WHERE {' AND '.join(clauses)} "
+                         f"ORDER BY e.seq DESC LIMIT ?", (*args, limit)).fetchall()
+    yield from _by_seq(conn, found)
+
+
+def _by_seq(conn, seqs):
+    """The exchanges of these seqs (1-tuples), in order, read whole one at a time."""
+    for (seq,) in seqs:
+        yield from _rows(conn.execute(f"{_SELECT} WHERE e.seq = ?", (seq,)))
 
 
 def export(conn, since: str | None = None, until: str | None = None):
     """Every exchange from `since` (inclusive) to `until` (exclusive), oldest first, one at
     a time (a large log is never held in memory)."""
-    clauses, args = [], []
-    if since is not None:
-        clauses.append("e.time >= ?")
-        args.append(since)
-    if until is not None:
-        clauses.append("e.time < ?")
-        args.append(until)
+    bounds = [(c, v) for c, v in (("e.time >= ?", since), ("e.time < ?", until)) if v is not None]
+    clauses, args = [c for c, _ in bounds], [v for _, v in bounds]
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    cursor = conn.execute(f"{_SELECT}{where} ORDER BY e.seq", args)
-    while batch := cursor.fetchmany(200):
-        yield from _rows(cursor, batch)
+    yield from _rows(conn.execute(f"{_SELECT}{where} ORDER BY e.seq", args))
 
 
 def recent_ids(environ, limit: int = 20) -> list[tuple[str, str]]:

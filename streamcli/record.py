@@ -133,7 +133,7 @@ def _redacted(value, secrets: Redactor):
         if not value.isascii():
             value = encode_text(value).decode("utf-8")
         return secrets(value)
-    if isinstance(value, dict):  # keys too: a server's usage or a tool's arguments name them
+    if isinstance(value, dict):  # keys too: a server's usage or error object may echo one
         return {_redacted(k, secrets): _redacted(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_redacted(v, secrets) for v in value]

@@ -21,32 +21,26 @@ MASK = "***"
 # and masking every "x" would mangle the messages.
 MIN_SECRET = 8
 # C0 controls but tab and newline, DEL, and C1 controls (ESC [, OSC, CSI...): a server's
-# text could otherwise set the window title, clear the screen or write the clipboard.
-# And the bidirectional overrides and isolates, which would reorder what the line shows
-# (a message that reads as something else). Zero-width characters are left alone: they
-# drive nothing and hide nothing a terminal would otherwise show.
+# text could otherwise set the window title, clear the screen or write the clipboard. And
+# the bidirectional overrides and isolates, which would reorder what the reader sees.
+# Zero-width characters are left alone: they drive nothing and hide nothing a terminal
+# would otherwise show.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# The same and every line break, for text that must stay on its one line (a model id).
+_CONTROL_OR_BREAK = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 # Names (of URL query parameters) whose values are credentials, checked in lower case.
 _CREDENTIAL_NAME = re.compile(r"authoriz|(^|[-_.])auth($|[-_.])|api[-_]?key|token|secret|"
                               r"cookie|passw|credential|(^|[-_.])key$|(access|subscription)"
                               r"[-_]?key")
 
 
-def visible(text: str) -> str:
-    """`text` with every control character but newline and tab, and every bidirectional
-    override, shown as an escape (\\x1b, \\u202e)."""
-    if _CONTROL.search(text) is None:
+def visible(text: str, *, one_line: bool = False) -> str:
+    """`text` with every control character but newline and tab (`one_line`: those too)
+    shown as an escape (\\x1b, \\u202e)."""
+    pattern = _CONTROL_OR_BREAK if one_line else _CONTROL
+    if pattern.search(text) is None:
         return text
-    return _CONTROL.sub(_escape, text)
-
-
-def one_line(text: str) -> str:
-    """`text` as one line of a listing read on a terminal (model ids, batch states): as
-    visible() shows it, and a newline or tab in it as an escape too."""
-    shown = visible(text)
-    if "\n" in shown or "\t" in shown:
-        shown = shown.replace("\n", "\\x0a").replace("\t", "\\x09")
-    return shown
+    return pattern.sub(_escape, text)
 
 
 def _escape(match) -> str:

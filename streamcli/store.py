@@ -18,10 +18,10 @@ import stat
 from typing import Callable
 
 BUSY_TIMEOUT_S = 5.0
-# SQLite waits for another process's lock in C, where no signal handler runs: it waits in
-# slices this short, and streamcli waits between them (`_retry_while_locked`), so that a
-# Ctrl-C or SIGTERM during a locked write ends the run at once, not after the timeout.
-_SLICE_MS = 100
+# The longest SQLite itself waits for a lock at a time; the rest of the wait is a loop in
+# Python. A signal's handler runs only between SQLite calls: Ctrl-C must not wait for
+# the whole busy timeout.
+SLICE_S = 0.05
 _MIGRATIONS: dict[str, list[Callable]] = {}  # part -> its migrations, oldest first
 
 
@@ -67,24 +67,34 @@ def connect(environ, *, create: bool = True):
     try:
         if create:
             _prepare(path)
-        conn = sqlite3.connect(path, timeout=_SLICE_MS / 1000, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=min(timeout, SLICE_S), isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     try:
         _retry_while_locked(lambda: _set_up(conn), timeout)
-        # The whole timeout for what the caller runs (begin_write() waits in slices).
-        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-    except sqlite3.Error as exc:
+        conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")  # the caller's reads
+    except (sqlite3.Error, StoreError) as exc:
         conn.close()
+        if not create and not os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+            return _unchanging(path)
         raise StoreError(f"cannot use {path}: {exc}") from None
     return conn
 
 
-def begin_write(conn, environ) -> None:
-    """BEGIN IMMEDIATE, waiting up to the busy timeout for another process's write lock,
-    in slices (see _SLICE_MS): a signal meanwhile is handled at once."""
-    conn.execute(f"PRAGMA busy_timeout={_SLICE_MS}")
-    _retry_while_locked(lambda: conn.execute("BEGIN IMMEDIATE"), busy_timeout(environ))
+def _unchanging(path: str):
+    """A reader's connection to a log in a directory it cannot write (a read-only disk):
+    SQLite cannot make the index files it needs to read a WAL-mode database there, so it
+    reads the file as one that nobody changes (`immutable`)."""
+    import sqlite3
+    from urllib.parse import quote
+    conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?immutable=1", uri=True,
+                           isolation_level=None)
+    try:
+        _migrate(conn)  # the versions checked; a migration it would need fails, read-only
+    except (sqlite3.Error, StoreError) as exc:
+        conn.close()
+        raise StoreError(f"cannot use {path}: {exc}") from None
+    return conn
 
 
 def _set_up(conn) -> None:
@@ -92,9 +102,16 @@ def _set_up(conn) -> None:
     # the last transactions, never the file's integrity; a part that needs more sets
     # `PRAGMA synchronous=FULL` on its connection.
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={_SLICE_MS}")
     conn.execute("PRAGMA journal_mode=WAL")
     _migrate(conn)
+
+
+def begin_write(conn, environ) -> None:
+    """BEGIN IMMEDIATE: wait for another process's write up to the busy timeout, in
+    slices, so that a signal ends the wait at once."""
+    timeout = busy_timeout(environ)
+    conn.execute(f"PRAGMA busy_timeout={int(min(timeout, SLICE_S) * 1000)}")
+    _retry_while_locked(lambda: conn.execute("BEGIN IMMEDIATE"), timeout)
 
 
 def _retry_while_locked(step, timeout: float) -> None:
@@ -157,7 +174,11 @@ def _migrate(conn) -> None:
     for part, migrations in _MIGRATIONS.items():
         row = conn.execute("SELECT version FROM schema_versions WHERE part = ?", (part,)).fetchone()
         current = row[0] if row else 0
-        if current >= len(migrations):
+        if current > len(migrations):  # its tables may mean what this code cannot know
+            raise StoreError(f"it was made by a newer streamcli (its {part} tables are at "
+                             f"version {current}, this streamcli knows up to "
+                             f"{len(migrations)}): upgrade streamcli")
+        if current == len(migrations):
             continue
         conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
         try:
@@ -170,5 +191,17 @@ def _migrate(conn) -> None:
                          (part, len(migrations)))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
+
+
+def rollback(conn) -> None:
+    """Undo the open transaction, if there still is one, keeping the error that ended it:
+    SQLite itself rolls back after some errors (a full disk, an I/O error), and a
+    ROLLBACK then fails with "no transaction is active", which would hide the cause."""
+    import sqlite3
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass

@@ -78,7 +78,7 @@ def print_line(runtime, text: str) -> None:
         raise OutputError("stdout is closed")
     # A line for a reader, of what a provider said (batch ids, states): its secrets
     # masked and its control characters shown as escapes, as on stderr.
-    text = redact.one_line(runtime.env.redact(text))
+    text = redact.visible(runtime.env.redact(text), one_line=True)
     try:
         out.write(text.encode("utf-8", "replace") + b"\n")
         out.flush()

@@ -18,6 +18,7 @@ from streamcli.sinks import encode_text, write_all
 
 SETTINGS = {"max_content_width": 100}
 HOW_TO_FIND = "'streamcli logs list' shows the ids of the recent conversations"
+BATCH_CHARS = 1 << 20  # lines are written in batches of 256, or of this many characters
 
 
 def _environ(ctx: click.Context):
@@ -35,11 +36,13 @@ def _write(ctx: click.Context, lines) -> None:
     target = getattr(out, "raw", None) or out
     _put(out.flush)
     batch: list[str] = []
+    size = 0
     for line in lines:  # (a damaged log raises here, outside the writes' handling)
         batch.append(line)
-        if len(batch) >= 256:
+        size += len(line)
+        if len(batch) >= 256 or size >= BATCH_CHARS:
             _put(lambda: write_all(target, encode_text("\n".join(batch) + "\n")))
-            batch = []
+            batch, size = [], 0
     if batch:
         _put(lambda: write_all(target, encode_text("\n".join(batch) + "\n")))
 
@@ -142,10 +145,10 @@ def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
     time, model, prompt, exchanges."""
     from streamcli import logbook
     from streamcli.commands.logview import summary_line
+    width = _width(ctx)
     with _Log(ctx) as conn:
         rows = logbook.conversations(conn, limit)
-    width = _width(ctx)
-    _write(ctx, (_dumps(r) if as_json else summary_line(r, width) for r in rows))
+        _write(ctx, (_dumps(r) if as_json else summary_line(r, width) for r in rows))
 
 
 @logs.command("show", add_help_option=False, context_settings=SETTINGS)
@@ -185,10 +188,10 @@ def search(ctx: click.Context, text: tuple[str, ...], limit: int, as_json: bool)
     words = " ".join(text)
     if not words.strip():
         raise UsageError("nothing to search for: give the words to find")
+    width = _width(ctx)
     with _Log(ctx) as conn:
         rows = logbook.search(conn, words, limit)
-    width = _width(ctx)
-    _write(ctx, (_dumps(r) if as_json else summary_line(r, width) for r in rows))
+        _write(ctx, (_dumps(r) if as_json else summary_line(r, width) for r in rows))
 
 
 @logs.command("export", add_help_option=False, context_settings=SETTINGS)

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from streamcli.redact import visible
 
-# C0 and C1 controls and DEL, except newline and tab, and the bidirectional overrides: an
-# escape sequence stored in a prompt must not drive the reader's terminal, nor reorder
-# what it shows (the same escapes as on stderr).
-safe = visible
+
+def safe(text: str) -> str:
+    """Control characters and bidirectional overrides shown, not obeyed (`redact.visible`):
+    an escape sequence stored in a prompt must not drive the reader's terminal."""
+    return visible(text)
 
 
 def one_line(text: str) -> str:
@@ -52,11 +53,21 @@ def parse_when(value: str, *, end_of_day: bool) -> str:
     UTC text; `end_of_day`: a date alone means the end of that day (for --until)."""
     text = value.strip()
     when = datetime.fromisoformat(text)  # ValueError for the caller to report
-    if end_of_day and len(text) == 10:
+    if end_of_day and _date_alone(text):
         when += timedelta(days=1)
     if when.tzinfo is None:
         when = when.astimezone()
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _date_alone(text: str) -> bool:
+    """A date without a time, in any form ISO 8601 allows (2026-11-21, 20261121,
+    2026-W47-6): the length alone missed all but the first."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def summary_line(row: dict, width: int) -> str:

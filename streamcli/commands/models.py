@@ -20,14 +20,12 @@ from streamcli.errors import (Cancelled, MalformedStream, OutputError, StdoutClo
                               StreamcliError)
 from streamcli.options import NAME, Limit, Runtime, help_option, setting
 from streamcli.providers.errors import error_from_event, request_id_of
-from streamcli.redact import excerpt, url_secrets
+from streamcli.redact import excerpt, url_secrets, visible
 from streamcli.retry import RetryPolicy
 from streamcli.sinks import write_all
 from streamcli.ui import Stderr
 
-# A listing is read this far, never further, all its pages together: one page could be,
-# and a hundred pages of that size would be gigabytes once parsed.
-LISTING_LIMIT = 16 * 1024 * 1024
+LISTING_LIMIT = 16 * 1024 * 1024  # a listing, all its pages together, is read this far
 MAX_PAGES = 100  # Anthropic pages hold up to 1000 models: far more than any provider has
 
 
@@ -117,12 +115,13 @@ def fetch(target, params: dict, env, ui) -> list:
                           idle_timeout=params["idle_timeout"], environ=env.environ,
                           transport=env.transport)
     listing: list = []
-    after, seen = None, set()
-    budget = [LISTING_LIMIT]  # bytes the pages still to come may take
+    after, seen, left = None, set(), LISTING_LIMIT
     try:
         for _ in range(MAX_PAGES):
-            page, after = _page(transport, prov, target, after, policy, ui, budget)
+            # The budget is the whole listing's: MAX_PAGES full pages would hold gigabytes.
+            page, after, size = _page(transport, prov, target, after, policy, ui, left)
             listing += page
+            left -= size
             if after is None:
                 return listing
             if after in seen:
@@ -134,7 +133,7 @@ def fetch(target, params: dict, env, ui) -> list:
 
 
 def _page(transport, prov, target, after, policy: RetryPolicy, ui,
-          budget: list) -> tuple[list, str | None]:
+          limit: int) -> tuple[list, str | None, int]:
     attempt = 0
     while True:
         try:
@@ -142,12 +141,10 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui,
             # The provider's `headers` from the config file go with every request to it.
             request = dataclasses.replace(request, headers=extra_headers.apply(
                 request.headers, target.headers))
-            status, headers, body = transport.post(request, budget[0])
+            status, headers, body = transport.post(request, limit)
             if status >= 300:
-                raise prov.error_from_response(status, body[:LISTING_LIMIT], headers)
-            page = _parse(prov, body, headers, budget[0])
-            budget[0] -= len(body)
-            return page
+                raise prov.error_from_response(status, body, headers)
+            return (*_parse(prov, body, headers, limit), len(body))
         except StreamcliError as err:
             delay = policy.delay(err, attempt, committed=False)
             if delay is None:
@@ -188,14 +185,14 @@ def _remember(environ, target, listing: list, ui) -> None:
 
 
 def write(out, listing: list, as_json: bool) -> None:
-    """One id per line (entries without a string id are left out), or every object as a
-    JSON line; one write."""
+    """One id per line (entries without a string id are left out; control characters
+    shown as escapes), or every object as a JSON line; one write."""
     if as_json:
         lines = [safejson.dumps(m, ensure_ascii=False, separators=(",", ":")) for m in listing]
     else:
-        # Read on a terminal as often as by a script: a server's control characters (and a
-        # newline that would make an id two lines) are shown as escapes. Real ids have none.
-        lines = [redact.one_line(m["id"]) for m in listing
+        # An id is one line, shown rather than obeyed: a newline in it must not make two
+        # ids, an escape sequence must not drive the terminal.
+        lines = [visible(m["id"], one_line=True) for m in listing
                  if isinstance(m, dict) and isinstance(m.get("id"), str)]
     if out is None:
         raise OutputError("cannot write the output: stdout is closed")

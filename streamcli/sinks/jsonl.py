@@ -49,9 +49,8 @@ class JsonlSink:
                 # Hand-built: this line is written once per delta, on the hot path.
                 lines.append('{"type":"text","text":' + encode_basestring(ev.text) + "}")
             elif kind is Start:
-                # Only a Start ahead of every line counts: once a line went before it in
-                # this batch, the line would have gone out alone (with the asked-for
-                # start) had the network split the body between them.
+                # Only before any line of this read: a Start after text (a stream out of
+                # order) must give the start line the read's split would have given it.
                 if not lines:
                     start = start or ev
             elif kind is Thinking:

@@ -5,7 +5,7 @@ HTTP error bodies, `error` events in both shapes, and the error object of a fail
 
 from __future__ import annotations
 
-from streamcli.providers.errors import error_from_body, http_status, make_error
+from streamcli.providers.errors import error_from_body, make_error
 from streamcli.providers.responses.request import REQUEST_ID_HEADER
 from streamcli.providers.responses.values import str_of
 
@@ -25,9 +25,14 @@ def event_error(obj: dict):
 
 def classify(code, etype: str | None, message):
     """An in-stream error by its code (rate_limit_exceeded 5; invalid_prompt and the
-    other request-side codes 3; server_error 6; an unknown code 6). A numeric code is an
-    HTTP status, as some compatible servers send it."""
-    status = http_status(code)  # ("²" and 4,400 digits are no status: never int()ed)
-    code = None if status is not None else str_of(code)
+    other request-side codes 3; server_error 6; an unknown code 6). A numeric code that
+    is an HTTP status (100 to 599, a number or three ASCII digits) counts as one, as some
+    compatible servers send it; any other is a code like the rest."""
+    status = None
+    if code.__class__ is str and code.isascii() and code.isdigit() and len(code) == 3:
+        code = int(code)  # only ASCII digits: "²".isdigit() too, and int() refuses it
+    if code.__class__ is int and 100 <= code <= 599:
+        status, code = code, None
+    code = str_of(code)
     message = str_of(message) or "error in stream"
     return make_error(status, etype or code, message, code=code)

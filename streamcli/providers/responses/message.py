@@ -6,20 +6,21 @@ import json
 
 from streamcli.errors import MalformedStream, ServerError
 from streamcli.events import DONE, Refusal, Stop, Text, Thinking, tool_call
-from streamcli.providers import fields
-from streamcli.providers.fields import WrongType
 from streamcli.providers.responses.errors import classify
 from streamcli.providers.responses.stream import StreamMapper, output_item, stop_reason
-from streamcli.providers.responses.values import str_of
+from streamcli.providers.responses.values import arguments_of, str_of, text_of
+from streamcli.redact import excerpt
 
 
 def parse_message(obj: dict, out: list) -> StreamMapper:
-    """A non-streaming response object, mapped to the same events a stream would give;
-    a field of the wrong type is a malformed response (exit 9)."""
+    """A non-streaming response object, mapped to the same events a stream would give; a
+    value of the wrong type is a malformed response, said as body.parse_whole's last
+    resort would say it, so that nothing else is raised whoever calls it."""
     try:
         return _parse(obj, out)
-    except WrongType as exc:
-        raise fields.malformed(exc, "the response", json.dumps(obj)) from None
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        raise MalformedStream(f"unexpected response shape ({exc}): "
+                              f"{excerpt(json.dumps(obj))}") from None
 
 
 def _parse(obj: dict, out: list) -> StreamMapper:
@@ -34,8 +35,9 @@ def _parse(obj: dict, out: list) -> StreamMapper:
                               f"does not wait for background responses")
     mapper = StreamMapper()
     mapper._start(obj, out)
-    for item in fields.array(obj.get("output"), "output") or []:
-        _output_item(mapper, fields.obj(item, "output[]") or {}, out)
+    output = obj.get("output") or []
+    for item in output:
+        _output_item(mapper, item, out)
     mapper._take_usage(obj)
     mapper.stop_raw = stop_reason(obj, status == "incomplete", mapper._called)
     out.append(Stop(mapper.stop_raw))
@@ -45,27 +47,22 @@ def _parse(obj: dict, out: list) -> StreamMapper:
 
 
 def _output_item(mapper: StreamMapper, item: dict, out: list) -> None:
-    kind = fields.string(item.get("type"), "output[].type")
+    kind = item.get("type")
     if kind == "message":
-        for part in _parts(item.get("content"), "content"):
+        for part in item.get("content") or []:
             if part.get("type") == "output_text" and part.get("text"):
-                out.append(Text(fields.string(part["text"], "content[].text")))
+                out.append(Text(text_of(part["text"])))
             elif part.get("type") == "refusal" and part.get("refusal"):
-                out.append(Refusal(fields.string(part["refusal"], "content[].refusal")))
+                out.append(Refusal(text_of(part["refusal"])))
     elif kind == "reasoning":
-        parts = [*_parts(item.get("summary"), "summary"), *_parts(item.get("content"), "content")]
-        for text in filter(None, (fields.string(p.get("text"), "text") for p in parts)):
-            out.append(Thinking(("\n\n" if mapper._thought else "") + text))
+        parts = [p.get("text") for p in [*(item.get("summary") or []), *(item.get("content") or [])]]
+        for text in filter(None, parts):
+            out.append(Thinking(("\n\n" if mapper._thought else "") + text_of(text)))
             mapper._thought = True
     elif kind == "function_call":
         mapper._called = True
-        arguments = item.get("arguments")
+        arguments = item.get("arguments")  # a string of JSON; anything else is malformed
         out.append(tool_call(str_of(item.get("call_id") or item.get("id")), str_of(item.get("name")),
-                             arguments if isinstance(arguments, str) else ""))
+                             "" if arguments is None else arguments_of(arguments)))
     else:
         out.append(output_item(item))
-
-
-def _parts(value, what: str) -> list[dict]:
-    """The parts of an item's `content` or `summary`, each an object."""
-    return [fields.obj(part, f"{what}[]") or {} for part in fields.array(value, what) or []]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from streamcli.errors import MalformedStream, ServerError
 from streamcli.events import (DONE, OutputItem, Refusal, Start, Stop, SurrogateJoin, Text,
                               Thinking, Usage, tool_call)
-from streamcli.providers import fields
-from streamcli.providers.fields import WrongType
+from streamcli.providers.fields import parse
 from streamcli.providers.responses.errors import classify, event_error
 from streamcli.providers.responses.request import NAME
-from streamcli.providers.responses.values import int_of, str_of
+from streamcli.providers.responses.values import arguments_of, int_of, str_of
+from streamcli.redact import excerpt
 from streamcli.sse import STRAY_ERROR
 
 # Output items that are part of the answer itself; any other item (web_search_call,
@@ -35,42 +35,45 @@ class StreamMapper:
         self.model: str | None = None
         self.stop_raw: str | None = None
         self._usage: Usage | None = None
-        # Function calls in progress, by item id (parallel calls interleave their
-        # argument deltas): item id -> [call id, name, [argument parts]].
-        self._calls: dict = {}
+        # Function calls in progress, in order (parallel calls interleave their argument
+        # deltas): [call id, name, [argument parts], item id, output index].
+        self._calls: list = []
+        self._done: set = set()  # the function call items already reported
         self._called = False  # the output holds a function call: the stop is tool use
         self._thought = False  # reasoning was shown: a new summary part starts a paragraph
 
     def feed(self, ev, out: list) -> None:
-        """Map one SSE event, appending normalized events to `out`. The JSON is read as
-        the other protocols' is (safejson: no NaN, no number beyond a double, no nesting
-        past 200) and each field read is type-checked: a malformed stream, never exit 1."""
+        """Map one SSE event, appending normalized events to `out`. A value of the wrong
+        type is a malformed stream, said here as the pump's last resort would say it, so
+        that the mapper raises nothing else whoever calls it."""
         if ev.event is STRAY_ERROR:  # a non-standard `error:` field: not this API's
             return
-        obj = fields.parse(ev.data, ev.event)
+        # safejson, as the other protocols: NaN, 1e400 or a value nested too deep would
+        # crash the JSON outputs and the log later.
+        obj = parse(ev.data, ev.event)
         try:
             self._event(obj.get("type") or ev.event, obj, out)
-        except WrongType as exc:
-            raise fields.malformed(exc, f"a {ev.event!r} event", ev.data) from None
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            raise MalformedStream(f"unexpected {ev.event!r} event ({exc}): "
+                                  f"{excerpt(ev.data)}") from None
 
     def _event(self, kind, obj: dict, out: list) -> None:
-        if kind.__class__ is not str:
-            raise WrongType("type", kind, "a string")
         if kind == "response.output_text.delta":
-            delta = fields.string(obj.get("delta"), "delta")
+            delta = obj.get("delta")
             if delta:
                 self.join.add(Text, delta, out)
         elif kind == "response.function_call_arguments.delta":
-            delta = fields.string(obj.get("delta"), "delta")
+            delta = obj.get("delta")
             if delta:
-                self._call(obj.get("item_id"), obj.get("output_index"))[2].append(delta)
+                self._call(obj.get("item_id"), obj.get("output_index"))[2].append(
+                    arguments_of(delta))
         elif kind in _THINKING:
-            delta = fields.string(obj.get("delta"), "delta")
+            delta = obj.get("delta")
             if delta:
                 self._thought = True
                 self.join.add(Thinking, delta, out)
         elif kind == "response.refusal.delta":
-            delta = fields.string(obj.get("delta"), "delta")
+            delta = obj.get("delta")
             if delta:
                 self.join.add(Refusal, delta, out)
         elif kind == "response.output_item.added":
@@ -81,12 +84,11 @@ class StreamMapper:
             if self._thought:  # parts are paragraphs: keep them apart
                 self.join.add(Thinking, "\n\n", out)
         elif kind in _STARTS:
-            self._start(fields.obj(obj.get("response"), "response") or {}, out)
+            self._start(obj.get("response") or {}, out)
         elif kind in ("response.completed", "response.incomplete"):
-            self._end(fields.obj(obj.get("response"), "response") or {},
-                      kind == "response.incomplete", out)
+            self._end(obj.get("response") or {}, kind == "response.incomplete", out)
         elif kind == "response.failed":
-            self._failed(fields.obj(obj.get("response"), "response") or {}, out)
+            self._failed(obj.get("response") or {}, out)
         elif kind == "error":
             self.join.flush(out)
             raise event_error(obj)
@@ -102,33 +104,40 @@ class StreamMapper:
             out.append(Start(NAME, self.model, self.id))
 
     def _call(self, item_id, output_index) -> list:
-        # As text: a key of any JSON type (a list would not even be hashable).
-        key = str_of(item_id) or ("#", str_of(output_index))
-        call = self._calls.get(key)
-        if call is None:  # a delta before (or without) its output_item.added
-            call = self._calls[key] = [None, None, []]
-            self._called = True
+        """The call in progress an event belongs to, by its item id, else by its output
+        index (a server may name the item one way in some events, the other way in the
+        rest); a new one for a delta before (or without) its output_item.added."""
+        for call in self._calls:
+            same_index = output_index is not None and call[4] == output_index
+            if (item_id and call[3] == item_id) or (same_index and not (item_id and call[3])):
+                call[3] = call[3] or item_id
+                call[4] = call[4] if call[4] is not None else output_index
+                return call
+        call = [None, None, [], item_id or None, output_index]
+        self._calls.append(call)
+        self._called = True
         return call
 
     def _item_added(self, item, output_index) -> None:
-        if not isinstance(item, dict):
-            return
-        if fields.string(item.get("type"), "item.type") == "function_call":
+        if isinstance(item, dict) and item.get("type") == "function_call":
             call = self._call(item.get("id"), output_index)
             call[0] = str_of(item.get("call_id") or item.get("id"))
             call[1] = str_of(item.get("name"))
-            arguments = fields.string(item.get("arguments"), "item.arguments")
-            if arguments:
-                call[2].append(arguments)
+            if item.get("arguments"):
+                call[2].append(arguments_of(item["arguments"]))
             self._called = True
 
     def _item_done(self, item, output_index, out: list) -> None:
         if not isinstance(item, dict):
             return
-        kind = fields.string(item.get("type"), "item.type")
+        kind = item.get("type")
         if kind == "function_call":
-            key = str_of(item.get("id")) or ("#", str_of(output_index))
-            call = self._calls.pop(key, None) or [None, None, []]
+            key = item.get("id") or ("#", output_index)
+            if key in self._done:  # the same item done again: one call, as the SDK has it
+                return
+            self._done.add(key)
+            call = self._call(item.get("id"), output_index)
+            self._calls.remove(call)
             arguments = item.get("arguments")
             if not isinstance(arguments, str):  # the done item repeats them; else the deltas
                 arguments = "".join(call[2])
@@ -142,7 +151,7 @@ class StreamMapper:
 
     def _flush_calls(self, out: list) -> None:
         """Calls that never got their output_item.done (cut off by max_output_tokens)."""
-        for call_id, name, parts in self._calls.values():
+        for call_id, name, parts, *_ in self._calls:
             out.append(tool_call(call_id, name, "".join(parts)))
         self._calls.clear()
 
