@@ -21,7 +21,7 @@ def read(stream, limit: int, what: str) -> bytes:
     characters); short reads (pipes, raw files) are read on until the end."""
     parts, size = [], 0
     while True:
-        piece = stream.read(min(_PIECE, limit + 1 - size))
+        piece = read_piece(stream, min(_PIECE, limit + 1 - size))
         if not piece:
             break
         parts.append(piece)
@@ -38,3 +38,22 @@ def isatty(stream) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def read_piece(stream, n: int):
+    """Up to `n` bytes (or characters) of `stream`, empty only at its end. A stdin left
+    non-blocking by another program (on the same terminal or pipe) answers "nothing
+    yet" (None, or BlockingIOError) while its writer is slow: that is waited for, as a
+    blocking stdin would, never taken for the end (the prompt would be cut silently)."""
+    while True:
+        try:
+            piece = stream.read(n)
+        except BlockingIOError:
+            piece = None
+        if piece is not None:
+            return piece
+        import select
+        try:
+            select.select([stream.fileno()], [], [])  # a signal ends the wait
+        except (AttributeError, OSError, ValueError):
+            return b""

@@ -48,14 +48,24 @@ def _play(stream, path, sink, progress, protocol, idle_timeout, raw_mode) -> Non
 
 
 def _reads(stream, path):
+    """The capture in pieces of CHUNK bytes (the last one shorter), as a file or a blocking
+    pipe gives them, whatever pauses the writer of a pipe makes: the protocol is told
+    from the first piece, which must not depend on them."""
     while True:
+        chunk = b""
         try:
-            chunk = stream.read(CHUNK)
+            while len(chunk) < CHUNK:
+                piece = bounded.read_piece(stream, CHUNK - len(chunk))
+                if not piece:
+                    break
+                chunk += piece
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         if not chunk:
             return
         yield chunk
+        if len(chunk) < CHUNK:
+            return
 
 
 def sse_protocol(head: bytes) -> str:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import signal
 import sqlite3
 import sys
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -555,3 +557,53 @@ def test_a_replay_whose_event_type_is_a_list_is_malformed(cli, tmp_path, mode):
     capture.write_bytes(b'data: {"type": [1]}\n\n')
     r = cli.run("--replay", str(capture), *MODES[mode])
     assert r.code == 9, r.err
+
+
+# =========================================================================== a non-blocking stdin
+
+def nonblocking_pipe() -> tuple[int, int]:
+    import fcntl
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(read_end, fcntl.F_SETFL, fcntl.fcntl(read_end, fcntl.F_GETFL) | os.O_NONBLOCK)
+    return read_end, write_end
+
+
+def test_a_non_blocking_stdin_is_read_to_its_end_not_to_its_first_pause(processes):
+    """A stdin left non-blocking by another program answers "nothing yet" while its
+    writer is slow; that was taken for the end, and the prompt was sent cut, silently.
+    The writer here sends its second part only once the first has had time to be read:
+    on the old code the request went out first (seen by the server, bounded wait)."""
+    with FakeServer() as srv:
+        srv.default = Reply(body=anthropic_sse(["Hi"]))
+        read_end, write_end = nonblocking_pipe()
+        proc = processes.start(["-m", "claude-x", "--no-log", "q"],
+                               env={**ANTHROPIC, "ANTHROPIC_BASE_URL": srv.url}, stdin=read_end)
+        os.close(read_end)
+        try:
+            os.write(write_end, b"first part")
+            with pytest.raises(TimeoutError):
+                srv.wait_requests(1, timeout=0.5)  # nothing is sent before the end of stdin
+            os.write(write_end, b", second part")
+        finally:
+            os.close(write_end)
+        result = proc.finish()
+        assert result.returncode == 0, result.stderr
+        (request,) = srv.requests
+    assert json.loads(request.body)["messages"][0]["content"] == "first part, second part\n\nq"
+
+
+def test_a_capture_on_a_non_blocking_stdin_is_replayed_whole(processes):
+    """The same for --replay -: the capture ended at the writer's first pause (exit 9)."""
+    read_end, write_end = nonblocking_pipe()
+    body = b"".join(anthropic_sse(["Hel", "lo"]))
+    proc = processes.start(["--replay", "-"], stdin=read_end)
+    os.close(read_end)
+    try:
+        os.write(write_end, body[:40])
+        time.sleep(0.3)  # the input under test: a writer that pauses (no synchronisation)
+        os.write(write_end, body[40:])
+    finally:
+        os.close(write_end)
+    result = proc.finish()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"Hello\n"
