@@ -607,3 +607,15 @@ def test_a_capture_on_a_non_blocking_stdin_is_replayed_whole(processes):
     result = proc.finish()
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"Hello\n"
+
+
+def test_a_redirects_location_is_shown_without_its_credentials_however_short(cli):
+    """A password shorter than a key (MIN_SECRET) is still a password: our own URL is
+    shown with it masked, and so is the address a redirect points at."""
+    cli.env(OPENAI_API_KEY="x").serve(sse([b""], status=307, headers={
+        "location": "https://me:pw@elsewhere.example/v1/chat/completions?key=abc"}))
+    r = cli.run("-m", "llama", "--base-url", "http://me:pw@127.0.0.1:9/v1", "--retries", "0",
+                "q")
+    assert r.code == 3, r.err
+    assert "https://me:***@elsewhere.example/v1/chat/completions?key=***" in r.err
+    assert ":pw@" not in r.err and "key=abc" not in r.err
