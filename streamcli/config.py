@@ -26,8 +26,9 @@ import os
 import re
 from dataclasses import dataclass
 
+from streamcli import bounded
 from streamcli import headers as extra_headers
-from streamcli.configkeys import KEYS, PROVIDER_KEYS, SETTINGS, check_types
+from streamcli.configkeys import KEYS, PROVIDER_KEYS, SETTINGS, check_key_env, check_types
 from streamcli.errors import UsageError
 from streamcli.keys import api_key
 from streamcli.providers import KINDS
@@ -60,7 +61,7 @@ def load_config(path: str | None = None, environ=None) -> dict:
     path = path or config_path(environ)
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            data = bounded.read(f, bounded.CONFIG_LIMIT, f"the config file {path}")
     except FileNotFoundError:
         return {}
     except OSError as exc:
@@ -78,6 +79,7 @@ def load_config(path: str | None = None, environ=None) -> dict:
         raise UsageError(f"config file {path}: [providers.NAME] must be tables")
     for name, entry in providers.items():
         check_types(entry, PROVIDER_KEYS, f"providers.{name}.", path)
+        check_key_env(entry, f"providers.{name}.", path)
         kind = entry.get("kind", "openai")
         if kind not in KINDS:
             raise UsageError(f"config file {path}: providers.{name}.kind must be one of "

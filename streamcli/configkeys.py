@@ -3,7 +3,11 @@ wrong type is a usage error), and each unknown key named with the nearest known 
 
 from __future__ import annotations
 
+import re
+
 from streamcli.errors import UsageError
+
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # The plain settings the file may give, with the types it must give them in (the ranges
 # are the flags' own, checked by click).
@@ -30,10 +34,30 @@ def check_types(table: dict, known: dict, prefix: str, path: str) -> None:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             ok = True
         if not ok:
-            shown = repr(value)
-            shown = shown if len(shown) <= 60 else shown[:60] + "..."
             raise UsageError(f"config file {path}: {prefix}{key} must be "
-                             f"{_TYPE_NAMES.get(kind, kind.__name__)}, not {shown}")
+                             f"{_TYPE_NAMES.get(kind, kind.__name__)}, not {_shown(value)}")
+
+
+def _shown(value) -> str:
+    """A value of the wrong type in a message: a number or a boolean as it is; text, a
+    list or a table by its type alone, since it may hold a credential (`headers` given
+    as "Authorization: Bearer sk-...")."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        shown = repr(value)
+        return shown if len(shown) <= 60 else shown[:60] + "..."
+    return {str: "a string", list: "a list", dict: "a table"}.get(type(value), "another type")
+
+
+def check_key_env(entry: dict, prefix: str, path: str) -> None:
+    """`api_key_env` names a variable: a value that cannot be one is most likely the key
+    itself, pasted in the wrong place, and is never repeated in the message."""
+    name = entry.get("api_key_env")
+    if name is not None and not _VARIABLE.fullmatch(name):
+        raise UsageError(f"config file {path}: {prefix}api_key_env must be the name of an "
+                         f"environment variable (letters, digits and _), not a key: put the "
+                         f"key in that variable, or use api_key_cmd")
 
 
 def unknown_key_warnings(config: dict, path: str) -> list[str]:

@@ -13,7 +13,7 @@ import json
 import os
 from typing import NamedTuple
 
-from streamcli import logbook, store
+from streamcli import bounded, logbook, store
 from streamcli.errors import UsageError
 from streamcli.request import Message
 
@@ -142,7 +142,7 @@ def _read(path: str, stdin, ui) -> str:
         return read_stdin(stdin, ui)
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            data = bounded.read(f, bounded.TEXT_LIMIT, f"--messages {path}")
     except OSError as exc:
         raise UsageError(f"cannot read --messages {path}: {exc.strerror or exc}") from None
     try:

@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None, env=None) -> None:
     except Exception as exc:  # a bug: short message; the traceback only with --debug
         if "--debug" in args:
             import traceback
-            _stderr_error(env, "".join(traceback.format_exception(exc)).rstrip("\n"))
+            from streamcli.ui import Stderr  # the whole traceback (masked), as a plain line
+            Stderr(env.stderr, environ=env.environ, redact=env.redact).line(
+                "".join(traceback.format_exception(exc)).rstrip("\n"))
         _stderr_error(env, f"internal error: {type(exc).__name__}: {exc} "
                            f"(run with --debug for details)")
         code = ExitStatus.INTERNAL

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from streamcli import safejson
+from streamcli.redact import clip
 
 
 class Start(NamedTuple):
@@ -104,7 +105,8 @@ class SurrogateJoin:
 
     def add(self, kind, text: str, out: list) -> None:
         if text.__class__ is not str:  # valid JSON of the wrong shape: a malformed stream
-            raise TypeError(f"a {kind.__name__.lower()} delta that is not a string: {text!r:.60}")
+            raise TypeError(f"a {kind.__name__.lower()} delta that is not a string: "
+                            f"{clip(repr(text), 60)}")  # masked, then cut
         if self.held:
             high = self.held.pop(kind, None)
             if self.held:  # the held half of another kind will get no second half

@@ -28,10 +28,17 @@ _SECRET_NAMES = frozenset({"authorization", "proxy-authorization", "x-api-key", 
                            "cookie"})
 
 
+# Gateways name theirs in many ways: Helicone-Auth, cf-aig-authorization, X-Api-Secret,
+# x-apikey, Ocp-Apim-Subscription-Key, X-Amz-Security-Token...
+_SECRET_ENDS = ("-key", "_key", "apikey", "-token", "_token", "-auth", "_auth",
+                "authorization", "-secret", "_secret", "password", "-cookie", "credential",
+                "credentials", "-signature")
+
+
 def is_secret(name: str) -> bool:
     """A credential-like header, whose value is never shown."""
     name = name.lower()
-    return name in _SECRET_NAMES or name.endswith(("-key", "-token"))
+    return name in _SECRET_NAMES or name.endswith(_SECRET_ENDS)
 
 
 def parse(items: Sequence[str]) -> tuple[tuple[str, str], ...]:

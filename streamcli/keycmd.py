@@ -12,6 +12,11 @@ from streamcli.errors import TimeoutExpired, UsageError
 
 KEY_CMD_TIMEOUT = 30.0  # seconds an api_key_cmd may take, unless --timeout is shorter
 _STDERR_SHOWN = 600  # characters of a failed command's stderr shown (its end)
+# What the command may print: a key (or a password manager's entry, key first) is far
+# shorter; a command that prints more (`yes`, a binary) is not one and must not fill
+# the memory for half a minute. Of its stderr only the end is kept.
+OUTPUT_LIMIT = 1024 * 1024
+_STDERR_KEPT = 16 * 1024
 
 
 def key_from_command(name: str, command: str, timeout: float | None = None) -> str:
@@ -33,7 +38,7 @@ def key_from_command(name: str, command: str, timeout: float | None = None) -> s
     except OSError as exc:
         raise UsageError(f"{what} cannot be run: {argv[0]}: {exc.strerror or exc}") from None
     try:
-        out, err = proc.communicate(timeout=limit)
+        out, err = _collect(proc, limit, what)
     except subprocess.TimeoutExpired:
         _stop(proc)
         if limit < KEY_CMD_TIMEOUT:
@@ -49,6 +54,41 @@ def key_from_command(name: str, command: str, timeout: float | None = None) -> s
     if not key or not key[0].strip():
         raise UsageError(f"{what} printed no key{_said(err)}")
     return key[0].strip()
+
+
+def _collect(proc, limit: float, what: str) -> tuple[bytes, bytes]:
+    """(stdout, the end of stderr) of the command, like communicate(timeout=limit) but
+    with stdout bounded by OUTPUT_LIMIT (UsageError past it) and stderr by its end."""
+    import os
+    import select
+    import subprocess
+    import time
+    deadline = time.monotonic() + limit
+    out, err = bytearray(), bytearray()
+    try:
+        open_pipes = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    except (AttributeError, OSError, ValueError):  # pipes that are no OS pipes
+        return proc.communicate(timeout=limit)
+    while open_pipes:
+        left = deadline - time.monotonic()
+        ready = select.select(list(open_pipes), [], [], max(0.0, left))[0] if left > 0 else []
+        if not ready:
+            raise subprocess.TimeoutExpired(proc.args, limit)
+        for fd in ready:
+            data = os.read(fd, 65536)
+            if not data:
+                del open_pipes[fd]
+                continue
+            buf = open_pipes[fd]
+            buf += data
+            if buf is out and len(out) > OUTPUT_LIMIT:
+                _stop(proc)
+                raise UsageError(f"{what} printed more than {OUTPUT_LIMIT // 1024} KiB: "
+                                 "that is no key (its first line should be the key)")
+            if buf is err and len(err) > 2 * _STDERR_KEPT:
+                del err[:-_STDERR_KEPT]
+    proc.wait(max(0.001, deadline - time.monotonic()))
+    return bytes(out), bytes(err)
 
 
 def _stop(proc) -> None:

@@ -14,7 +14,7 @@ import json
 import os
 import time
 
-from streamcli import store
+from streamcli import logrows, store
 
 PART = "log"
 # The columns of `exchanges` after seq, in order; those in JSON_COLUMNS hold JSON text.
@@ -154,11 +154,7 @@ def _rows(cursor):
     exchanges is never held in memory (sqlite3 steps one row per iteration)."""
     names = [d[0] for d in cursor.description]
     for value in cursor:
-        row = dict(zip(names, value))
-        for name in JSON_COLUMNS & row.keys():
-            if row[name] is not None:
-                row[name] = json.loads(row[name])
-        yield row
+        yield logrows.decoded(dict(zip(names, value)))
 
 
 _SELECT = f"SELECT {', '.join('e.' + c for c in COLUMNS)} FROM exchanges e"
@@ -242,7 +238,7 @@ def recent_ids(environ, limit: int = 20) -> list[tuple[str, str]]:
         return []
     try:
         return [(r["conversation_id"], r["prompt"]) for r in conversations(conn, limit)]
-    except sqlite3.Error:
+    except (sqlite3.Error, ValueError):  # ValueError: a damaged row (logrows)
         return []
     finally:
         conn.close()

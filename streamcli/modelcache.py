@@ -16,6 +16,8 @@ import os
 import re
 import time
 
+from streamcli import safejson
+
 MAX_AGE = 24 * 3600  # seconds: older listings are fetched again
 VERSION = 1
 
@@ -39,8 +41,10 @@ def load(environ) -> dict:
     """{key: listing}; empty when there is no cache or it cannot be used."""
     try:
         with open(cache_path(environ), "rb") as f:
-            data = json.loads(f.read())
-    except (OSError, ValueError, RecursionError):
+            # safejson: a cache changed on disk must not bring NaN (invalid in `models
+            # --json`) or nesting no encoder can write back
+            data = safejson.loads(f.read())
+    except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("v") != VERSION:
         return {}

@@ -74,6 +74,7 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
     `model_is_flag`: -m was given on the command line (a continued conversation's model
     yields only to that)."""
     conversation.check_combination(params)
+    _check_no_stdin(params)
     run = RunOptions(
         retries=params["retries"], max_retry_wait=params["max_retry_wait"],
         connect_timeout=params["connect_timeout"], idle_timeout=params["idle_timeout"],
@@ -148,6 +149,15 @@ def schema_of(params: dict):
     from streamcli import schema  # jsonschema: only when a schema is given
     return schema.parse(utf8("--schema", text if listed is None else listed),
                         as_list=listed is not None)
+
+
+def _check_no_stdin(params: dict) -> None:
+    """--no-stdin never reads stdin: an option told to read it ('-') contradicts it."""
+    if params["no_stdin"]:
+        for name, said in (("tools_file", "--tools -"), ("messages", "--messages -"),
+                           ("replay", "--replay -")):
+            if params.get(name) == "-":
+                raise UsageError(f"{said} reads stdin, but --no-stdin says never to read it")
 
 
 def _check_stdin_use(params: dict) -> bool:

@@ -52,10 +52,11 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None,
 
 
 def read_stdin(stdin, ui=None) -> str:
+    from streamcli import bounded
     buffer = getattr(stdin, "buffer", stdin)
     hint_if_silent(buffer, ui)
     try:
-        data = buffer.read()
+        data = bounded.read(buffer, bounded.TEXT_LIMIT, "stdin")
     except OSError as exc:
         raise UsageError(f"cannot read stdin: {exc.strerror or exc}") from None
     if isinstance(data, str):
@@ -141,10 +142,32 @@ def _run_editor(command: list[str], path: str, stderr) -> int:
         tty = None
     try:
         with signals.deferred_interrupts():
-            return subprocess.call([*command, path], stdin=tty,
-                                   stdout=tty if tty is not None else stderr)
+            editor = subprocess.Popen([*command, path], stdin=tty,
+                                      stdout=tty if tty is not None else stderr)
+            try:
+                return editor.wait()
+            except BaseException:  # SIGTERM (or --timeout): the editor must not outlive us
+                _end_editor(editor)
+                raise
     except OSError as exc:
         raise UsageError(f"cannot run the editor {command[0]!r}: {exc.strerror}") from None
     finally:
         if tty is not None:
             tty.close()
+
+
+def _end_editor(editor) -> None:
+    """Ask the editor to quit (SIGTERM: it restores the terminal it put in raw mode, which
+    a SIGKILL would leave broken), and kill it if it has not within 0.2 s (before the
+    signal's cleanup clock would raise again, see signals.py) or anything cuts in."""
+    import subprocess
+    try:
+        editor.terminate()
+        editor.wait(0.2)
+    except subprocess.TimeoutExpired:
+        editor.kill()
+    except OSError:
+        pass
+    except BaseException:
+        editor.kill()
+        raise

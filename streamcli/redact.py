@@ -23,11 +23,15 @@ MIN_SECRET = 8
 # C0 controls but tab and newline, DEL, and C1 controls (ESC [, OSC, CSI...): a server's
 # text could otherwise set the window title, clear the screen or write the clipboard. And
 # the bidirectional overrides and isolates, which would reorder what the reader sees.
+# Zero-width characters are left alone: they drive nothing and hide nothing a terminal
+# would otherwise show.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # The same and every line break, for text that must stay on its one line (a model id).
 _CONTROL_OR_BREAK = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 # Names (of URL query parameters) whose values are credentials, checked in lower case.
-_CREDENTIAL_NAME = re.compile(r"authorization|api[-_]?key|token|secret|cookie|password")
+_CREDENTIAL_NAME = re.compile(r"authoriz|(^|[-_.])auth($|[-_.])|api[-_]?key|token|secret|"
+                              r"cookie|passw|credential|(^|[-_.])key$|(access|subscription)"
+                              r"[-_]?key")
 
 
 def visible(text: str, *, one_line: bool = False) -> str:
@@ -55,6 +59,9 @@ class Redactor:
 
     def add(self, *secrets: str | None) -> None:
         found = {s for s in secrets if isinstance(s, str) and len(s.strip()) >= MIN_SECRET}
+        # A proxy or a server that echoes a header may quote it percent-encoded or in
+        # base64 (Basic auth, a debug dump): those forms are masked too.
+        found |= {form for s in found for form in encodings(s)}
         # Longest first, so that a key inside a longer credential ("Bearer KEY") goes whole.
         self.secrets = tuple(sorted(found | set(self.secrets), key=len, reverse=True))
 
@@ -71,6 +78,35 @@ class Redactor:
                 text = text.replace(secret, MASK)
         return text
 
+    def deep(self, value):
+        """`value` (JSON: str, list, dict...) with every secret masked in every string,
+        keys too; the same object when there are no secrets."""
+        if not self.secrets:
+            return value
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {self(k) if isinstance(k, str) else k: self.deep(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.deep(v) for v in value]
+        return value
+
+    def held(self, text: str) -> int:
+        """How many characters at the end of `text` could be the start of a secret that
+        the next piece completes (a key split across two deltas): a writer of pieces
+        holds that many back until it knows."""
+        longest = 0
+        end = len(text)
+        for secret in self.secrets:
+            # The leftmost start that fits gives the longest end: look from there on.
+            at = text.find(secret[0], max(0, end - len(secret) + 1))
+            while 0 <= at and end - at > longest:
+                if secret.startswith(text[at:]):
+                    longest = end - at
+                    break
+                at = text.find(secret[0], at + 1)
+        return longest
+
     def error(self, err):
         """Mask the secrets in every string field of an error (in place); returns it."""
         for name in ("message", "type", "request_id"):
@@ -80,6 +116,31 @@ class Redactor:
         if hasattr(err, "message"):
             err.args = (err.message,)
         return err
+
+
+_B64_STANDARD, _B64_URLSAFE = "+/", "-_"
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def encodings(secret: str) -> set[str]:
+    """The other forms in which `secret` may be echoed: percent-encoded (upper and lower
+    case hex, `+` for a space), and base64, standard and URL-safe, wherever it starts in
+    the encoded text (its three alignments; at most the two characters at each end
+    that share a group with what surrounds it stay as they are)."""
+    import binascii  # built in: no start-up cost
+    data = secret.encode()
+    forms = set()
+    for case in ("%{:02X}", "%{:02x}"):
+        forms.add("".join(chr(b) if chr(b) in _UNRESERVED else case.format(b) for b in data))
+    forms.add(next(iter(forms)).replace("%20", "+"))
+    for skip in range(3):
+        part = data[skip:]
+        part = part[:len(part) - len(part) % 3]
+        if len(part) >= 6:
+            text = binascii.b2a_base64(part, newline=False).decode()
+            forms.update((text, text.translate(str.maketrans(_B64_STANDARD, _B64_URLSAFE))))
+    forms.discard(secret)
+    return forms
 
 
 _running: ContextVar[Redactor] = ContextVar("streamcli_redactor", default=Redactor())
@@ -93,6 +154,11 @@ def running(redactor: Redactor):
         yield redactor
     finally:
         _running.reset(token)
+
+
+def current() -> Redactor:
+    """The running command's Redactor (see running())."""
+    return _running.get()
 
 
 def masked(text):
@@ -113,7 +179,9 @@ def excerpt(data, limit: int = 120) -> str:
     return repr(data[:limit])
 
 
-_USERINFO = re.compile(r"(://[^/?#@]*?:)([^/?#@]*)(@)")
+# The user:password@ part of a URL: the password, or a user name alone, which is as often a
+# token (https://TOKEN@host) as a name.
+_USERINFO = re.compile(r"(://)(?:([^/?#@:]*):)?([^/?#@]*)(@)")
 _QUERY_PARAM = re.compile(r"([?&;])([^=&;#]+)=([^&;#]*)")
 
 
@@ -129,18 +197,20 @@ def proxy_secrets(environ) -> list[str]:
 
 
 def url_secrets(url) -> list[str]:
-    """The credentials a URL carries: the password of its user:password@ part, and the
-    values of query parameters named like keys (`?key=...`, `&api_key=...`, `&token=...`)."""
+    """The credentials a URL carries: the password of its user:password@ part (a user
+    name alone: that name), and the values of query parameters named like keys (`?key=`,
+    `&api_key=`, `&subscription-key=`, `&token=`, `&auth=`...)."""
     if not isinstance(url, str):
         return []
-    found = [m.group(2) for m in _USERINFO.finditer(url)]
+    found = [m.group(3) for m in _USERINFO.finditer(url)]
     found += [value for _, name, value in _QUERY_PARAM.findall(url) if _credential_param(name)]
     return [s for s in found if s]
 
 
 def without_password(url: str) -> str:
-    """The URL as it may be shown: its password and key parameters replaced by ***, however
-    short they are."""
-    url = _USERINFO.sub(lambda m: m.group(1) + MASK + m.group(3), url, count=1)
+    """The URL as it may be shown: its password (or a user name alone) and key parameters
+    replaced by ***, however short they are."""
+    url = _USERINFO.sub(lambda m: m.group(1) + ("" if m.group(2) is None else m.group(2) + ":")
+                        + MASK + m.group(4), url, count=1)
     return _QUERY_PARAM.sub(lambda m: m.group(0) if not _credential_param(m.group(2))
                             else f"{m.group(1)}{m.group(2)}={MASK}", url)

@@ -7,7 +7,7 @@ events unless --provider names it. The capture may be SSE or a saved JSON respon
 
 from __future__ import annotations
 
-from streamcli import body, providers, safejson
+from streamcli import body, bounded, providers, safejson
 from streamcli.errors import UsageError
 from streamcli.pump import Progress
 from streamcli.sse import SSEDecoder, SSEError
@@ -23,6 +23,9 @@ def play(path: str, sink, progress: Progress, *, protocol: str | None, idle_time
     if path == "-":
         if stdin is None:
             raise UsageError("--replay - reads stdin, but stdin is closed")
+        if bounded.isatty(stdin):
+            raise UsageError("--replay - reads stdin, but stdin is a terminal; pipe or "
+                             "redirect the capture in")
         _play(getattr(stdin, "buffer", stdin), path, sink, progress, protocol, idle_timeout,
               raw_mode)
         return
@@ -45,14 +48,24 @@ def _play(stream, path, sink, progress, protocol, idle_timeout, raw_mode) -> Non
 
 
 def _reads(stream, path):
+    """The capture in pieces of CHUNK bytes (the last one shorter), as a file or a blocking
+    pipe gives them, whatever pauses the writer of a pipe makes: the protocol is told
+    from the first piece, which must not depend on them."""
     while True:
+        chunk = b""
         try:
-            chunk = stream.read(CHUNK)
+            while len(chunk) < CHUNK:
+                piece = bounded.read_piece(stream, CHUNK - len(chunk))
+                if not piece:
+                    break
+                chunk += piece
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
         if not chunk:
             return
         yield chunk
+        if len(chunk) < CHUNK:
+            return
 
 
 def sse_protocol(head: bytes) -> str:
@@ -80,9 +93,11 @@ def sse_protocol(head: bytes) -> str:
         if not isinstance(obj, dict):
             continue
         kind = obj.get("type")
+        if not isinstance(kind, str):  # (a list would not even be hashable)
+            kind = None
         if kind in _ANTHROPIC_EVENTS:
             return "anthropic"
-        if isinstance(kind, str) and kind.startswith("response."):
+        if kind is not None and kind.startswith("response."):
             return "openai-responses"
         if kind == "error" and ("sequence_number" in obj or not isinstance(obj.get("error"), dict)):
             return "openai-responses"

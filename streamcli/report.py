@@ -5,6 +5,7 @@ from __future__ import annotations
 from streamcli.errors import AuthError
 from streamcli.events import normalize_stop
 from streamcli.outcome import Outcome
+from streamcli.redact import clip
 
 # Below this much streaming time (first token to end), a tokens/s figure measures the
 # network's buffering rather than the model: a replay, a cached or a two-token answer.
@@ -53,8 +54,9 @@ def usage_line(o: Outcome) -> str:
 def retry_reason(err) -> str:
     """A retried error in a few words (`HTTP 429 rate_limit_error`, `idle timeout`): the
     notice repeats once per attempt, the whole message comes once, at the end."""
+    # clip(): the running command's secrets masked before the cut, never after it
     words = " ".join(w for w in (f"HTTP {err.status}" if err.status else None,
-                                 (err.type or "")[:60] or None) if w)
+                                 clip(err.type, 60) if err.type else None) if w)
     if words:
         return words
     limit = getattr(err, "limit", None)

@@ -25,6 +25,7 @@ from typing import Any
 
 from streamcli import safejson
 from streamcli.errors import SchemaMismatch, UsageError
+from streamcli.redact import clip
 
 _TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean"}
 _NAME = re.compile(r"[^A-Za-z0-9_-]+")
@@ -231,4 +232,6 @@ def check(schema: Schema, text: str, stop: str | None) -> Any:
 
 
 def _short(message: str, limit: int = 300) -> str:
-    return message if len(message) <= limit else message[:limit] + "..."
+    """jsonschema's message, which quotes the answer: the run's secrets masked (a server
+    could echo one in the answer) before it is cut, so that none is cut in two."""
+    return clip(message, limit)

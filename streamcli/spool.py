@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from typing import Callable
 
+from streamcli.bounded import read_piece
+
 PIECE = 1 << 20
 
 
@@ -36,7 +38,7 @@ def _pump(stream, spool, n: int, keep: bytearray | None = None) -> int:
     the stream: a raw pipe returns short reads, and a text stream gives str."""
     copied = 0
     while copied < n:
-        piece = stream.read(min(n - copied, PIECE))
+        piece = read_piece(stream, min(n - copied, PIECE))
         if not piece:
             break
         if isinstance(piece, str):

@@ -6,7 +6,7 @@ it its own way.
 
 from __future__ import annotations
 
-from streamcli import userjson
+from streamcli import bounded, userjson
 from streamcli.errors import UsageError
 
 
@@ -22,10 +22,14 @@ def load(path: str | None, stdin=None) -> tuple[dict, ...]:
         if path == "-":
             if stdin is None:
                 raise UsageError("--tools - reads stdin, but stdin is closed")
-            text = getattr(stdin, "buffer", stdin).read()
+            if bounded.isatty(stdin):
+                raise UsageError("--tools - reads stdin, but stdin is a terminal; pipe or "
+                                 "redirect the tool definitions in")
+            text = bounded.read(getattr(stdin, "buffer", stdin), bounded.TOOLS_LIMIT,
+                                "--tools -")
         else:
             with open(path, "rb") as f:
-                text = f.read()
+                text = bounded.read(f, bounded.TOOLS_LIMIT, f"--tools file {path}")
         if isinstance(text, bytes):
             text = text.decode("utf-8")
         data = userjson.loads(text, f"--tools file {path}")

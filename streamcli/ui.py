@@ -12,9 +12,13 @@ from __future__ import annotations
 import os
 import threading
 
-from streamcli.redact import Redactor, visible
+from streamcli.redact import MASK, MIN_SECRET, Redactor, visible
 
 PROG = "streamcli"
+# A message (error, warning, notice) longer than this is shown by its two ends: a
+# server's megabyte of error text would otherwise flood the terminal. The --jsonl and
+# --no-stream error objects keep it whole.
+LONGEST_MESSAGE = 8000
 
 
 class Stderr:
@@ -39,6 +43,7 @@ class Stderr:
         self._spinner: _Spinner | None = None
         self._line = None  # the stdout writer sharing our terminal line (follow())
         self._open = False  # our last write left the shared line open (thinking text)
+        self._held = ""  # thinking text that may be the start of a secret (redact.held)
 
     def follow(self, writer, stdout) -> None:
         """`writer` (the text sink) writes the answer to `stdout`: when that is where stderr
@@ -53,8 +58,19 @@ class Stderr:
     def _clean(self, text: str) -> str:
         return visible(self.redact(text))
 
+    def _message(self, text: str) -> str:
+        """A message, masked, then cut to LONGEST_MESSAGE (its two ends), then escaped."""
+        text = self.redact(text)
+        if len(text) > LONGEST_MESSAGE:
+            tail = LONGEST_MESSAGE // 4
+            text = (f"{text[:LONGEST_MESSAGE - tail]} [... {len(text) - LONGEST_MESSAGE} "
+                    f"characters not shown ...] {text[-tail:]}")
+        return visible(text)
+
     def _write(self, text: str, plain: str | None = None) -> None:
         """`plain`: `text` without its decoration, when it has some."""
+        if self._held:
+            self._release()
         self.stop_spinner()
         line = self._line
         if line is not None and text:
@@ -73,22 +89,39 @@ class Stderr:
         return f"\x1b[{code}m{text}\x1b[0m" if self.decorated else text
 
     def error(self, message: str) -> None:
-        self._write(f"{PROG}: {self._style('error', '1;31')}: {self._clean(message)}\n")
+        self._write(f"{PROG}: {self._style('error', '1;31')}: {self._message(message)}\n")
 
     def warn(self, message: str) -> None:
-        self._write(f"{PROG}: {self._style('warning', '33')}: {self._clean(message)}\n")
+        self._write(f"{PROG}: {self._style('warning', '33')}: {self._message(message)}\n")
 
     def notice(self, message: str) -> None:
         """Progress the user may want (retries, cancellation); hidden by --quiet."""
         if not self.quiet:
-            self._write(f"{PROG}: {self._clean(message)}\n")
+            self._write(f"{PROG}: {self._message(message)}\n")
 
     def line(self, message: str) -> None:
         """A plain line of information that was asked for (usage, tool calls)."""
         self._write(self._clean(message) + "\n")
 
     def thinking(self, text: str) -> None:
-        text = self._clean(text)
+        """A piece of streamed text (thinking, a refusal). A secret split across two
+        pieces is masked too: an end that may be the start of one waits for the next."""
+        text = self.redact(self._held + text) if self._held else self.redact(text)
+        self._held = ""
+        keep = self.redact.held(text) if self.redact.secrets else 0
+        held = text[len(text) - keep:] if keep else ""
+        if keep:
+            text = text[:-keep]
+        if text:
+            text = visible(text)
+            self._write(self._style(text, "2"), text)
+        self._held = held
+
+    def _release(self) -> None:
+        """Other output comes: the held end of the text was no secret after all (or one
+        cut short, masked when it is long enough to be one)."""
+        held, self._held = self._held, ""
+        text = visible(MASK if len(held) >= MIN_SECRET else held)
         self._write(self._style(text, "2"), text)
 
     def start_spinner(self) -> None:

@@ -1,5 +1,6 @@
-"""Property tests (issue 10): the SSE decoder and both providers' mappers on random
-bytes and random chunkings.
+"""Property tests (issue 10): the SSE decoder and the three wire protocols' mappers
+(Anthropic Messages, OpenAI Chat Completions, the OpenAI Responses API) on random bytes
+and random chunkings.
 
 Bodies are drawn from a grammar of what servers send (SSE fields with every line end,
 comments, a BOM, provider events and chunks with any field replaced by any JSON value,
@@ -36,7 +37,7 @@ from streamcli.sinks import make_sink
 from streamcli.sse import SSEDecoder, SSEError
 from streamcli.ui import Stderr
 from tests.helpers.schema import jsonl_events, result_object
-from tests.helpers.sse import split_at
+from tests.helpers.sse import response_object, responses_sse, split_at
 
 PROPERTIES = settings(max_examples=100, deadline=None, database=None,
                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -100,7 +101,36 @@ def openai_templates() -> list[dict]:
     ]
 
 
-TEMPLATES = {"anthropic": anthropic_templates(), "openai": openai_templates()}
+def responses_templates() -> list[dict]:
+    """The Responses API's events: a whole stream (reasoning, text), a function call, the
+    ways it fails."""
+    stream = [json.loads(part.split(b"data: ", 1)[1])
+              for part in responses_sse(["Hi", "a b"], thinking=["hm"])]
+    call = {"id": "fc_1", "type": "function_call", "call_id": "call_1", "name": "f",
+            "arguments": ""}
+    return [
+        *stream,
+        {"type": "response.output_item.added", "output_index": 2, "item": call},
+        {"type": "response.function_call_arguments.delta", "output_index": 2,
+         "item_id": "fc_1", "delta": '{"a": 1'},
+        {"type": "response.function_call_arguments.delta", "output_index": 2,
+         "item_id": "fc_1", "delta": "}"},
+        {"type": "response.output_item.done", "output_index": 2,
+         "item": {**call, "arguments": '{"a": 1}', "status": "completed"}},
+        {"type": "response.refusal.delta", "output_index": 0, "item_id": "msg_test",
+         "content_index": 0, "delta": "no"},
+        {"type": "response.incomplete", "response": response_object(
+            "Hi", status="incomplete", reason="max_output_tokens")},
+        {"type": "error", "code": "server_error", "message": "boom", "param": None},
+        {"type": "response.failed", "response": {**response_object(status="failed"),
+                                                 "error": {"code": "server_error",
+                                                           "message": "boom"}}},
+    ]
+
+
+TEMPLATES = {"anthropic": anthropic_templates(), "openai": openai_templates(),
+             "openai-responses": responses_templates()}
+PROTOCOLS = list(TEMPLATES)
 
 
 def paths(obj, prefix=()):
@@ -153,7 +183,7 @@ def sse_body(draw, protocol: str) -> bytes:
             out.append(extra + end)
         data = draw(event_data(protocol))
         name = None
-        if protocol == "anthropic" or draw(st.booleans()):
+        if protocol != "openai" or draw(st.booleans()):
             try:
                 name = json.loads(data).get("type")
             except (ValueError, AttributeError, RecursionError):
@@ -202,7 +232,7 @@ def decode(reads: list[bytes]):
     return events, (decoder.retry, decoder.stray_error, decoder.last_id, decoder.pending)
 
 
-@pytest.mark.parametrize("protocol", ["anthropic", "openai"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 @PROPERTIES
 @given(data=st.data())
 def test_the_decoder_gives_the_same_events_for_every_split(protocol, data):
@@ -234,7 +264,7 @@ def map_events(protocol: str, events) -> tuple:
     return out, error, usage, mapper.stop_raw
 
 
-@pytest.mark.parametrize("protocol", ["anthropic", "openai"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 @PROPERTIES
 @given(data=st.data())
 def test_the_mappers_raise_only_documented_errors(protocol, data):
@@ -275,7 +305,7 @@ def run_pump(protocol: str, reads: list[bytes], mode: str, shortcuts: bool,
 
 
 @pytest.mark.parametrize("mode", ["text", "jsonl", "raw", "json"])
-@pytest.mark.parametrize("protocol", ["anthropic", "openai"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 @PROPERTIES
 @given(data=st.data())
 def test_every_mode_writes_the_same_bytes_for_every_split(protocol, mode, data):
@@ -294,6 +324,14 @@ def whole_response(draw, protocol: str) -> bytes:
                                 {"type": "thinking", "thinking": "hm"},
                                 {"type": "tool_use", "id": "t", "name": "f", "input": {"a": 1}}],
                     "usage": {"input_tokens": 1, "output_tokens": 2}}
+    elif protocol == "openai-responses":
+        template = response_object("Hi", output=[
+            {"id": "rs_1", "type": "reasoning", "summary": [{"type": "summary_text",
+                                                             "text": "hm"}]},
+            {"id": "msg_1", "type": "message", "status": "completed", "role": "assistant",
+             "content": [{"type": "output_text", "text": "Hi", "annotations": []}]},
+            {"id": "fc_1", "type": "function_call", "call_id": "c", "name": "f",
+             "arguments": "{}"}])
     else:
         template = {"id": "c1", "object": "chat.completion", "model": "m",
                     "choices": [{"index": 0, "finish_reason": "stop", "message": {
@@ -315,7 +353,7 @@ def whole_response(draw, protocol: str) -> bytes:
     return json.dumps(template).encode()
 
 
-@pytest.mark.parametrize("protocol", ["anthropic", "openai"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 @PROPERTIES
 @given(data=st.data())
 def test_whole_responses_raise_only_documented_errors(protocol, data):
@@ -343,3 +381,15 @@ def test_whole_responses_raise_only_documented_errors(protocol, data):
     sink.write(out)
     sink.finish(outcome_of(mapper, None))
     result_object(stdout.getvalue())
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@PROPERTIES
+@given(data=st.data())
+def test_telling_the_protocol_of_a_capture_never_fails(protocol, data):
+    """--replay tells a capture's protocol from its first events (or its JSON): on any
+    body it names one, whose mapper then says what is wrong; it never raises."""
+    from streamcli import replay
+    raw = data.draw(bodies(protocol) | whole_response(protocol))
+    assert replay.sse_protocol(raw) in PROTOCOLS
+    assert replay.json_protocol(raw) in PROTOCOLS

@@ -71,13 +71,16 @@ def wait(ident: str, batches: list, api, book, poll: float, ui, quiet: bool) -> 
 
 
 def print_line(runtime, text: str) -> None:
-    """One line on stdout (without the run's secrets: it may quote what a server said): a
-    closed pipe ends the run the SIGPIPE way, any other failure is an output error (11)."""
+    """One line on stdout: a closed pipe ends the run the SIGPIPE way, any other failure
+    is an output error (11)."""
     out = runtime.env.stdout
     if out is None:
         raise OutputError("stdout is closed")
+    # A line for a reader, of what a provider said (batch ids, states): its secrets
+    # masked and its control characters shown as escapes, as on stderr.
+    text = redact.visible(runtime.env.redact(text), one_line=True)
     try:
-        out.write(runtime.env.redact(text).encode("utf-8", "replace") + b"\n")
+        out.write(text.encode("utf-8", "replace") + b"\n")
         out.flush()
     except BrokenPipeError:
         raise StdoutClosed() from None

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from streamcli.errors import MalformedStream, SchemaMismatch, StreamcliError
 from streamcli.events import Usage, normalize_stop
 from streamcli.outcome import Outcome
-from streamcli.redact import masked
+from streamcli.redact import current
 from streamcli.sinks import encode_text
 from streamcli.sinks.result import ResultSink, result_fields
 from streamcli.transcript import Transcript
@@ -71,23 +71,12 @@ def done(item_id: str, index: int, result: Outcome, transcript: Transcript | Non
     # The run's secrets never reach the lines (a file, often kept), even when a server
     # echoes a key into an answer: as in the log. The id is the item's own.
     obj = {"id": item_id, "index": index,
-           **_masked({"response_id": fields.pop("id"), **fields})}
+           **current().deep({"response_id": fields.pop("id"), **fields})}
     line = encode_text(json.dumps(obj, ensure_ascii=False, allow_nan=False) + "\n")
     usage: Usage | None = result.usage
     tokens = usage.output_tokens if usage is not None and usage.output_tokens else 0
     return Done(line, result.status == "ok", result.error.kind if result.error else None,
                 tokens if isinstance(tokens, int) else 0)
-
-
-def _masked(value):
-    """Every string of `value`, however deep, without the running command's secrets."""
-    if isinstance(value, str):
-        return masked(value)
-    if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v) for v in value]
-    return value
 
 
 def failed(item_id: str, index: int, err: StreamcliError, *, provider=None, model=None,

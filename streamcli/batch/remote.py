@@ -14,7 +14,6 @@ from streamcli.batch import endpoints, lines
 from streamcli.batch.api.http import Api
 from streamcli.batch.requests import secrets_of
 from streamcli.errors import ServerError, UsageError
-from streamcli.redact import visible
 from streamcli.retry import RetryPolicy
 
 MAX_POLL = 60.0  # seconds: the longest wait between two polls of `wait`
@@ -101,11 +100,8 @@ def listed(batch) -> dict:
 
 
 def list_line(batch) -> str:
-    """(A server's state, a model name: their control characters shown as escapes, never
-    sent to a terminal.)"""
-    return visible(f"{batch.id}  {batch.kind}  {batch.model or '-'}  {batch.requests} "
-                   f"requests  {batch.state or '?'}  {_iso(batch.created_at)}  "
-                   f"{batch.submission}", one_line=True)
+    return (f"{batch.id}  {batch.kind}  {batch.model or '-'}  {batch.requests} requests  "
+            f"{batch.state or '?'}  {_iso(batch.created_at)}  {batch.submission}")
 
 
 def _iso(timestamp: float) -> str:
@@ -114,10 +110,9 @@ def _iso(timestamp: float) -> str:
 
 def status_line(batch, status) -> str:
     c = status.counts
-    return visible(f"{batch.id} {batch.kind} {status.state}: {c.get('processing', 0)} "
-                   f"processing, {c.get('succeeded', 0)} succeeded, {c.get('failed', 0)} "
-                   f"failed, {c.get('cancelled', 0)} cancelled, {c.get('expired', 0)} expired",
-                   one_line=True)
+    return (f"{batch.id} {batch.kind} {status.state}: {c.get('processing', 0)} processing, "
+            f"{c.get('succeeded', 0)} succeeded, {c.get('failed', 0)} failed, "
+            f"{c.get('cancelled', 0)} cancelled, {c.get('expired', 0)} expired")
 
 
 def wait(batches: list, remote, ledger, *, interval: float, show) -> list:

@@ -98,7 +98,9 @@ def _list(ctx, runtime, params: dict, ui) -> int:
     listing = None if params["refresh"] else modelcache.cached(env.environ, target.name,
                                                                target.base_url)
     if listing is None:
-        listing = fetch(target, params, env, ui)
+        # A server (a gateway) that echoes the key in a model's object gets it neither
+        # printed nor into the cache, which never holds a key.
+        listing = env.redact.deep(fetch(target, params, env, ui))
         _remember(env.environ, target, listing, ui)
     write(env.stdout, listing, params["as_json"])
     return 0

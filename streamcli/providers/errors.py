@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamcli import safejson
 from streamcli.errors import (AuthError, InvalidRequestError, RateLimitError,
                               ServerError, StreamcliError, TimeoutExpired)
-from streamcli.redact import clip
+from streamcli.redact import clip, without_password
 from streamcli.retry import parse_retry_after, should_retry_header
 
 # Error `type`/`code` values, from either provider, that decide the class on their own.
@@ -124,7 +124,9 @@ def redirect(status: int, headers, request_id: str | None) -> StreamcliError:
     address, and following it could carry the key elsewhere): exit 3, never retried,
     with the address the server pointed at, so the user can fix --base-url."""
     location = headers.get("location")
-    where = f"to {location}" if location else "without a Location"
+    # Shown as our own URL is: its password and key parameters masked, however short
+    # (the server may have copied the request's userinfo or query into it).
+    where = f"to {without_password(location)}" if location else "without a Location"
     return InvalidRequestError(
         f"{_reason(status)}: the server redirected the request {where}; streamcli does "
         f"not follow redirects: check --base-url (or the provider's base_url)",
@@ -140,13 +142,13 @@ def error_from_event(obj: dict, request_id=None) -> StreamcliError:
         error = obj
     etype = _str(error.get("type"))
     code = error.get("code")
-    status = _status(code)  # vLLM sends the HTTP status as `code`
+    status = http_status(code)  # vLLM sends the HTTP status as `code`
     message = _str(error.get("message")) or "error in stream"
     return make_error(status, etype, message, code=None if status else _str(code),
                       request_id=request_id if isinstance(request_id, str) else None)
 
 
-def _status(code) -> int | None:
+def http_status(code) -> int | None:
     """An HTTP status sent as an error's `code` (a number or a string of ASCII digits)."""
     if isinstance(code, str) and code.isascii() and code.isdigit() and len(code) == 3:
         code = int(code)

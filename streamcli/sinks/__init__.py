@@ -14,13 +14,13 @@ def make_sink(mode: str, out, ui, *, show_thinking: bool = False, newline: bool 
         return TextSink(out, ui, show_thinking=show_thinking, newline=newline)
     if mode == "jsonl":
         from streamcli.sinks.jsonl import JsonlSink
-        return JsonlSink(out, show_thinking=show_thinking)
+        return JsonlSink(out, show_thinking=show_thinking, redact=ui.redact)
     if mode == "raw":
         from streamcli.sinks.raw import RawSink
         return RawSink(out)
     if mode == "json":
         from streamcli.sinks.result import ResultSink
-        return ResultSink(out)
+        return ResultSink(out, redact=ui.redact)
     raise ValueError(mode)
 
 

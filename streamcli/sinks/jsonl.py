@@ -11,6 +11,7 @@ from json.encoder import encode_basestring  # the C string encoder json.dumps us
 
 from streamcli.events import (OutputItem, Refusal, Start, Text, Thinking, ToolCall,
                               normalize_stop, usage_dict)
+from streamcli.redact import Redactor
 from streamcli.sinks import encode_text, write_all
 from streamcli.transcript import tool_call_fields
 
@@ -25,8 +26,12 @@ def _dumps(obj: dict) -> str:
 
 class JsonlSink:
     def __init__(self, out, *, show_thinking: bool = False, provider: str | None = None,
-                 model: str | None = None) -> None:
+                 model: str | None = None, redact=None) -> None:
         self.out = out
+        # The run's Redactor: the lines about the answer (start, end) hold what a server
+        # says of itself (ids, model, usage), which could echo a secret; the answer's own
+        # lines are the payload, written exactly.
+        self.redact = redact or Redactor()
         self.provider = provider  # what was asked for, until the response tells
         self.model = model
         self.conversation_id: str | None = None
@@ -87,7 +92,7 @@ class JsonlSink:
         if not self._started:
             provider, model, msg_id = start or (self.provider, self.model, None)
             lines.insert(0, _dumps({"type": "start", "v": SCHEMA_VERSION, "provider": provider,
-                                    "model": model, "id": msg_id,
+                                    "model": self.redact(model), "id": self.redact(msg_id),
                                     "conversation_id": self.conversation_id}))
         data = encode_text("\n".join(lines) + "\n")
         if self._midline:
@@ -114,15 +119,16 @@ class JsonlSink:
             err = outcome.error.as_dict()
             err["error_type"] = err.pop("type")
             lines.append(_dumps({"type": "error", **err}))
-        usage = usage_dict(outcome.usage)
+        usage = self.redact.deep(usage_dict(outcome.usage))
         if usage is not None:
             lines.append(_dumps({"type": "usage", **usage}))
         if outcome.schema:  # --schema: the answer's value, or null when it did not match
             lines.append(_dumps({"type": "json", "json": outcome.json}))
         lines.append(_dumps({
             "type": "end", "status": outcome.status,
-            "stop_reason": normalize_stop(outcome.stop_raw), "stop_reason_raw": outcome.stop_raw,
-            "id": outcome.id, "usage": usage, "ttft_ms": outcome.ttft_ms,
+            "stop_reason": normalize_stop(outcome.stop_raw),
+            "stop_reason_raw": self.redact(outcome.stop_raw),
+            "id": self.redact(outcome.id), "usage": usage, "ttft_ms": outcome.ttft_ms,
             "duration_ms": outcome.duration_ms, "exit_code": outcome.exit_code,
         }))
         self._emit(lines)

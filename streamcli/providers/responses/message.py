@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import json
+
 from streamcli.errors import MalformedStream, ServerError
 from streamcli.events import DONE, Refusal, Stop, Text, Thinking, tool_call
 from streamcli.providers.responses.errors import classify
 from streamcli.providers.responses.stream import StreamMapper, output_item, stop_reason
 from streamcli.providers.responses.values import arguments_of, str_of, text_of
+from streamcli.redact import excerpt
 
 
 def parse_message(obj: dict, out: list) -> StreamMapper:
-    """A non-streaming response object, mapped to the same events a stream would give."""
+    """A non-streaming response object, mapped to the same events a stream would give; a
+    value of the wrong type is a malformed response, said as body.parse_whole's last
+    resort would say it, so that nothing else is raised whoever calls it."""
+    try:
+        return _parse(obj, out)
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:
+        raise MalformedStream(f"unexpected response shape ({exc}): "
+                              f"{excerpt(json.dumps(obj))}") from None
+
+
+def _parse(obj: dict, out: list) -> StreamMapper:
     error = obj.get("error")
     if error or obj.get("status") == "failed":
         error = error if isinstance(error, dict) else {}

@@ -9,6 +9,8 @@ from streamcli.providers.fields import parse
 from streamcli.providers.responses.errors import classify, event_error
 from streamcli.providers.responses.request import NAME
 from streamcli.providers.responses.values import arguments_of, int_of, str_of
+from streamcli.redact import excerpt
+from streamcli.sse import STRAY_ERROR
 
 # Output items that are part of the answer itself; any other item (web_search_call,
 # file_search_call, code_interpreter_call, computer_call, mcp_call...) is something
@@ -41,11 +43,21 @@ class StreamMapper:
         self._thought = False  # reasoning was shown: a new summary part starts a paragraph
 
     def feed(self, ev, out: list) -> None:
-        """Map one SSE event, appending normalized events to `out`."""
+        """Map one SSE event, appending normalized events to `out`. A value of the wrong
+        type is a malformed stream, said here as the pump's last resort would say it, so
+        that the mapper raises nothing else whoever calls it."""
+        if ev.event is STRAY_ERROR:  # a non-standard `error:` field: not this API's
+            return
         # safejson, as the other protocols: NaN, 1e400 or a value nested too deep would
         # crash the JSON outputs and the log later.
         obj = parse(ev.data, ev.event)
-        kind = obj.get("type") or ev.event
+        try:
+            self._event(obj.get("type") or ev.event, obj, out)
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            raise MalformedStream(f"unexpected {ev.event!r} event ({exc}): "
+                                  f"{excerpt(ev.data)}") from None
+
+    def _event(self, kind, obj: dict, out: list) -> None:
         if kind == "response.output_text.delta":
             delta = obj.get("delta")
             if delta:

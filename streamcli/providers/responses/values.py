@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from streamcli.providers.fields import MAX_COUNT
+from streamcli.redact import clip
 
 
 def str_of(value) -> str | None:
@@ -20,7 +21,8 @@ def text_of(value) -> str:
     """Answer text: a string, else the response is malformed (the callers turn the
     TypeError into MalformedStream)."""
     if value.__class__ is not str:
-        raise TypeError(f"text that is not a string: {value!r:.60}")
+        # clip(): the run's secrets masked, then cut
+        raise TypeError(f"text that is not a string: {clip(repr(value), 60)}")
     return value
 
 
@@ -28,5 +30,6 @@ def arguments_of(value) -> str:
     """A function call's arguments, or a piece of them: a string of JSON, else the
     response is malformed (a TypeError, said at the event or item that sent it)."""
     if value.__class__ is not str:
-        raise TypeError(f"function call arguments that are not a string: {value!r:.60}")
+        raise TypeError(f"function call arguments that are not a string: "
+                        f"{clip(repr(value), 60)}")  # masked, then cut
     return value
