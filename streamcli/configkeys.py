@@ -1,5 +1,8 @@
-"""The keys a config file may hold, with their types: checked as the file is loaded (a
-wrong type is a usage error), and each unknown key named with the nearest known one."""
+"""The keys a config file may hold, with their types, checked as it is loaded.
+
+The keys a config file may hold, with their types: checked as the file is loaded (a
+wrong type is a usage error), and each unknown key named with the nearest known one.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Where a run's conversation comes from: a new one, the log (`-c`, `--cid`), or a file of
+"""Where a run's conversation comes from (new, the log, --messages), its turns checked.
+
+Where a run's conversation comes from: a new one, the log (`-c`, `--cid`), or a file of
 earlier turns (`--messages`); the turns checked and made neutral `Message`s.
 
 The history sent from the log is the conversation's `--messages` turns (if it began with
@@ -11,9 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import NamedTuple
 
-from streamcli import bounded, logbook, store
+from streamcli import bounded
 from streamcli.errors import UsageError
 from streamcli.request import Message
 
@@ -43,7 +46,7 @@ def start(params: dict, environ, stdin, ui) -> Conversation:
         return from_messages(params["messages"], stdin, ui, record=record)
     if params.get("continue_") or params.get("cid") is not None:
         return from_log(environ, params.get("cid"), record=record)
-    return Conversation(id=logbook.new_id() if record else None, record=record)
+    return Conversation(id=new_id() if record else None, record=record)
 
 
 def check_combination(params: dict) -> None:
@@ -63,10 +66,20 @@ def check_combination(params: dict) -> None:
                          "pass one of them")
 
 
+def new_id() -> str:
+    """A ULID in lower case (a conversation's or exchange's id): 26 characters, sortable
+    by creation time, 80 random bits. Here, not in logbook: a new conversation needs no
+    SQLite at start-up."""
+    n = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join("0123456789abcdefghjkmnpqrstvwxyz"[(n >> shift) & 31]
+                   for shift in range(125, -1, -5))
+
+
 # --- from the log -----------------------------------------------------------------------
 
 def from_log(environ, cid: str | None, *, record: bool) -> Conversation:
     import sqlite3  # the log is read before the request: only -c and --cid pay for it
+    from streamcli import logbook, store
     path = store.db_path(environ)
     if cid is not None and not cid.strip():
         raise UsageError(f"--cid needs a conversation id; {HOW_TO_FIND}")
@@ -126,7 +139,7 @@ def from_messages(path: str, stdin, ui, *, record: bool) -> Conversation:
     items = parse_turns(_read(path, stdin, ui).removeprefix("\ufeff"), name)
     system, turns = check_turns(items, name)
     pending = turns.pop() if turns and turns[-1].role == "user" else None
-    return Conversation(id=logbook.new_id() if record else None, record=record,
+    return Conversation(id=new_id() if record else None, record=record,
                         history=tuple(turns), system=system, prior=tuple(turns),
                         pending=pending)
 

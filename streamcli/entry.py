@@ -1,4 +1,6 @@
-"""The process boundary: signals, the exit status, stdout kept for the payload alone, and no
+"""The process boundary: signals, the exit status, stdout kept for the payload alone.
+
+The process boundary: signals, the exit status, stdout kept for the payload alone, and no
 traceback unless --debug.
 
 This is the only module that exits. SIGINT and SIGTERM are held back from the package's

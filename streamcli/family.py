@@ -11,8 +11,6 @@ from click.core import ParameterSource
 
 from streamcli import plan
 from streamcli.cli import PROG, PROMPT_COMMAND, command
-from streamcli.commands.logs import logs
-from streamcli.commands.models import models
 from streamcli.config import config_path, defaults, load_config
 from streamcli.configkeys import unknown_key_warnings
 from streamcli.environment import Environment
@@ -58,9 +56,9 @@ class Family(click.Group):
 
 family = Family(PROG, add_help_option=False, context_settings={"max_content_width": 100})
 family.add_command(command)
-family.add_command(logs)
-family.add_command(models)
 family.add_lazy("batch", "streamcli.commands.batch:batch")
+family.add_lazy("logs", "streamcli.commands.logs:logs")
+family.add_lazy("models", "streamcli.commands.models:models")
 
 
 def main(args: list[str], env: Environment) -> int:

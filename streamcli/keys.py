@@ -1,6 +1,9 @@
-"""Where a provider's API key comes from: its environment variable, a named provider's
+"""Where a provider's API key comes from, and how to say so in a message.
+
+Where a provider's API key comes from: its environment variable, a named provider's
 api_key_env, or its api_key_cmd (keycmd.py); each key is returned with a description of
-its source, for the message of a rejected key."""
+its source, for the message of a rejected key.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The log of exchanges: its tables (the "log" part of `store`), writing one exchange, and
+"""The log of exchanges: its tables, writing one exchange, the queries that read it.
+
+The log of exchanges: its tables (the "log" part of `store`), writing one exchange, and
 the queries behind `-c`/`--cid` and `streamcli logs`.
 
 One table, `exchanges`, one row per exchange; a conversation is the rows that share a
@@ -11,7 +13,6 @@ millisecond ("2026-11-21T09:30:00.123Z"), so that they sort and compare as text.
 from __future__ import annotations
 
 import json
-import os
 import time
 
 from streamcli import logrows, store
@@ -95,15 +96,6 @@ def has_fts(conn) -> bool:
 
 
 # --- identities and times -------------------------------------------------------------
-
-_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
-
-
-def new_id() -> str:
-    """A ULID in lower case: 26 characters, sortable by creation time, 80 random bits."""
-    n = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    return "".join(_CROCKFORD[(n >> shift) & 31] for shift in range(125, -1, -5))
-
 
 def utc(seconds: float) -> str:
     """A Unix time as the log writes it."""

@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from streamcli import (attachments, attachspec, conversation, headers, limits, prompt, tools,
-                       userjson)
+from streamcli import attachspec, conversation, headers, prompt, tools, userjson
 from streamcli.config import resolve
 from streamcli.conversation import Conversation
 from streamcli.errors import UsageError
@@ -113,12 +112,12 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
     stdin_taken = _check_stdin_use(params)
     tool_defs = tools.load(params["tools_file"], env.stdin)
     # Attachments before the prompt: a bad one fails before an editor opens or stdin is read.
-    found = (attachments.load(specs, target.kind, types=types, stdin=env.stdin, ui=ui)
-             if specs or types else ())
+    found = _attachments(specs, types, target.kind, env, ui) if specs or types else ()
     text = utf8("the prompt", read_prompt(params, env, ui, conv, use_stdin=not stdin_taken,
                                           required=not found))
     system = utf8("--system", params["system"] if params["system"] is not None else conv.system)
     if found:  # the request as a whole, prompt and earlier turns included
+        from streamcli import limits
         limits.check_request(found, limits.for_protocol(target.kind),
                              len(text.encode()) + len((system or "").encode())
                              + sum(len(t.encode()) for m in conv.history for t in m.content))
@@ -137,6 +136,12 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
     # The transcript costs memory in the answer's size: kept for the log and --schema only.
     run = RunOptions(**{**run.__dict__, "record": conv.record or structure is not None})
     return Plan(output, run, request, structure, conv._replace(provider=target.name))
+
+
+def _attachments(specs, types, protocol: str, env, ui) -> tuple:
+    # Imported only when -a is given: reading and typing files is no prompt run's cost.
+    from streamcli import attachments
+    return attachments.load(specs, protocol, types=types, stdin=env.stdin, ui=ui)
 
 
 def schema_of(params: dict):

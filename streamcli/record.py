@@ -1,4 +1,6 @@
-"""The exchange a run leaves in the log, written once the answer is out: built from the
+"""The exchange a run leaves in the log, written once the answer is out.
+
+The exchange a run leaves in the log, written once the answer is out: built from the
 request, the conversation, the transcript and the outcome. A log that cannot be written
 costs one warning line on stderr, never the answer or the exit status.
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 from streamcli import logbook
-from streamcli.conversation import stored
+from streamcli.conversation import new_id, stored
 from streamcli.errors import StreamcliError
 from streamcli.events import normalize_stop, usage_dict
 from streamcli.redact import Redactor, url_secrets
@@ -46,7 +48,7 @@ def build(request, conversation, transcript, outcome, *, started_at: float,
     error = outcome.error
     usage = usage_dict(outcome.usage)
     row = {
-        "id": logbook.new_id(),
+        "id": new_id(),
         "conversation_id": conversation.id,
         "time": logbook.utc(started_at),
         "provider": conversation.provider or request.provider,

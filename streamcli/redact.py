@@ -1,4 +1,6 @@
-"""Secrets and terminal control kept out of what streamcli says: the run's credentials
+"""Secrets and terminal control kept out of what streamcli says.
+
+Secrets and terminal control kept out of what streamcli says: the run's credentials
 are replaced by *** in every error object and stderr line, before anything is cut short,
 and control characters from a server become visible escapes on stderr.
 

@@ -1,5 +1,8 @@
-"""The provider-neutral description of one request, built by `plan` from options, and the
-neutral `Message` of a conversation's earlier turns."""
+"""The provider-neutral request, and the neutral `Message` of earlier turns.
+
+The provider-neutral description of one request, built by `plan` from options, and the
+neutral `Message` of a conversation's earlier turns.
+"""
 
 from __future__ import annotations
 

@@ -34,8 +34,11 @@ class _Parts:
         recent = self.recent
         recent.append(text)
         if len(recent) >= _COMPACT_AT:
-            self.chunks.append("".join(recent))
-            recent.clear()
+            self.compact()
+
+    def compact(self) -> None:
+        self.chunks.append("".join(self.recent))
+        self.recent.clear()
 
     def clear(self) -> None:
         self.chunks.clear()
@@ -56,10 +59,16 @@ class Transcript:
         self.tool_calls: list[dict] = []
 
     def add(self, events: list) -> None:
+        # Once per network read, for every event of it: the commonest case (text) costs
+        # one list append and one length check, no call.
+        text = self.text_parts
+        recent = text.recent
         for ev in events:
             kind = type(ev)
             if kind is Text:
-                self.add_text(ev.text)
+                recent.append(ev.text)
+                if len(recent) >= _COMPACT_AT:
+                    text.compact()
             elif kind is Thinking:
                 self.thinking_parts.append(ev.text)
             elif kind is ToolCall:

@@ -1,6 +1,9 @@
-"""JSON the user gives (--tools files, -o values): parsed strictly, so that what goes into
+"""JSON the user gives (--tools files, -o values), parsed strictly within limits.
+
+JSON the user gives (--tools files, -o values): parsed strictly, so that what goes into
 the request is valid JSON (RFC 8259) that the encoder can write; every problem is a
-usage error (exit 2), never a crash."""
+usage error (exit 2), never a crash.
+"""
 
 from __future__ import annotations
 

@@ -105,10 +105,10 @@ CONVERSATIONS = ("01jdaaaaaaaaaaaaaaaaaaaaaa", "01jdbbbbbbbbbbbbbbbbbbbbbb")
 
 
 def write_log(env, ids) -> None:
-    from streamcli import logbook
+    from streamcli import conversation, logbook
     for i, cid in enumerate(ids):
         row = {c: None for c in logbook.COLUMNS}
-        row.update(id=logbook.new_id(), conversation_id=cid, time="2026-11-21T10:00:00.000Z",
+        row.update(id=conversation.new_id(), conversation_id=cid, time="2026-11-21T10:00:00.000Z",
                    prompt=f"question {i}", text="answer", status="ok", exit_code=0)
         logbook.write(env, row)
 

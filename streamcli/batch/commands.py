@@ -1,5 +1,8 @@
-"""`streamcli batch run` and `streamcli batch submit`: from the parsed options (the input,
-the requests' defaults) to the exit status."""
+"""`streamcli batch run` and `submit`: from the parsed options to the exit status.
+
+`streamcli batch run` and `streamcli batch submit`: from the parsed options (the input,
+the requests' defaults) to the exit status.
+"""
 
 from __future__ import annotations
 

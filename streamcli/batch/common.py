@@ -1,4 +1,6 @@
-"""What every `streamcli batch` command needs: the signals released, stderr, the run
+"""What every `streamcli batch` command needs: signals, stderr, options, ledger, stdout.
+
+What every `streamcli batch` command needs: the signals released, stderr, the run
 options, the ledger, a line on stdout, and the wait for provider batches.
 
 These commands run without a `Session`: each releases the signals `entry` held back

@@ -1,6 +1,9 @@
-"""Where a recorded batch's calls go. The ledger keeps each batch's URL without its
+"""Where a recorded batch's calls go, found again without stored credentials.
+
+Where a recorded batch's calls go. The ledger keeps each batch's URL without its
 credentials (a user:password@ part, a ?key= parameter: shown as ***); a later command
-finds them again in the provider's own settings (config file, *_BASE_URL), never on disk."""
+finds them again in the provider's own settings (config file, *_BASE_URL), never on disk.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""The fields of a batch item in the provider-neutral form, each checked (a UsageError
-names what is wrong) and made into what a `Request` takes."""
+"""The fields of a batch item in the neutral form, each checked and made Request-ready.
+
+The fields of a batch item in the provider-neutral form, each checked (a UsageError
+names what is wrong) and made into what a `Request` takes.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Batch input: each JSONL line (or, with --lines, each line of plain text) becomes an
+"""Batch input: each line becomes an `Item` (id, index, line number), or a failed one.
+
+Batch input: each JSONL line (or, with --lines, each line of plain text) becomes an
 `Item` with its id, 0-based index and 1-based line number. A line that cannot be an item
 is an item too, one that fails (exit_code 2, its line number in the message): a bad line
 never ends the run.

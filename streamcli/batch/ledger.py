@@ -1,8 +1,11 @@
-"""The ledger of submitted provider batches, in the state database (`store`, part
+"""The ledger of submitted provider batches, in the state database.
+
+The ledger of submitted provider batches, in the state database (`store`, part
 "batch"): each submission (one input), its provider batches, and each item's id, input
 position and the custom_id the provider knows it by, so results come back in input
 order with their ids. Never a key or an auth header: a batch records the name of the
-provider whose key it needs, which is looked up again when it is used."""
+provider whose key it needs, which is looked up again when it is used.
+"""
 
 from __future__ import annotations
 

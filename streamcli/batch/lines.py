@@ -1,6 +1,9 @@
-"""One output line per item, whatever ran it: the --no-stream object with `id` the item's
+"""One output line per item: the --no-stream object with `id`, `index`, `response_id`.
+
+One output line per item, whatever ran it: the --no-stream object with `id` the item's
 id, `index` its position, and the provider's response id moved to `response_id`
-(`$defs/batch_line` of streamcli/jsonl.schema.json)."""
+(`$defs/batch_line` of streamcli/jsonl.schema.json).
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,12 @@
-"""Where a batch's result lines go: stdout, or --output FILE. Each line is written whole
+"""Where a batch's result lines go (stdout or --output), each written whole.
+
+Where a batch's result lines go: stdout, or --output FILE. Each line is written whole
 with one write and flushed at once, shielded from SIGINT/SIGTERM (a signal arriving
 meanwhile ends the run after the line, or, if the write blocks for good on a pipe nobody
 reads, by the signal itself shortly after), so a crash, a SIGKILL or a full disk leaves
 only whole lines (a write that fails halfway is cut back off the file). `--resume` reads
-FILE first: the ids whose last line is ok are done."""
+FILE first: the ids whose last line is ok are done.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
-"""A batch's progress on stderr: a line redrawn in place when stderr is a terminal
+"""A batch's progress on stderr: redrawn on a terminal, else one summary line.
+
+A batch's progress on stderr: a line redrawn in place when stderr is a terminal
 (done/total, ok/failed, requests and tokens per second, time left), and one summary line
-at the end whatever stderr is (`980 ok, 20 failed: 12 rate limited, 8 server error`)."""
+at the end whatever stderr is (`980 ok, 20 failed: 12 rate limited, 8 server error`).
+"""
 
 from __future__ import annotations
 

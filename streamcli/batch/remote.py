@@ -1,6 +1,9 @@
-"""The recorded provider batches: their state (`status`, `wait`), their results in input
+"""The recorded provider batches: their state, their results in input order, cancel.
+
+The recorded provider batches: their state (`status`, `wait`), their results in input
 order (`results`), `cancel`. The keys are looked up again each time from the provider
-name the ledger recorded (environment, config file, api_key_cmd), never stored."""
+name the ledger recorded (environment, config file, api_key_cmd), never stored.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Each batch item becomes a `Request`, with the command line's options as the defaults of
+"""Each batch item becomes a `Request`, the command line's options as its defaults.
+
+Each batch item becomes a `Request`, with the command line's options as the defaults of
 every item: the same validation and provider resolution as a single run (`plan`,
 `config.resolve`), once per model, shared by the worker threads.
 

@@ -1,4 +1,6 @@
-"""`streamcli batch run`: the items through a pool of worker threads over shared
+"""`streamcli batch run`: worker threads, shared connections, one rate-limit budget.
+
+`streamcli batch run`: the items through a pool of worker threads over shared
 connections, under one rate-limit budget, and one whole line per item, in input order
 (or as each completes).
 

@@ -1,8 +1,11 @@
-"""`streamcli batch submit`: the items grouped by where they go (and, for OpenAI, by model:
+"""`streamcli batch submit`: items grouped and cut into provider batches within limits.
+
+`streamcli batch submit`: the items grouped by where they go (and, for OpenAI, by model:
 one model per batch file), cut into provider batches within each API's documented limits
 (requests and bytes), submitted, and recorded in the ledger with each item's id, input
 position and custom_id. Everything is built (and every key found) before the first batch
-is sent; the requests wait in temporary files, never all in memory."""
+is sent; the requests wait in temporary files, never all in memory.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""`streamcli batch status|wait|results|cancel|list`: the recorded provider batches, from
-the parsed options to the exit status."""
+"""`streamcli batch status|wait|results|cancel|list`: options to the exit status.
+
+`streamcli batch status|wait|results|cancel|list`: the recorded provider batches, from
+the parsed options to the exit status.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""The progress line of `batch wait` on stderr: redrawn in place on a terminal, else one
-line each time the counts change; nothing with -q."""
+"""The progress line of `batch wait` on stderr.
+
+The progress line of `batch wait` on stderr: redrawn in place on a terminal, else one
+line each time the counts change; nothing with -q.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""One batch item on a worker thread: its request, the attempts under the shared budget
+"""One batch item on a worker thread: its request, its attempts, its output line.
+
+One batch item on a worker thread: its request, the attempts under the shared budget
 with the retry policy of single runs, and its output line.
 
 Workers never touch signals or stdout: the main thread hands them items and writes what

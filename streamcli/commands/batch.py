@@ -1,6 +1,9 @@
-"""`streamcli batch`: the click declarations of the batch commands. The request options
+"""`streamcli batch`: the click declarations of the batch commands.
+
+`streamcli batch`: the click declarations of the batch commands. The request options
 are the prompt command's own (same help, variables and config keys); the work is done
-by `streamcli.batch`, imported only when a batch command runs."""
+by `streamcli.batch`, imported only when a batch command runs.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
-"""How `streamcli logs` shows the log to a reader: one line per conversation or exchange,
+"""How `streamcli logs` shows the log to a reader, made safe for a terminal.
+
+How `streamcli logs` shows the log to a reader: one line per conversation or exchange,
 a conversation's exchanges in full, times in local time, and text made safe for a
-terminal (control characters shown, not obeyed)."""
+terminal (control characters shown, not obeyed).
+"""
 
 from __future__ import annotations
 

@@ -137,7 +137,7 @@ def _page(transport, prov, target, after, policy: RetryPolicy, ui,
     attempt = 0
     while True:
         try:
-            request = prov.list_models_request(target.base_url, target.api_key, after)
+            request = providers.listing(target.kind).list_models_request(target.base_url, target.api_key, after)
             # The provider's `headers` from the config file go with every request to it.
             request = dataclasses.replace(request, headers=extra_headers.apply(
                 request.headers, target.headers))
@@ -170,7 +170,7 @@ def _parse(prov, body: bytes, headers, limit: int) -> tuple[list, str | None]:
     try:
         if not isinstance(obj, dict):
             raise ValueError("not a JSON object")
-        return prov.models_page(obj)
+        return providers.listing(prov.NAME).models_page(obj)
     except ValueError as exc:
         raise MalformedStream(f"unexpected model listing ({exc}): {excerpt(body)}") from None
 

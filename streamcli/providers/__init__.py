@@ -10,7 +10,9 @@ Each protocol module offers the same names:
                           .id / .model / .stop_raw / .usage()
   parse_message(obj, out) -> StreamMapper, for a non-streaming response
   error_from_response(status, body, headers) -> StreamcliError
-  list_models_request(base_url, api_key, after) / models_page(obj), for `streamcli models`
+
+`listing(kind)` is the module of a protocol's model listing (`list_models_request(base_url,
+api_key, after)`, `models_page(obj)`), imported only for `streamcli models`.
 """
 
 from __future__ import annotations
@@ -25,3 +27,9 @@ _PACKAGES = {"openai-responses": "responses"}  # a kind whose package is named o
 
 def load(kind: str) -> ModuleType:
     return importlib.import_module(f"streamcli.providers.{_PACKAGES.get(kind, kind)}")
+
+
+def listing(kind: str) -> ModuleType:
+    """The model listing of a protocol's servers (the Responses API's are OpenAI's)."""
+    package = "openai" if kind == "openai-responses" else _PACKAGES.get(kind, kind)
+    return importlib.import_module(f"streamcli.providers.{package}.models")

@@ -1,4 +1,6 @@
-"""The providers' Batch APIs: Anthropic Message Batches (`anthropic`) and OpenAI Batch
+"""The providers' Batch APIs (Anthropic Message Batches, OpenAI Batch) behind one interface.
+
+The providers' Batch APIs: Anthropic Message Batches (`anthropic`) and OpenAI Batch
 (`openai`), behind the same names:
 
   NAME, MAX_REQUESTS, MAX_BYTES (one batch's documented limits), LINE_OVERHEAD (bytes

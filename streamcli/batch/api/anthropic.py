@@ -1,6 +1,9 @@
-"""The Anthropic Message Batches API: `POST /v1/messages/batches` (the requests as one
+"""The Anthropic Message Batches API: create, status, results, cancel, list.
+
+The Anthropic Message Batches API: `POST /v1/messages/batches` (the requests as one
 JSON body), `GET .../{id}`, `GET .../{id}/results` (JSONL, in any order),
-`POST .../{id}/cancel`."""
+`POST .../{id}/cancel`.
+"""
 
 from __future__ import annotations
 

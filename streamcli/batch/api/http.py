@@ -1,5 +1,8 @@
-"""Calls to a Batch API: JSON in and out, uploads and downloads, each retried with the
-policy of single runs (a body to upload is made again for each attempt)."""
+"""Calls to a Batch API: JSON in and out, uploads and downloads, each retried.
+
+Calls to a Batch API: JSON in and out, uploads and downloads, each retried with the
+policy of single runs (a body to upload is made again for each attempt).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
-"""The custom_id each item is known by in one provider batch: its own id when the API
+"""The custom_id each item is known by in one provider batch, and back.
+
+The custom_id each item is known by in one provider batch: its own id when the API
 accepts it (and no other request of the batch has it yet), else a generated one that
-does; the ledger keeps the mapping, so results come back under the item's own id."""
+does; the ledger keeps the mapping, so results come back under the item's own id.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
-"""The OpenAI Batch API: the requests uploaded as a JSONL file (`POST /v1/files`, purpose
+"""The OpenAI Batch API: a JSONL file uploaded, then a batch for one endpoint.
+
+The OpenAI Batch API: the requests uploaded as a JSONL file (`POST /v1/files`, purpose
 batch), then `POST /v1/batches` for one endpoint (/v1/chat/completions, or /v1/responses
 for the Responses API) with a 24 h window; `GET` and `POST .../cancel` on the batch;
 results from its output and error files (`GET /v1/files/{id}/content`), in any order.
-One model per batch file. `flavor(kind)` gives the Batch API of one wire protocol."""
+One model per batch file. `flavor(kind)` gives the Batch API of one wire protocol.
+"""
 
 from __future__ import annotations
 

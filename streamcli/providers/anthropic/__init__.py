@@ -4,7 +4,6 @@ from streamcli.providers.anthropic.request import (
     API_VERSION, AUTH_HEADER, DEFAULT_BASE_URL, DEFAULT_MAX_TOKENS, KEY_ENV, NAME,
     REQUEST_ID_HEADER, URL_ENV, build_request,
 )
-from streamcli.providers.anthropic.models import list_models_request, models_page
 from streamcli.providers.anthropic.stream import (
     StreamMapper, error_from_response, parse_message,
 )
@@ -12,5 +11,5 @@ from streamcli.providers.anthropic.stream import (
 __all__ = [
     "NAME", "AUTH_HEADER", "DEFAULT_BASE_URL", "API_VERSION", "KEY_ENV", "URL_ENV",
     "REQUEST_ID_HEADER", "DEFAULT_MAX_TOKENS", "build_request", "StreamMapper",
-    "error_from_response", "parse_message", "list_models_request", "models_page",
+    "error_from_response", "parse_message",
 ]

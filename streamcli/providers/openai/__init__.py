@@ -7,7 +7,6 @@ from streamcli.providers.openai.request import (
     NAME, AUTH_HEADER, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER, build_request,
     is_official,
 )
-from streamcli.providers.openai.models import list_models_request, models_page
 from streamcli.providers.openai.stream import (
     StreamMapper, error_from_response, parse_message,
 )
@@ -15,6 +14,5 @@ from streamcli.providers.openai.stream import (
 __all__ = [
     "NAME", "AUTH_HEADER", "DEFAULT_BASE_URL", "KEY_ENV", "URL_ENV", "REQUEST_ID_HEADER",
     "build_request",
-    "is_official", "StreamMapper", "error_from_response", "parse_message",
-    "list_models_request", "models_page",
+    "is_official", "StreamMapper", "error_from_response", "parse_message"
 ]

@@ -1,6 +1,5 @@
 """The OpenAI Responses API (POST /responses): the interface of `streamcli.providers`."""
 
-from streamcli.providers.openai.models import list_models_request, models_page
 from streamcli.providers.responses.request import (
     NAME, AUTH_HEADER, DEFAULT_BASE_URL, KEY_ENV, URL_ENV, REQUEST_ID_HEADER, build_request,
     responses_only,
@@ -11,6 +10,5 @@ from streamcli.providers.responses.stream import StreamMapper
 
 __all__ = [
     "NAME", "AUTH_HEADER", "DEFAULT_BASE_URL", "KEY_ENV", "URL_ENV", "REQUEST_ID_HEADER",
-    "build_request", "responses_only", "StreamMapper", "error_from_response", "parse_message",
-    "list_models_request", "models_page",
+    "build_request", "responses_only", "StreamMapper", "error_from_response", "parse_message"
 ]
