@@ -48,7 +48,14 @@ class _Parts:
         return bool(self.chunks or self.recent)
 
     def __str__(self) -> str:
-        return "".join(self.chunks) + "".join(self.recent)
+        # Joined once, in place: the pieces go as the whole takes their place, so a long
+        # answer is held twice only while it is joined, and asking again costs nothing.
+        if self.recent:
+            self.compact()
+        chunks = self.chunks
+        if len(chunks) > 1:
+            chunks[:] = ["".join(chunks)]
+        return chunks[0] if chunks else ""
 
 
 class Transcript:

@@ -22,6 +22,22 @@ def test_long_answers_keep_their_order_across_compaction():
     assert t.thinking == "t" * 2500
 
 
+def test_reading_the_text_joins_it_in_place_and_appending_after_still_counts():
+    t = Transcript()
+    pieces = [f"{i};" for i in range(3000)]
+    for piece in pieces[:2000]:
+        t.add([Text(piece)])
+    first = t.text
+    assert first == "".join(pieces[:2000])
+    assert t.text_parts.chunks == [first] and not t.text_parts.recent  # one piece kept
+    assert t.text == first
+    for piece in pieces[2000:]:
+        t.add_text(piece)
+    assert t.text == "".join(pieces)
+    t.clear()
+    assert t.text == "" and not t.said_anything()
+
+
 def test_recorder_passes_everything_on_and_forgets_a_retried_attempt():
     out = io.BytesIO()
     t = Transcript()
