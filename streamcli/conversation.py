@@ -79,7 +79,7 @@ def new_id() -> str:
 
 def from_log(environ, cid: str | None, *, record: bool) -> Conversation:
     import sqlite3  # the log is read before the request: only -c and --cid pay for it
-    from streamcli import logbook, store
+    from streamcli import logreader, store
     path = store.db_path(environ)
     if cid is not None and not cid.strip():
         raise UsageError(f"--cid needs a conversation id; {HOW_TO_FIND}")
@@ -89,10 +89,10 @@ def from_log(environ, cid: str | None, *, record: bool) -> Conversation:
         raise UsageError(f"nothing to continue: there is no log yet at {path}"
                          + (f" (so no conversation {cid!r}; {HOW_TO_FIND})" if cid else ""))
     try:
-        conn = logbook.open_log(environ)
+        conn = logreader.open_log(environ)
         try:
-            cid = cid.strip().lower() if cid else logbook.latest_conversation(conn)
-            rows = logbook.conversation(conn, cid) if cid else []
+            cid = cid.strip().lower() if cid else logreader.latest_conversation(conn)
+            rows = logreader.conversation(conn, cid) if cid else []
         finally:
             conn.close()
     except (store.StoreError, sqlite3.Error, ValueError) as exc:

@@ -1,13 +1,13 @@
-"""The log of exchanges: its tables, writing one exchange, the queries that read it.
+"""The log of exchanges: its tables, and writing one exchange (`logreader` reads them).
 
-The log of exchanges: its tables (the "log" part of `store`), writing one exchange, and
-the queries behind `-c`/`--cid` and `streamcli logs`.
-
-One table, `exchanges`, one row per exchange; a conversation is the rows that share a
-`conversation_id`, in the order they were recorded (`seq`). `exchanges_fts` is a
-contentless FTS5 index of the prompts and answers (both ends of long ones, `FTS_EDGE`),
-made when this Python's SQLite has FTS5; search falls back to LIKE without it. JSON columns hold JSON text. Times are UTC, ISO 8601, to the
-millisecond ("2026-11-21T09:30:00.123Z"), so that they sort and compare as text.
+Its tables are the "log" part of `store`. One row per exchange in `exchanges`; a conversation is the rows that share a
+`conversation_id`, in the order they were recorded (`seq`). A very long answer (or its
+thinking) waits in `long_texts` instead of its column (see `LONG_TEXTS`); readers see one
+column either way. `exchanges_fts` is a contentless FTS5 index of the prompts and answers
+(both ends of long ones: `FTS_EDGE`, `ANSWER_EDGE`), made when this Python's SQLite has
+FTS5; search falls back to LIKE without it. JSON columns hold JSON text. Times are UTC,
+ISO 8601, to the millisecond ("2026-11-21T09:30:00.123Z"), so that they sort and compare
+as text.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import time
 
-from streamcli import logrows, store
+from streamcli import store
+from streamcli.textspool import SPILL_AT
 
 PART = "log"
 # The columns of `exchanges` after seq, in order; those in JSON_COLUMNS hold JSON text.
@@ -60,11 +61,15 @@ CREATE TABLE exchanges (
     "CREATE INDEX exchanges_by_time ON exchanges (time)",
 )
 FTS_TABLE = "exchanges_fts"
-# The full-text index holds at most this many characters from each end of a prompt or
-# answer (indexing costs about 16 ms per MB at the run's end; the question sits at the
-# end of the prompt): every realistic prompt whole, a 100 MB pipe bounded. The table
-# keeps the whole text (LIKE and export see all of it).
+# The full-text index holds at most this many characters from each end of a prompt
+# (indexing costs about 16 ms per MB at the run's end; the question sits at the end of
+# the prompt): every realistic prompt whole, a 100 MB pipe bounded. The table keeps the
+# whole text (LIKE and export see all of it).
 FTS_EDGE = 1024 * 1024
+# And this many from each end of an answer (or its thinking): every answer short enough
+# to be held in memory (textspool.SPILL_AT) is indexed whole; of a longer one, read back
+# from disk, both ends, in memory that does not grow with the answer.
+ANSWER_EDGE = SPILL_AT // 2
 
 
 def _v1(conn) -> None:
@@ -76,7 +81,26 @@ def _v1(conn) -> None:
         conn.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(prompt, text, content='')")
 
 
-store.register(PART, [_v1])
+# A text too long to hold in memory (the answer of a very long run) is not bound whole
+# into the row (SQLite would hold it twice more, and expands a zeroblob that is not the
+# record's last value): it goes to `long_texts` as UTF-8 bytes in the last column, written
+# in place piece by piece (incremental blob I/O), and the row's own column holds '' (text)
+# or NULL (thinking). Readers see one column either way (`logreader`).
+LONG_TEXTS = ("text", "thinking")
+_SCHEMA_V2 = """
+CREATE TABLE long_texts (
+    seq INTEGER NOT NULL,    -- the exchange's seq
+    name TEXT NOT NULL,      -- the column it stands for: text or thinking
+    data BLOB NOT NULL,      -- its UTF-8 bytes
+    PRIMARY KEY (seq, name)
+)"""
+
+
+def _v2(conn) -> None:
+    conn.execute(_SCHEMA_V2)
+
+
+store.register(PART, [_v1, _v2])
 
 
 def fts5_available(conn) -> bool:
@@ -107,19 +131,27 @@ def utc(seconds: float) -> str:
 # --- writing ----------------------------------------------------------------------------
 
 def write(environ, row: dict) -> None:
-    """Record one exchange (a dict of COLUMNS, JSON columns as Python values): one short
-    transaction. StoreError (or sqlite3.Error) when it cannot be written."""
+    """Record one exchange (a dict of COLUMNS, JSON columns as Python values; a long text
+    may be a value with `pieces()`, written piece by piece): one short transaction.
+    StoreError (or sqlite3.Error) when it cannot be written."""
+    # Measured before the write lock is taken: the reading of a long text holds no one up.
+    long = {c: _measure(row[c]) for c in COLUMNS if hasattr(row.get(c), "pieces")}
     conn = store.connect(environ)
     try:
-        values = [json.dumps(row.get(c), ensure_ascii=False) if c in JSON_COLUMNS
+        values = [("" if c == "text" else None) if c in long else
+                  json.dumps(row.get(c), ensure_ascii=False) if c in JSON_COLUMNS
                   and row.get(c) is not None else row.get(c) for c in COLUMNS]
         store.begin_write(conn, environ)
         try:
-            cursor = conn.execute(f"INSERT INTO exchanges ({', '.join(COLUMNS)}) "
-                                  f"VALUES ({', '.join('?' * len(COLUMNS))})", values)
+            seq = conn.execute(f"INSERT INTO exchanges ({', '.join(COLUMNS)}) "
+                               f"VALUES ({', '.join('?' * len(COLUMNS))})", values).lastrowid
+            for column, value in long.items():
+                _fill(conn, column, seq, row[column], value.size)
             if has_fts(conn):
+                text = (long["text"].indexed if "text" in long
+                        else indexed(row["text"], ANSWER_EDGE))
                 conn.execute(f"INSERT INTO {FTS_TABLE} (rowid, prompt, text) VALUES (?, ?, ?)",
-                             (cursor.lastrowid, indexed(row["prompt"]), indexed(row["text"])))
+                             (seq, indexed(row["prompt"]), text))
             conn.execute("COMMIT")
         except BaseException:
             store.rollback(conn)
@@ -128,109 +160,62 @@ def write(environ, row: dict) -> None:
         conn.close()
 
 
-def indexed(text: str) -> str:
-    """What the full-text index gets of a long text: both ends."""
-    return text if len(text) <= 2 * FTS_EDGE else text[:FTS_EDGE] + "\n...\n" + text[-FTS_EDGE:]
+def indexed(text: str, edge: int | None = None) -> str:
+    """What the full-text index gets of a long text: both ends (`edge` characters each,
+    FTS_EDGE unless given)."""
+    edge = FTS_EDGE if edge is None else edge
+    return text if len(text) <= 2 * edge else text[:edge] + "\n...\n" + text[-edge:]
 
 
-# --- reading ----------------------------------------------------------------------------
+class _Measured:
+    __slots__ = ("size", "indexed")
 
-def open_log(environ):
-    """A connection for reading (migrated in place if an older streamcli made it);
-    StoreError when there is no log yet or it cannot be used."""
-    return store.connect(environ, create=False)
-
-
-def _rows(cursor):
-    """Rows as dicts with the JSON columns decoded, one at a time: a log of large
-    exchanges is never held in memory (sqlite3 steps one row per iteration)."""
-    names = [d[0] for d in cursor.description]
-    for value in cursor:
-        yield logrows.decoded(dict(zip(names, value)))
+    def __init__(self, size: int, indexed: str) -> None:
+        self.size = size        # bytes of UTF-8
+        self.indexed = indexed  # what indexed() gives of the whole text
 
 
-_SELECT = f"SELECT {', '.join('e.' + c for c in COLUMNS)} FROM exchanges e"
+def _measure(value) -> _Measured:
+    """The size of a long text and what the index gets of it (`indexed()` with
+    ANSWER_EDGE), read once in pieces."""
+    size = 0
+    head: list[str] = []
+    head_len = 0
+    tail: list[str] = []  # the last pieces after the head, at least ANSWER_EDGE characters
+    tail_len = 0
+    chars = 0
+    for piece in value.pieces():
+        size += len(piece.encode("utf-8"))
+        chars += len(piece)
+        if head_len < ANSWER_EDGE:
+            take = piece[:ANSWER_EDGE - head_len]
+            head.append(take)
+            head_len += len(take)
+            piece = piece[len(take):]
+        if piece:
+            tail.append(piece)
+            tail_len += len(piece)
+            while tail_len - len(tail[0]) >= ANSWER_EDGE:
+                tail_len -= len(tail.pop(0))
+    first, rest = "".join(head), "".join(tail)
+    if chars <= 2 * ANSWER_EDGE:  # then nothing was dropped: the whole text, as indexed() does
+        return _Measured(size, first + rest)
+    return _Measured(size, first + "\n...\n" + rest[-ANSWER_EDGE:])
 
 
-def latest_conversation(conn) -> str | None:
-    row = conn.execute("SELECT conversation_id FROM exchanges ORDER BY seq DESC LIMIT 1"
-                       ).fetchone()
-    return row[0] if row else None
-
-
-def conversation(conn, conversation_id: str) -> list[dict]:
-    """Its exchanges, oldest first (empty for an unknown id)."""
-    return list(_rows(conn.execute(f"{_SELECT} WHERE e.conversation_id = ? ORDER BY e.seq",
-                                   (conversation_id,))))
-
-
-def conversations(conn, limit: int):
-    """The most recent conversations, one at a time: id, time and model of the latest
-    exchange, the first prompt, the number of exchanges (the groups first, then the rows
-    by seq: a sorted join would hold every prompt in SQLite's sorter)."""
-    for cid, first, last, n in conn.execute(
-            "SELECT conversation_id, MIN(seq), MAX(seq), COUNT(*) FROM exchanges GROUP BY "
-            "conversation_id ORDER BY MAX(seq) DESC LIMIT ?", (limit,)).fetchall():
-        tail = conn.execute("SELECT time, model FROM exchanges WHERE seq = ?", (last,)).fetchone()
-        head = conn.execute("SELECT prompt FROM exchanges WHERE seq = ?", (first,)).fetchone()
-        yield dict(conversation_id=cid, time=tail[0], model=tail[1], prompt=head[0], exchanges=n)
-
-
-def search(conn, text: str, limit: int, *, fts: bool | None = None):
-    """Exchanges whose prompt or answer holds every word of `text` (FTS5: words starting
-    so; LIKE: anywhere), most recent first, one at a time. fts=None: FTS5 when the log has
-    its index. A word with no letter or digit ("->", "==") holds no token FTS5 could find:
-    LIKE looks for it."""
-    import sqlite3
-    words = text.split()
-    if fts is None:
-        fts = has_fts(conn)
-    if fts and all(any(c.isalnum() for c in w) for w in words):
-        query = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-        try:
-            seqs = conn.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? "
-                                f"ORDER BY rowid DESC LIMIT ?", (query, limit)).fetchall()
-        except sqlite3.OperationalError:
-            pass  # a query FTS5 cannot parse: LIKE can still answer
-        else:
-            yield from _by_seq(conn, seqs)
-            return
-    clauses, args = [], []
-    for word in words:
-        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        clauses.append("(e.prompt LIKE ? ESCAPE '\\' OR e.text LIKE ? ESCAPE '\\')")
-        args += [pattern, pattern]
-    found = conn.execute(f"SELECT e.seq FROM exchanges e WHERE {' AND '.join(clauses)} "
-                         f"ORDER BY e.seq DESC LIMIT ?", (*args, limit)).fetchall()
-    yield from _by_seq(conn, found)
-
-
-def _by_seq(conn, seqs):
-    """The exchanges of these seqs (1-tuples), in order, read whole one at a time."""
-    for (seq,) in seqs:
-        yield from _rows(conn.execute(f"{_SELECT} WHERE e.seq = ?", (seq,)))
-
-
-def export(conn, since: str | None = None, until: str | None = None):
-    """Every exchange from `since` (inclusive) to `until` (exclusive), oldest first, one at
-    a time (a large log is never held in memory)."""
-    bounds = [(c, v) for c, v in (("e.time >= ?", since), ("e.time < ?", until)) if v is not None]
-    clauses, args = [c for c, _ in bounds], [v for _, v in bounds]
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    yield from _rows(conn.execute(f"{_SELECT}{where} ORDER BY e.seq", args))
-
-
-def recent_ids(environ, limit: int = 20) -> list[tuple[str, str]]:
-    """(conversation id, its first prompt) of the latest conversations, for completion:
-    read-only, never creating, migrating or waiting; empty when there is no usable log."""
-    import sqlite3
-    try:
-        conn = store.connect_readonly(environ)
-    except store.StoreError:
-        return []
-    try:
-        return [(r["conversation_id"], r["prompt"]) for r in conversations(conn, limit)]
-    except (sqlite3.Error, ValueError):  # ValueError: a damaged row (logrows)
-        return []
-    finally:
-        conn.close()
+def _fill(conn, column: str, seq: int, value, size: int) -> None:
+    """A long text into `long_texts`, piece by piece into a zeroblob of its size; a text
+    that came out another size than measured (it cannot, but a wrong record must not be
+    kept) fails the write."""
+    rowid = conn.execute("INSERT INTO long_texts (seq, name, data) VALUES (?, ?, zeroblob(?))",
+                         (seq, column, size)).lastrowid
+    written = 0
+    with conn.blobopen("long_texts", "data", rowid) as blob:
+        for piece in value.pieces():
+            data = piece.encode("utf-8")
+            if written + len(data) > size:
+                raise store.StoreError(f"the {column} changed while it was written")
+            blob.write(data)
+            written += len(data)
+    if written != size:
+        raise store.StoreError(f"the {column} changed while it was written")

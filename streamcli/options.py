@@ -129,7 +129,7 @@ def complete_conversation_id(ctx: click.Context, param, incomplete: str) -> list
     """The recent conversations of the log, each with its first prompt as help: read-only,
     and a missing log is never created."""
     from click.shell_completion import CompletionItem
-    from streamcli.logbook import recent_ids
+    from streamcli.logreader import recent_ids
     from streamcli.redact import visible  # the shell shows the help: shown, not obeyed
     return [CompletionItem(cid, help=visible(" ".join(prompt.split())[:60], one_line=True))
             for cid, prompt in recent_ids(environ_of(ctx)) if cid.startswith(incomplete)]

@@ -18,6 +18,7 @@ from streamcli.errors import StreamcliError
 from streamcli.events import normalize_stop, usage_dict
 from streamcli.redact import Redactor, url_secrets
 from streamcli.sinks import encode_text
+from streamcli.textspool import SpooledText
 
 
 def after(session) -> None:
@@ -59,8 +60,9 @@ def build(request, conversation, transcript, outcome, *, started_at: float,
         "prior": stored(conversation.prior),
         "prompt": request.prompt,
         "attachments": attachments(request),
-        "text": transcript.text,
-        "thinking": transcript.thinking,
+        "text": _held_or_spooled(transcript.text_parts),
+        "thinking": _held_or_spooled(transcript.thinking_parts) if transcript.thinking_parts
+        else None,
         "refusal": transcript.refusal,
         "tool_calls": transcript.tool_calls or None,
         "stop_reason": normalize_stop(outcome.stop_raw),
@@ -128,13 +130,39 @@ _NOT_REDACTED = frozenset({"id", "conversation_id", "time", "provider", "protoco
 # back ("solve for x" becoming "solve for ***"). Keys and tokens are far longer.
 
 
+def _held_or_spooled(parts: SpooledText):
+    """A text as a string, or, when it waits on disk, as itself: the log then reads it in
+    pieces (a long answer never held whole)."""
+    parts.compact()  # the last deltas may be the ones that take it past memory's share
+    return parts if parts.spilled else str(parts)
+
+
+class LongText:
+    """A text on disk as the log gets it: in pieces, printable and masked (`pieces()`)."""
+
+    def __init__(self, spooled: SpooledText, secrets: Redactor) -> None:
+        self.spooled = spooled
+        self.secrets = secrets
+
+    def pieces(self):
+        # textspool's pieces never split a surrogate pair: one by one, they convert as
+        # the whole would; masking in pieces equals masking the whole (Redactor.stream).
+        printable = (_printable(p) for p in self.spooled.pieces())
+        return self.secrets.stream(printable)
+
+
+def _printable(text: str) -> str:
+    """As the sinks print it: a lone surrogate (a broken JSON escape) as U+FFFD."""
+    return text if text.isascii() else encode_text(text).decode("utf-8")
+
+
 def _redacted(value, secrets: Redactor):
     """Every string, however deep, as it was printed (a lone surrogate of a broken JSON
     escape as U+FFFD, as the sinks write it) and without a secret (a server may echo one)."""
+    if isinstance(value, SpooledText):
+        return LongText(value, secrets)
     if isinstance(value, str):
-        if not value.isascii():
-            value = encode_text(value).decode("utf-8")
-        return secrets(value)
+        return secrets(_printable(value))
     if isinstance(value, dict):  # keys too: a server's usage or error object may echo one
         return {_redacted(k, secrets): _redacted(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

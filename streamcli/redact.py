@@ -93,6 +93,38 @@ class Redactor:
             return [self.deep(v) for v in value]
         return value
 
+    def stream(self, pieces):
+        """The pieces of a text with every secret masked, exactly as masking the whole text
+        at once would (a secret split across two pieces too): a long text is masked
+        without being held whole. Yields the masked text in pieces."""
+        if not self.secrets:
+            yield from pieces
+            return
+        keep = len(self.secrets[0]) - 1  # the longest: no secret fits in fewer characters
+        carry = ""
+        for piece in pieces:
+            text = carry + piece
+            cut = self._clear_cut(text, len(text) - keep)
+            if cut > 0:
+                yield self(text[:cut])
+            carry = text[cut:]
+        if carry:
+            yield self(carry)
+
+    def _clear_cut(self, text: str, cut: int) -> int:
+        """`cut`, moved back to the start of any secret that crosses it, until none does
+        (every secret that starts before it then ends before it)."""
+        if cut <= 0:
+            return 0
+        moved = True
+        while moved:
+            moved = False
+            for secret in self.secrets:
+                at = text.find(secret, max(0, cut - len(secret) + 1))
+                if 0 <= at < cut:
+                    cut, moved = at, True
+        return cut
+
     def held(self, text: str) -> int:
         """How many characters at the end of `text` could be the start of a secret that
         the next piece completes (a key split across two deltas): a writer of pieces

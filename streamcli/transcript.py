@@ -7,6 +7,7 @@ object, the local log, a check against --schema).
 from __future__ import annotations
 
 from streamcli.events import Refusal, Retry, Text, Thinking, ToolCall
+from streamcli.textspool import COMPACT_AT, SpooledText
 
 
 def tool_call_fields(ev: ToolCall) -> dict:
@@ -15,53 +16,11 @@ def tool_call_fields(ev: ToolCall) -> dict:
             "raw_arguments": ev.raw_arguments, "invalid": ev.invalid}
 
 
-# A long answer arrives as a million small strings; keeping each one would cost about
-# 60 bytes apiece. Every few hundred are joined into one chunk (never re-joining earlier
-# chunks, which would copy the answer again and again), so memory stays near its size.
-_COMPACT_AT = 512
-
-
-class _Parts:
-    """Appended strings, kept compact; `str()` is all of them joined."""
-
-    __slots__ = ("chunks", "recent")
-
-    def __init__(self) -> None:
-        self.chunks: list[str] = []
-        self.recent: list[str] = []
-
-    def append(self, text: str) -> None:
-        recent = self.recent
-        recent.append(text)
-        if len(recent) >= _COMPACT_AT:
-            self.compact()
-
-    def compact(self) -> None:
-        self.chunks.append("".join(self.recent))
-        self.recent.clear()
-
-    def clear(self) -> None:
-        self.chunks.clear()
-        self.recent.clear()
-
-    def __bool__(self) -> bool:
-        return bool(self.chunks or self.recent)
-
-    def __str__(self) -> str:
-        # Joined once, in place: the pieces go as the whole takes their place, so a long
-        # answer is held twice only while it is joined, and asking again costs nothing.
-        if self.recent:
-            self.compact()
-        chunks = self.chunks
-        if len(chunks) > 1:
-            chunks[:] = ["".join(chunks)]
-        return chunks[0] if chunks else ""
-
-
 class Transcript:
     def __init__(self) -> None:
-        self.text_parts = _Parts()
-        self.thinking_parts = _Parts()
+        # Text and thinking can be long: past a size they wait on disk (textspool).
+        self.text_parts = SpooledText()
+        self.thinking_parts = SpooledText()
         self.refusal_parts: list[str] = []
         self.tool_calls: list[dict] = []
 
@@ -74,7 +33,7 @@ class Transcript:
             kind = type(ev)
             if kind is Text:
                 recent.append(ev.text)
-                if len(recent) >= _COMPACT_AT:
+                if len(recent) >= COMPACT_AT:
                     text.compact()
             elif kind is Thinking:
                 self.thinking_parts.append(ev.text)

@@ -522,8 +522,8 @@ def test_a_damaged_log_row_is_a_usage_error_never_a_crash_or_invalid_json(cli, c
         r = cli.run(*args)
         assert r.code == 2, (args, r.err)
         assert "damaged" in r.err, r.err
-    from streamcli import logbook
-    assert isinstance(logbook.recent_ids(cli.environ), list)  # completion: never a traceback
+    from streamcli import logreader
+    assert isinstance(logreader.recent_ids(cli.environ), list)  # completion: never a traceback
 
 
 def test_a_model_cache_holding_nan_is_not_used(cli):

@@ -412,12 +412,12 @@ def test_a_log_made_by_a_newer_streamcli_is_left_alone_and_said_so(cli):
     cli.env(**ANTHROPIC_KEY).serve(sse(ANSWER))
     assert cli.run("-m", "claude-x", "first").code == 0
     with contextlib.closing(sqlite3.connect(logdb.db_path(cli.environ))) as conn:
-        conn.execute("UPDATE schema_versions SET version = 2 WHERE part = 'log'")
+        conn.execute("UPDATE schema_versions SET version = 3 WHERE part = 'log'")
         conn.execute("ALTER TABLE exchanges RENAME COLUMN prompt TO question")
         conn.commit()
     before = logdb.snapshot(logdb.db_files(cli.environ))
-    newer = "made by a newer streamcli (its log tables are at version 2, this streamcli " \
-            "knows up to 1): upgrade streamcli"
+    newer = "made by a newer streamcli (its log tables are at version 3, this streamcli " \
+            "knows up to 2): upgrade streamcli"
     r = cli.serve(sse(ANSWER)).run("-m", "claude-x", "second")
     assert (r.code, r.out) == (0, b"Hello world\n") and newer in one_warning(r.err)
     for args in (["logs", "list"], ["logs", "export"], ["-c", "third"]):

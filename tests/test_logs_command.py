@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from streamcli import logbook
+from streamcli import logbook, logreader
 from tests.helpers import logdb
 from tests.helpers.cli import anthropic_error, sse
 from tests.helpers.fakeserver import Reply
@@ -99,12 +99,12 @@ def test_search_finds_every_word_in_prompts_and_answers(cli, logged, fts, monkey
 
 
 def test_search_agrees_with_and_without_fts5(cli, logged):
-    conn = logbook.open_log(cli.environ)
+    conn = logreader.open_log(cli.environ)
     try:
         assert logbook.has_fts(conn)
         for words in ["capital", "alpha", "Paris capital", "sort", "colour bananas", "none"]:
-            with_fts = [r["id"] for r in logbook.search(conn, words, 20, fts=True)]
-            with_like = [r["id"] for r in logbook.search(conn, words, 20, fts=False)]
+            with_fts = [r["id"] for r in logreader.search(conn, words, 20, fts=True)]
+            with_like = [r["id"] for r in logreader.search(conn, words, 20, fts=False)]
             assert with_fts == with_like, words
     finally:
         conn.close()

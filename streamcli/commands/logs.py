@@ -81,13 +81,13 @@ class _Log:
 
     def __enter__(self):
         import sqlite3
-        from streamcli import logbook, store
+        from streamcli import logreader, store
         self.path = store.db_path(self.environ)
         if not os.path.exists(self.path):
             raise UsageError(f"no log yet at {self.path}: nothing has been recorded (exchanges "
                              f"are logged unless --no-log, STREAMCLI_LOG=0 or log = false)")
         try:
-            self.conn = logbook.open_log(self.environ)
+            self.conn = logreader.open_log(self.environ)
         except store.StoreError as exc:
             raise UsageError(f"cannot read the log: {exc}") from None
         self._errors = (sqlite3.Error, ValueError)  # ValueError: a JSON column damaged
@@ -143,11 +143,11 @@ def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
     """The most recent conversations, latest first: id, time and model of the latest
     exchange, and the first prompt cut to the terminal's width. --json: conversation_id,
     time, model, prompt, exchanges."""
-    from streamcli import logbook
+    from streamcli import logreader
     from streamcli.commands.logview import summary_line
     width = _width(ctx)
     with _Log(ctx) as conn:
-        rows = logbook.conversations(conn, limit)
+        rows = logreader.conversations(conn, limit)
         _write(ctx, (_dumps(r) if as_json else summary_line(r, width) for r in rows))
 
 
@@ -160,11 +160,11 @@ def list_(ctx: click.Context, limit: int, as_json: bool) -> None:
 def show(ctx: click.Context, conversation_id: str | None, as_json: bool) -> None:
     """A conversation's exchanges, oldest first (default: the most recent conversation).
     --json: one exchange object per line, as 'streamcli logs export' writes them."""
-    from streamcli import logbook
+    from streamcli import logreader
     from streamcli.commands.logview import conversation
     with _Log(ctx) as conn:
-        cid = conversation_id.strip().lower() if conversation_id else logbook.latest_conversation(conn)
-        rows = logbook.conversation(conn, cid) if cid else []
+        cid = conversation_id.strip().lower() if conversation_id else logreader.latest_conversation(conn)
+        rows = logreader.conversation(conn, cid) if cid else []
     if not cid:
         raise UsageError("the log holds no conversation yet")
     if not rows:
@@ -183,14 +183,14 @@ def search(ctx: click.Context, text: tuple[str, ...], limit: int, as_json: bool)
     each (conversation id, time, model, prompt). Full-text search with SQLite's FTS5
     (words that start so) where Python's SQLite has it, else LIKE (anywhere in the
     text). --json: one exchange object per line."""
-    from streamcli import logbook
+    from streamcli import logreader
     from streamcli.commands.logview import summary_line
     words = " ".join(text)
     if not words.strip():
         raise UsageError("nothing to search for: give the words to find")
     width = _width(ctx)
     with _Log(ctx) as conn:
-        rows = logbook.search(conn, words, limit)
+        rows = logreader.search(conn, words, limit)
         _write(ctx, (_dumps(r) if as_json else summary_line(r, width) for r in rows))
 
 
@@ -208,9 +208,9 @@ def export(ctx: click.Context, since: str | None, until: str | None) -> None:
     base_url, system, prior, prompt, attachments, text, thinking, refusal, tool_calls,
     stop_reason, stop_reason_raw, usage, input_tokens, output_tokens, ttft_ms,
     duration_ms, status, exit_code, response_id, request_id, error."""
-    from streamcli import logbook
+    from streamcli import logreader
     with _Log(ctx) as conn:
-        _write(ctx, (_dumps(row) for row in logbook.export(conn, since, until)))
+        _write(ctx, (_dumps(row) for row in logreader.export(conn, since, until)))
 
 
 @logs.command("path", add_help_option=False, context_settings=SETTINGS)

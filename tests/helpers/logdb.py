@@ -25,15 +25,25 @@ def db_files(environ: Mapping[str, str]) -> list[Path]:
 
 
 def exchanges(environ: Mapping[str, str]) -> list[dict]:
-    """Every row of the exchanges table in recording order, JSON columns decoded."""
+    """Every row of the exchanges table in recording order, JSON columns decoded, and a
+    long answer (or thinking) in its column, read from the long_texts table."""
     with contextlib.closing(sqlite3.connect(db_path(environ))) as conn:
         conn.row_factory = sqlite3.Row
         rows = [dict(r) for r in conn.execute("SELECT * FROM exchanges ORDER BY seq")]
+        for row in rows:
+            for name, data in long_texts(conn, row["seq"]).items():
+                row[name] = data.decode("utf-8")
     for row in rows:
         for name in JSON_COLUMNS:
             if row[name] is not None:
                 row[name] = json.loads(row[name])
     return rows
+
+
+def long_texts(conn, seq: int) -> dict[str, bytes]:
+    """The long texts stored apart for the exchange `seq`: column name -> its UTF-8 bytes."""
+    return {name: data for name, data in conn.execute(
+        "SELECT name, data FROM long_texts WHERE seq = ?", (seq,))}
 
 
 def integrity(environ: Mapping[str, str]) -> str:
