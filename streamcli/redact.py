@@ -95,35 +95,13 @@ class Redactor:
 
     def stream(self, pieces):
         """The pieces of a text with every secret masked, exactly as masking the whole text
-        at once would (a secret split across two pieces too): a long text is masked
-        without being held whole. Yields the masked text in pieces."""
-        if not self.secrets:
-            yield from pieces
-            return
-        keep = len(self.secrets[0]) - 1  # the longest: no secret fits in fewer characters
-        carry = ""
-        for piece in pieces:
-            text = carry + piece
-            cut = self._clear_cut(text, len(text) - keep)
-            if cut > 0:
-                yield self(text[:cut])
-            carry = text[cut:]
-        if carry:
-            yield self(carry)
-
-    def _clear_cut(self, text: str, cut: int) -> int:
-        """`cut`, moved back to the start of any secret that crosses it, until none does
-        (every secret that starts before it then ends before it)."""
-        if cut <= 0:
-            return 0
-        moved = True
-        while moved:
-            moved = False
-            for secret in self.secrets:
-                at = text.find(secret, max(0, cut - len(secret) + 1))
-                if 0 <= at < cut:
-                    cut, moved = at, True
-        return cut
+        at once would (a secret split across two pieces too; a mask that completes a
+        shorter secret too): a long text is masked without being held whole, one secret
+        after the other as __call__ does, each holding back fewer characters than itself.
+        Yields the masked text in pieces."""
+        for secret in self.secrets:
+            pieces = _replaced(pieces, secret)
+        yield from pieces
 
     def held(self, text: str) -> int:
         """How many characters at the end of `text` could be the start of a secret that
@@ -150,6 +128,28 @@ class Redactor:
         if hasattr(err, "message"):
             err.args = (err.message,)
         return err
+
+
+def _replaced(pieces, secret: str):
+    """str.replace(secret, MASK) over a text given in pieces (leftmost first, no overlap):
+    every match that can start before the last len(secret) - 1 characters is found."""
+    size, carry = len(secret), ""
+    for piece in pieces:
+        text = carry + piece
+        out, start = [], 0
+        at = text.find(secret)
+        while at >= 0:
+            out += (text[start:at], MASK)
+            start = at + size
+            at = text.find(secret, start)
+        hold = max(start, len(text) - size + 1)
+        out.append(text[start:hold])
+        carry = text[hold:]
+        done = "".join(out)
+        if done:
+            yield done
+    if carry:
+        yield carry
 
 
 _B64_STANDARD, _B64_URLSAFE = "+/", "-_"
