@@ -11,6 +11,7 @@ it back gives exactly the string that was appended.
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 
 # Deltas are a few characters each: every few hundred are joined into one string (keeping
@@ -25,7 +26,7 @@ _READ = 64 * 1024  # bytes per read when the text is read back in pieces
 class SpooledText:
     """Appended strings; `str()` is all of them joined, `pieces()` the same in bounded pieces."""
 
-    __slots__ = ("chunks", "recent", "held", "file", "written")
+    __slots__ = ("chunks", "recent", "held", "file", "written", "lost")
 
     def __init__(self) -> None:
         self.chunks: list[str] = []  # joined runs of deltas, in memory
@@ -33,6 +34,7 @@ class SpooledText:
         self.held = 0                # characters in `chunks`
         self.file = None             # the temporary file, once the text has moved there
         self.written = 0             # bytes in it
+        self.lost: OSError | None = None  # the text went with a disk that failed (_lose)
 
     def append(self, text: str) -> None:
         recent = self.recent
@@ -42,6 +44,9 @@ class SpooledText:
 
     def compact(self) -> None:
         if not self.recent:
+            return
+        if self.lost is not None:  # nothing to keep it in: the deltas go (the log warns)
+            self.recent.clear()
             return
         joined = "".join(self.recent)
         self.recent.clear()
@@ -66,6 +71,8 @@ class SpooledText:
             return
         chunks, self.chunks, self.held = self.chunks, [], 0
         for chunk in chunks:
+            if self.lost is not None:
+                break
             if self.file is None:  # a write failed and took the text back into memory
                 self.chunks.append(chunk)
             else:
@@ -86,25 +93,52 @@ class SpooledText:
     def _unspill(self, unwritten: bytes) -> None:
         """A full or failing disk: what the file holds comes back into memory, and the text
         stays there (the answer is never lost to the record)."""
-        parts = [os.pread(self.file.fileno(), self.written, 0), unwritten]
-        self.file.close()
-        self.file, self.written = None, 0
+        try:
+            held = os.pread(self.file.fileno(), self.written, 0)
+            if len(held) != self.written:
+                raise OSError(errno.EIO, "the temporary file came back short")
+        except OSError as exc:
+            return self._lose(exc)
+        self._close()
         self.held = -(1 << 62)
-        self.chunks = [b"".join(parts).decode("utf-8", "surrogatepass")]
+        self.chunks = [(held + unwritten).decode("utf-8", "surrogatepass")]
+
+    def _lose(self, exc: OSError) -> None:
+        """The text cannot be read back either: it is given up, never the run that appends
+        it (this runs as the answer streams, before each piece is printed). Reading it
+        raises OSError; the log warns."""
+        self._close()
+        self.chunks.clear()
+        self.recent.clear()
+        self.held = -(1 << 62)
+        self.lost = exc
+
+    def _close(self) -> None:
+        try:
+            self.file.close()
+        except OSError:
+            pass
+        self.file, self.written = None, 0
+
+    def _check(self) -> None:
+        if self.lost is not None:
+            raise OSError(self.lost.errno, f"the text could not be kept on disk "
+                                           f"({self.lost.strerror or self.lost})")
 
     def clear(self) -> None:
         self.chunks.clear()
         self.recent.clear()
         if self.file is not None:
-            self.file.close()
-        self.file, self.written = None, 0
+            self._close()
+        self.lost = None
         if self.held > 0:  # (negative: no temporary file to be had, stays so)
             self.held = 0
 
     def __bool__(self) -> bool:
-        return bool(self.written or any(self.chunks) or any(self.recent))
+        return bool(self.written or self.lost or any(self.chunks) or any(self.recent))
 
     def __str__(self) -> str:
+        self._check()
         self.compact()
         if self.file is not None:
             return "".join(self.pieces())
@@ -118,6 +152,7 @@ class SpooledText:
     def pieces(self):
         """The text in pieces of at most about 64 KiB, none ending between the two halves of
         a surrogate pair (a piece-by-piece conversion then equals the whole one)."""
+        self._check()
         self.compact()
         if self.file is None:
             text = str(self)

@@ -5,10 +5,21 @@ failing example is a test of its own)."""
 
 from __future__ import annotations
 
+import errno
+import os
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streamcli import textspool
 from streamcli.redact import Redactor
+from tests.helpers import logdb
+from tests.helpers.keys import ANTHROPIC_KEY
+from tests import test_long_answers as long_answers
+from tests.test_long_answers import answer_of, spooled
+
+small_spool = long_answers.small_spool  # the fixture: 64 characters in memory, 7-byte reads
 
 # ------------------------------------------------------------------ masking in pieces
 
@@ -58,3 +69,50 @@ def test_a_mask_that_completes_a_secret_at_a_cut():
     assert redactor(text) == "*****" + "z" * 30
     for cut in range(len(text) + 1):
         assert "".join(redactor.stream([text[:cut], text[cut:]])) == redactor(text)
+
+
+# ------------------------------------------------------------------ a disk that fails
+
+
+@pytest.mark.parametrize("failing_write", [1, 2, 3, 5])
+def test_a_disk_that_cannot_give_the_text_back_costs_the_log_not_the_answer(
+        cli, small_spool, monkeypatch, failing_write):
+    """A write to the temporary file fails (a full disk), and so does reading back what
+    it held: the OSError went up through Transcript.add, before the piece was printed:
+    the answer was cut short and the run ended in an internal error (exit 1). The log
+    is what is given up: one warning."""
+    real_write, calls = os.write, []
+
+    def write(fd, data):
+        calls.append(len(data))
+        if len(calls) >= failing_write:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    def pread(fd, size, offset):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(textspool.os, "write", write)
+    monkeypatch.setattr(textspool.os, "pread", pread)
+    cli.env(**ANTHROPIC_KEY).serve(answer_of(["word "] * 100, thinking=["t "] * 60))
+    r = cli.run("-m", "claude-x", "q")
+    assert (r.code, r.out) == (0, b"word " * 100 + b"\n")
+    assert "this exchange was not logged" in r.err and r.err.count("\n") == 1
+    assert not logdb.db_files(cli.environ)  # the row was never begun
+
+
+def test_a_lost_text_is_said_and_a_retry_starts_afresh(small_spool, monkeypatch):
+    monkeypatch.setattr(textspool.os, "write", lambda fd, data: _raise(errno.ENOSPC))
+    monkeypatch.setattr(textspool.os, "pread", lambda fd, n, at: _raise(errno.EIO))
+    text = spooled(["word "] * 100)
+    text.compact()
+    assert text and not text.chunks and not text.recent  # nothing held for nothing
+    with pytest.raises(OSError, match="could not be kept"):
+        str(text)
+    text.clear()
+    text.append("again")
+    assert str(text) == "again"
+
+
+def _raise(code: int):
+    raise OSError(code, os.strerror(code))
