@@ -159,8 +159,9 @@ class SpooledText:
             start = 0
             while start < len(text):
                 end = min(start + _READ, len(text))
-                if end < len(text) and "\ud800" <= text[end - 1] <= "\udbff":
-                    end -= 1
+                if (end < len(text) and "\ud800" <= text[end - 1] <= "\udbff"
+                        and "\udc00" <= text[end] <= "\udfff"):  # a pair: kept whole
+                    end += -1 if end - 1 > start else 1  # never an empty piece
                 yield text[start:end]
                 start = end
             return

@@ -116,3 +116,28 @@ def test_a_lost_text_is_said_and_a_retry_starts_afresh(small_spool, monkeypatch)
 
 def _raise(code: int):
     raise OSError(code, os.strerror(code))
+
+
+# ------------------------------------------------------------------ reading it back
+
+TEXTS = st.lists(st.text(alphabet=st.sampled_from(
+    ["a", "é", "\U0001F600", "\ud83d", "\ude00", "\udcff"]), max_size=6), max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXTS, st.integers(1, 8), st.integers(4, 40))
+def test_pieces_of_any_size_give_the_text_back(pieces, read, spill_at):
+    """Reads of 1 to 8 (bytes on disk, characters in memory): a read of one character
+    that is the first half of a pair gave an empty piece, forever (the text in memory
+    moved back by one, to where it started)."""
+    import itertools
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(textspool, "_READ", read)
+        mp.setattr(textspool, "SPILL_AT", spill_at)
+        mp.setattr(textspool, "COMPACT_AT", 2)
+        text = spooled(pieces)
+        whole = "".join(pieces)
+        back = list(itertools.islice(text.pieces(), 4 * len(whole) + 2))
+        assert "".join(back) == whole and all(back)
+        assert all(not ("\ud800" <= p[-1] <= "\udbff" and "\udc00" <= n[0] <= "\udfff")
+                   for p, n in zip(back, back[1:]))
