@@ -24,11 +24,14 @@ def _rows(cursor):
 
 
 def _column(name: str) -> str:
-    """A column of `exchanges e` as readers see it: a long text from `long_texts`."""
+    """A column of `exchanges e` as readers see it: a long text from `long_texts`. Its
+    UTF-8 bytes are cast to text; a value of another type comes as it is, so that a
+    damaged one (a number) is found damaged (`logrows`), not read as its digits."""
     if name not in logbook.LONG_TEXTS:
         return f"e.{name}"
-    return (f"COALESCE((SELECT CAST(l.data AS TEXT) FROM long_texts l WHERE l.seq = e.seq "
-            f"AND l.name = '{name}'), e.{name})")
+    return (f"COALESCE((SELECT CASE typeof(l.data) WHEN 'blob' THEN CAST(l.data AS TEXT) "
+            f"ELSE l.data END FROM long_texts l WHERE l.seq = e.seq AND l.name = '{name}'), "
+            f"e.{name})")
 
 
 _SELECT = (f"SELECT {', '.join(_column(c) + ' AS ' + c for c in logbook.COLUMNS)} "

@@ -5,8 +5,10 @@ failing example is a test of its own)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import sqlite3
 
 import pytest
 from hypothesis import given, settings
@@ -141,3 +143,27 @@ def test_pieces_of_any_size_give_the_text_back(pieces, read, spill_at):
         assert "".join(back) == whole and all(back)
         assert all(not ("\ud800" <= p[-1] <= "\udbff" and "\udc00" <= n[0] <= "\udfff")
                    for p, n in zip(back, back[1:]))
+
+
+# ------------------------------------------------------------------ a damaged long text
+
+
+@pytest.mark.parametrize("column", ["text", "thinking"])
+@pytest.mark.parametrize("value", ["5", "4.5", "X'41ff42'"])
+def test_a_damaged_long_text_is_a_clear_error(cli, small_spool, column, value):
+    """A long text that is not UTF-8 bytes: a number was read as its digits (CAST), so
+    `logs export` gave "5" for the answer and -c sent it back as the assistant's turn.
+    Each reader now says the log is damaged (exit 2, one line). Invalid UTF-8 already was
+    an error; it stays one."""
+    cli.env(**ANTHROPIC_KEY).serve(answer_of(["word "] * 100, thinking=["t "] * 60))
+    assert cli.run("-m", "claude-x", "q").code == 0
+    with contextlib.closing(sqlite3.connect(logdb.db_path(cli.environ),
+                                            isolation_level=None)) as conn:
+        assert conn.execute(f"UPDATE long_texts SET data = {value} WHERE name = ?",
+                            (column,)).rowcount == 1
+    for args in (("logs", "export"), ("logs", "show"), ("logs", "search", "word"),
+                 ("-c", "next")):
+        r = cli.run(*args)
+        assert (r.code, r.out) == (2, b""), args
+        assert r.err.count("\n") == 1 and "Traceback" not in r.err, args
+        assert "damaged" in r.err or "decode" in r.err, args
