@@ -73,7 +73,7 @@ class Redactor:
             return text
         if isinstance(text, bytes):
             for secret in self.secrets:
-                text = text.replace(secret.encode(), MASK.encode())
+                text = text.replace(secret.encode("utf-8", "surrogateescape"), MASK.encode())
             return text
         for secret in self.secrets:
             if secret in text:
@@ -162,7 +162,7 @@ def encodings(secret: str) -> set[str]:
     the encoded text (its three alignments; at most the two characters at each end
     that share a group with what surrounds it stay as they are)."""
     import binascii  # built in: no start-up cost
-    data = secret.encode()
+    data = secret.encode("utf-8", "surrogateescape")  # undecodable bytes of os.environ: as sent
     forms = set()
     for case in ("%{:02X}", "%{:02x}"):
         forms.add("".join(chr(b) if chr(b) in _UNRESERVED else case.format(b) for b in data))

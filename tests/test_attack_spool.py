@@ -167,3 +167,23 @@ def test_a_damaged_long_text_is_a_clear_error(cli, small_spool, column, value):
         assert (r.code, r.out) == (2, b""), args
         assert r.err.count("\n") == 1 and "Traceback" not in r.err, args
         assert "damaged" in r.err or "decode" in r.err, args
+
+
+# ------------------------------------------------------------------ secrets from os.environ
+
+
+def test_a_proxy_password_of_undecodable_bytes_is_masked_not_a_crash(cli, small_spool):
+    """os.environ gives a byte that is not UTF-8 as a lone surrogate (surrogateescape):
+    the percent and base64 forms of such a password encoded it strictly, so every run
+    with that HTTPS_PROXY ended in an internal error before it began (exit 1). Its forms
+    are of the bytes as they are sent; bytes a server echoes are masked too."""
+    password = "pa\udcffssword-long"
+    cli.env(**ANTHROPIC_KEY, HTTPS_PROXY=f"http://user:{password}@proxy.example:8080")
+    cli.serve(answer_of(["word "] * 100))
+    r = cli.run("-m", "claude-x", "q")
+    assert (r.code, r.out) == (0, b"word " * 100 + b"\n")
+    redactor = Redactor([password])
+    assert redactor(b"<pa\xffssword-long>") == b"<***>"
+    assert redactor("<pa%FFssword-long>") == "<***>"
+    text = f"<{password}>" * 3
+    assert "".join(redactor.stream([text[:5], text[5:]])) == redactor(text) == "<***>" * 3
