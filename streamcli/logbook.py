@@ -100,7 +100,16 @@ def _v2(conn) -> None:
     conn.execute(_SCHEMA_V2)
 
 
-store.register(PART, [_v1, _v2])
+def _unmigrated(conn, version: int) -> bool:
+    """A log of version 1 where it cannot be migrated (a read-only disk) holds no long
+    text: readers see an empty `long_texts`."""
+    if version != 1:
+        return False
+    conn.execute(_SCHEMA_V2.replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+    return True
+
+
+store.register(PART, [_v1, _v2], _unmigrated)
 
 
 def fts5_available(conn) -> bool:

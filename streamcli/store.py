@@ -23,6 +23,7 @@ BUSY_TIMEOUT_S = 5.0
 # the whole busy timeout.
 SLICE_S = 0.05
 _MIGRATIONS: dict[str, list[Callable]] = {}  # part -> its migrations, oldest first
+_UNMIGRATED: dict[str, Callable] = {}  # part -> how a reader sees it where it cannot migrate
 
 
 class StoreError(Exception):
@@ -38,10 +39,15 @@ def db_path(environ) -> str:
     return os.path.join(base, "streamcli", "logs.db")
 
 
-def register(part: str, migrations: list[Callable]) -> None:
+def register(part: str, migrations: list[Callable], unmigrated: Callable | None = None
+             ) -> None:
     """`migrations[i]` takes a connection from version i to i + 1 of `part`'s tables;
-    only ever append to the list."""
+    only ever append to the list. `unmigrated(conn, version)`, if given, lets a reader
+    that cannot migrate (a read-only disk) read an older version as the latest (temporary
+    tables for what it lacks); it returns False for a version it cannot."""
     _MIGRATIONS[part] = migrations
+    if unmigrated is not None:
+        _UNMIGRATED[part] = unmigrated
 
 
 def busy_timeout(environ) -> float:
@@ -90,7 +96,7 @@ def _unchanging(path: str):
     conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?immutable=1", uri=True,
                            isolation_level=None)
     try:
-        _migrate(conn)  # the versions checked; a migration it would need fails, read-only
+        _migrate(conn, read_only=True)  # the versions checked; an older one read as it is
     except (sqlite3.Error, StoreError) as exc:
         conn.close()
         raise StoreError(f"cannot use {path}: {exc}") from None
@@ -168,7 +174,7 @@ def _prepare(path: str) -> None:
         os.close(fd)
 
 
-def _migrate(conn) -> None:
+def _migrate(conn, *, read_only: bool = False) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS schema_versions "
                  "(part TEXT PRIMARY KEY, version INTEGER NOT NULL)")
     for part, migrations in _MIGRATIONS.items():
@@ -180,6 +186,8 @@ def _migrate(conn) -> None:
                              f"{len(migrations)}): upgrade streamcli")
         if current == len(migrations):
             continue
+        if read_only and part in _UNMIGRATED and _UNMIGRATED[part](conn, current):
+            continue  # (otherwise the migration fails: the database cannot be written)
         conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
         try:
             row = conn.execute("SELECT version FROM schema_versions WHERE part = ?",

@@ -14,14 +14,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamcli import textspool
+from streamcli import logbook, textspool
 from streamcli.redact import Redactor
 from tests.helpers import logdb
-from tests.helpers.keys import ANTHROPIC_KEY
+from tests.helpers.fakeserver import Reply
+from tests.helpers.keys import ANTHROPIC_KEY, FAKE_KEYS
+from tests.helpers.sse import anthropic_sse
+from tests import test_log_robust
 from tests import test_long_answers as long_answers
 from tests.test_long_answers import answer_of, spooled
 
 small_spool = long_answers.small_spool  # the fixture: 64 characters in memory, 7-byte reads
+unwritable = test_log_robust.unwritable  # the fixture: a directory nobody can write
 
 # ------------------------------------------------------------------ masking in pieces
 
@@ -187,3 +191,45 @@ def test_a_proxy_password_of_undecodable_bytes_is_masked_not_a_crash(cli, small_
     assert redactor("<pa%FFssword-long>") == "<***>"
     text = f"<{password}>" * 3
     assert "".join(redactor.stream([text[:5], text[5:]])) == redactor(text) == "<***>" * 3
+
+
+# ------------------------------------------------------------------ a log of version 1
+
+
+def test_a_log_of_version_1_on_a_read_only_disk_still_reads(processes, fake_server,
+                                                            unwritable):
+    """Reading a log where it cannot be written (a read-only disk) works by reading it as
+    it is; a log of version 1 there now needed the migration to version 2 (long_texts),
+    which cannot be made read-only: -c and every `logs` command failed ("attempt to write
+    a readonly database", exit 2). It reads as what it is: a log with no long text.
+    (Real processes: in this one, another part's tables may be registered too.)"""
+    folder, lock = unwritable
+    path = folder / "logs.db"
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        logbook._v1(conn)
+        conn.execute("CREATE TABLE schema_versions (part TEXT PRIMARY KEY, version INTEGER "
+                     "NOT NULL)")
+        conn.execute("INSERT INTO schema_versions VALUES ('log', 1)")
+        conn.execute("INSERT INTO exchanges (id, conversation_id, time, provider, protocol, "
+                     "model, prompt, text, status, exit_code) VALUES ('e1', 'c1', "
+                     "'2026-11-01T00:00:00.000Z', 'anthropic', 'anthropic', 'claude-x', "
+                     "'earlier', 'old answer', 'ok', 0)")
+        if logbook.has_fts(conn):
+            conn.execute(f"INSERT INTO {logbook.FTS_TABLE} (rowid, prompt, text) VALUES "
+                         f"(1, 'earlier', 'old answer')")
+        conn.execute("PRAGMA journal_mode=WAL")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    fake_server.default = Reply(body=anthropic_sse(["new"], model="claude-x"))
+    env = {**FAKE_KEYS, "STREAMCLI_DB": path}
+    lock(True)
+    for args in (["logs", "list"], ["logs", "show"], ["logs", "export"],
+                 ["logs", "search", "old"]):
+        r = processes.run(args, env=env)
+        assert r.returncode == 0 and b"earlier" in r.stdout, (args, r.stderr)
+    r = processes.run(["-c", "--provider", "anthropic", "-m", "claude-x", "--base-url",
+                       fake_server.url, "--retries", "0", "again"], env=env)
+    assert (r.returncode, r.stdout) == (0, b"new\n") and b"not logged" in r.stderr
+    sent = fake_server.requests[-1].json["messages"]
+    assert [m["content"] for m in sent] == ["earlier", "old answer", "again"]
+    lock(False)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
