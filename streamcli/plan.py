@@ -133,7 +133,8 @@ def build(params: dict, output: Output, *, config: dict, provider_is_flag: bool,
     )
     # The provider's name as resolved (a provider of the config file keeps its name in the
     # log, so that continuing finds its key and URL again).
-    # The transcript costs memory in the answer's size: kept for the log and --schema only.
+    # The transcript is kept for the log (a long answer waits on disk) and for --schema
+    # (which holds the answer whole) only.
     run = RunOptions(**{**run.__dict__, "record": conv.record or structure is not None})
     return Plan(output, run, request, structure, conv._replace(provider=target.name))
 

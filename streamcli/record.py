@@ -16,7 +16,7 @@ from streamcli import logbook
 from streamcli.conversation import new_id, stored
 from streamcli.errors import StreamcliError
 from streamcli.events import normalize_stop, usage_dict
-from streamcli.redact import Redactor, url_secrets
+from streamcli.redact import Redactor, proxy_secrets, url_secrets
 from streamcli.sinks import encode_text
 from streamcli.textspool import SpooledText
 
@@ -37,7 +37,7 @@ def exchange(environ, ui, request, conversation, transcript, outcome, *, started
              request_id: str | None) -> None:
     try:
         row = build(request, conversation, transcript, outcome, started_at=started_at,
-                    request_id=request_id)
+                    request_id=request_id, environ=environ)
         logbook.write(environ, row)
     except Exception as exc:  # noqa: BLE001 - whatever it is, the answer is already out
         ui.warn(f"this exchange was not logged: {_one_line(exc)} (--no-log or "
@@ -45,7 +45,7 @@ def exchange(environ, ui, request, conversation, transcript, outcome, *, started
 
 
 def build(request, conversation, transcript, outcome, *, started_at: float,
-          request_id: str | None) -> dict:
+          request_id: str | None, environ) -> dict:
     error = outcome.error
     usage = usage_dict(outcome.usage)
     row = {
@@ -78,7 +78,8 @@ def build(request, conversation, transcript, outcome, *, started_at: float,
         "request_id": (error.request_id if error is not None else None) or request_id,
         "error": error.as_dict() if error is not None else None,
     }
-    secrets = Redactor([*request.secrets(), *url_secrets(request.base_url)])
+    secrets = Redactor([*request.secrets(), *url_secrets(request.base_url),
+                        *proxy_secrets(environ)])
     return {k: v if k in _NOT_REDACTED else _redacted(v, secrets) for k, v in row.items()}
 
 

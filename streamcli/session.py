@@ -43,7 +43,7 @@ class Session:
         self.sink = make_sink(output.mode, guard(env.stdout), self.ui,
                               show_thinking=output.show_thinking, newline=output.newline)
         # What the answer said, for the end of the run, whatever the mode writes; kept
-        # only when the plan asks for it (it costs memory in the answer's size).
+        # only when the plan asks for it (the log, --schema).
         self.transcript = Transcript()
         self.sink.begin(*asked)
         self.progress = Progress()
@@ -102,6 +102,8 @@ class Session:
     def run(self, plan: Plan) -> Outcome:
         self.plan = plan
         if plan.run.record:
+            if plan.schema is not None:  # --schema checks the answer whole, in memory
+                self.transcript.stay_in_memory()
             self.sink = Recorder(self.sink, self.transcript)
         request = plan.request
         if request is not None:

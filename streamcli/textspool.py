@@ -21,6 +21,7 @@ COMPACT_AT = 512
 # memory; a long one costs at most this much.
 SPILL_AT = 256 * 1024
 _READ = 64 * 1024  # bytes per read when the text is read back in pieces
+_NEVER = -(1 << 62)  # a `held` that never reaches SPILL_AT: the text stays in memory
 
 
 class SpooledText:
@@ -58,6 +59,12 @@ class SpooledText:
         if self.held >= SPILL_AT:
             self._spill()
 
+    def stay_in_memory(self) -> None:
+        """Never move to disk: for a reader that needs the text whole anyway (--no-stream,
+        --schema), where a disk that fails could only cost the answer."""
+        if self.file is None:
+            self.held = _NEVER
+
     @property
     def spilled(self) -> bool:
         return self.file is not None
@@ -67,7 +74,7 @@ class SpooledText:
         try:
             self.file = tempfile.TemporaryFile(buffering=0)
         except OSError:
-            self.held = -(1 << 62)  # no temporary file to be had: stay in memory, ask no more
+            self.held = _NEVER  # no temporary file to be had: stay in memory, ask no more
             return
         chunks, self.chunks, self.held = self.chunks, [], 0
         for chunk in chunks:
@@ -100,7 +107,7 @@ class SpooledText:
         except OSError as exc:
             return self._lose(exc)
         self._close()
-        self.held = -(1 << 62)
+        self.held = _NEVER
         self.chunks = [(held + unwritten).decode("utf-8", "surrogatepass")]
 
     def _lose(self, exc: OSError) -> None:
@@ -110,7 +117,7 @@ class SpooledText:
         self._close()
         self.chunks.clear()
         self.recent.clear()
-        self.held = -(1 << 62)
+        self.held = _NEVER
         self.lost = exc
 
     def _close(self) -> None:

@@ -24,6 +24,11 @@ class Transcript:
         self.refusal_parts: list[str] = []
         self.tool_calls: list[dict] = []
 
+    def stay_in_memory(self) -> None:
+        """For a reader of the whole text (--no-stream, --schema): nothing moves to disk."""
+        self.text_parts.stay_in_memory()
+        self.thinking_parts.stay_in_memory()
+
     def add(self, events: list) -> None:
         # Once per network read, for every event of it: the commonest case (text) costs
         # one list append and one length check, no call.

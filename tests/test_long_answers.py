@@ -246,3 +246,33 @@ def test_a_log_of_the_previous_version_is_migrated_in_place(tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM long_texts").fetchone() == (0,)
     finally:
         conn.close()
+
+
+def test_readers_of_the_whole_answer_keep_it_in_memory(cli, small_spool, monkeypatch):
+    """--no-stream and --schema need the answer whole: a disk that fails to give it back
+    costs them nothing (the log's own copy may go, with its one warning)."""
+    def fail(*args):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(textspool.os, "pread", fail)
+    parts = ['{"items": [', *[f'"item {i}", ' for i in range(60)], '"last"]}']
+    cli.env(**ANTHROPIC_KEY).serve(answer_of(parts), answer_of(parts))
+    r = cli.run("--no-stream", "-m", "claude-x", "q")
+    assert r.code == 0 and json.loads(r.out)["text"] == "".join(parts)
+    assert r.err.count("this exchange was not logged") == 1
+    r = cli.run("--schema", '{"type": "object"}', "-m", "claude-x", "q")
+    assert (r.code, r.out, r.err) == (0, "".join(parts).encode() + b"\n", "")
+    assert logdb.exchanges(cli.environ)[-1]["text"] == "".join(parts)
+
+
+@pytest.mark.parametrize("long", [False, True])
+def test_a_proxy_password_echoed_in_the_answer_is_not_logged(cli, small_spool, long):
+    password = "proxy-pass-0123456789"
+    texts = ["echo: ", password] + (["word "] * 100 if long else [])
+    cli.env(**ANTHROPIC_KEY, HTTPS_PROXY=f"http://user:{password}@127.0.0.1:3128")
+    cli.serve(answer_of(texts))
+    r = cli.run("-m", "claude-x", "q")
+    assert r.code == 0 and password.encode() in r.out  # stdout is the payload
+    with contextlib.closing(sqlite3.connect(logdb.db_path(cli.environ))) as conn:
+        dump = "\n".join(conn.iterdump())
+    assert password not in dump and "echo: ***" in json.dumps(logdb.exchanges(cli.environ))

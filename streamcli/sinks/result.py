@@ -23,6 +23,7 @@ class ResultSink:
         self.model = model
         self.conversation_id: str | None = None
         self.transcript = Transcript()
+        self.transcript.stay_in_memory()  # the object holds the answer whole anyway
 
     def write(self, events: list) -> None:
         self.transcript.add(events)
