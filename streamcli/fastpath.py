@@ -66,8 +66,14 @@ def json_index(digits: bytes | str) -> bool:
 
     General path: `json.loads(digits)` parses, to an int."""
     return (digits.isascii() and digits.isdigit()
-            and (len(digits) == 1 or digits[:1] not in (b"0", "0")))
+            and (len(digits) == 1 or digits[0] not in (48, "0")))  # 48: b"0"[0]
 
+
+# The commonest index, one digit, by a set lookup (a third of json_index's cost, per
+# event); json_index for the rest. The same answer: one ASCII digit is a JSON index.
+# (Two sets: b"0" and "0" hash alike, and comparing them warns under `python -b`.)
+_ONE_DIGIT = frozenset("0123456789")
+_ONE_DIGIT_BYTES = frozenset(bytes([c]) for c in b"0123456789")
 
 _ANTHROPIC_HEAD = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
 _ANTHROPIC_TEXT = b',"delta":{"type":"text_delta","text":"'
@@ -83,7 +89,10 @@ def anthropic_text(chunk: bytes) -> bytes | None:
         return None
     start = len(_ANTHROPIC_HEAD)
     mid = chunk.find(_ANTHROPIC_TEXT, start, start + 12 + len(_ANTHROPIC_TEXT))
-    if mid < 0 or not json_index(chunk[start:mid]):
+    if mid < 0:
+        return None
+    index = chunk[start:mid]
+    if index not in _ONE_DIGIT_BYTES and not json_index(index):
         return None
     return plain_string(chunk[mid + len(_ANTHROPIC_TEXT):-5])
 
@@ -103,7 +112,10 @@ def anthropic_event_text(ev: SSEEvent) -> str | None:
         return None
     start = len(_ANTHROPIC_EVENT_HEAD)
     mid = data.find(_ANTHROPIC_EVENT_TEXT, start, start + 12 + len(_ANTHROPIC_EVENT_TEXT))
-    if mid < 0 or not json_index(data[start:mid]):
+    if mid < 0:
+        return None
+    index = data[start:mid]
+    if index not in _ONE_DIGIT and not json_index(index):
         return None
     return plain_text(data[mid + len(_ANTHROPIC_EVENT_TEXT):-3])
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import io
 import json
 import random
+import subprocess
+import sys
 
 import pytest
 
@@ -274,6 +276,31 @@ def test_json_index_is_what_json_reads_as_a_whole_number():
     for digits in ("", "00", "01", "\u0660", "\u00b2", "1.0", "-1", "1e2", " 1"):
         assert not fastpath.json_index(digits), digits
         assert not fastpath.json_index(digits.encode()), digits
+
+
+def test_one_digit_indexes_by_lookup_are_what_json_index_says():
+    """The set lookup beside json_index (the commonest index, one digit): the same answer
+    for every one- and two-character string, and for their UTF-8 bytes."""
+    import itertools
+    alphabet = ["0", "1", "9", "a", " ", "-", ".", "\u0660", "\u00b2", "\udcff"]
+    for size in (0, 1, 2):
+        for chars in itertools.product(alphabet, repeat=size):
+            text = "".join(chars)
+            assert (text in fastpath._ONE_DIGIT or fastpath.json_index(text)) \
+                == fastpath.json_index(text), text
+            data = text.encode("utf-8", "surrogatepass")
+            assert (data in fastpath._ONE_DIGIT_BYTES or fastpath.json_index(data)) \
+                == fastpath.json_index(data) == fastpath.json_index(text), data
+
+
+def test_the_fast_path_compares_no_bytes_with_str():
+    """Under `python -bb` such a comparison raises: the shortcuts must not."""
+    code = ("from streamcli import fastpath\n"
+            "for d in ('0', '00', '12', b'0', b'00', b'12'):\n"
+            "    fastpath.json_index(d)\n"
+            "assert b'0' in fastpath._ONE_DIGIT_BYTES and '0' in fastpath._ONE_DIGIT\n")
+    r = subprocess.run([sys.executable, "-bb", "-c", code], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
 
 
 def test_plain_string_declines_what_needs_unescaping():
