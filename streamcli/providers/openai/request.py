@@ -39,13 +39,19 @@ def build_request(req: Request) -> HttpRequest:
     if req.stream:
         body["stream_options"] = {"include_usage": True}
     body.update(req.extra)
+    return bearer_post(req, "/chat/completions", body)
+
+
+def bearer_post(req: Request, path: str, body: dict) -> HttpRequest:
+    """An OpenAI-style POST of `body` to `path` under the base URL: JSON, the key as a
+    bearer token, the user's headers over these (the Responses API's too)."""
     headers = {
         "content-type": "application/json",
         "accept": "text/event-stream" if req.stream else "application/json",
     }
     if req.api_key:
         headers[AUTH_HEADER] = f"Bearer {req.api_key}"
-    return HttpRequest(req.base_url.rstrip("/") + "/chat/completions",
+    return HttpRequest(req.base_url.rstrip("/") + path,
                        apply_headers(headers, req.headers), jsonbody.encode(body))
 
 

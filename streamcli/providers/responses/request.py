@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from streamcli import jsonbody
-from streamcli.headers import apply as apply_headers
+from streamcli.providers.openai.request import bearer_post
 from streamcli.request import HttpRequest, Request
 
 NAME = "openai-responses"
@@ -48,14 +47,7 @@ def build_request(req: Request) -> HttpRequest:
     body["store"] = False
     body["stream"] = req.stream
     body.update(req.extra)
-    headers = {
-        "content-type": "application/json",
-        "accept": "text/event-stream" if req.stream else "application/json",
-    }
-    if req.api_key:
-        headers[AUTH_HEADER] = f"Bearer {req.api_key}"
-    return HttpRequest(req.base_url.rstrip("/") + "/responses",
-                       apply_headers(headers, req.headers), jsonbody.encode(body))
+    return bearer_post(req, "/responses", body)
 
 
 def input_of(req: Request):
