@@ -23,7 +23,7 @@ import stat
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from streamcli import attachspec, filetypes, limits, prompt, spool
+from streamcli import attachspec, bounded, filetypes, limits, prompt, spool
 from streamcli.attachspec import shown as said
 from streamcli.jsonbody import Base64
 from streamcli.errors import UsageError
@@ -186,24 +186,12 @@ def _url(spec: str, forced: str | None) -> Attachment:
 
 
 def _from_stdin(spec: str, forced: str | None, stdin, lim, ui) -> Attachment:
-    buffer = getattr(stdin, "buffer", stdin)
-    if buffer is None:
-        raise UsageError("-a - reads the attachment from stdin, but stdin is closed")
-    if _isatty(stdin):
-        raise UsageError("-a - reads the attachment from stdin, but stdin is a terminal; "
-                         "pipe or redirect the file in")
+    buffer = bounded.piped_stdin(stdin, "-a - reads the attachment from stdin", "the file")
     prompt.hint_if_silent(buffer, ui, "waiting for the attachment on stdin (-a -)...")
     try:
         return _from_stream(buffer, spec, forced, lim, "stdin")
     except OSError as exc:
         raise UsageError(f"cannot read stdin: {exc.strerror or exc}") from None
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def _typed(spec: str, f, size: int, forced: str | None, lim, *, name: str, path=None,

@@ -1,7 +1,7 @@
 """The user's files and stdin read whole, within a bound.
 
 A /dev/zero, or a pipe that never ends, is a usage error instead of all the memory and
-then a crash."""
+then a crash. An option that reads stdin checks here that it is piped (`piped_stdin`)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,18 @@ def isatty(stream) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+def piped_stdin(stdin, reads: str, what: str):
+    """The binary stream of `stdin` for an option that `reads` it ("--tools - reads
+    stdin"): a UsageError when stdin is closed, or a terminal (nobody would type `what`
+    there, and waiting would look like a hang)."""
+    stream = getattr(stdin, "buffer", stdin)
+    if stream is None:
+        raise UsageError(f"{reads}, but stdin is closed")
+    if isatty(stdin):
+        raise UsageError(f"{reads}, but stdin is a terminal; pipe or redirect {what} in")
+    return stream
 
 
 def read_piece(stream, n: int):

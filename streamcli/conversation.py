@@ -147,11 +147,7 @@ def from_messages(path: str, stdin, ui, *, record: bool) -> Conversation:
 def _read(path: str, stdin, ui) -> str:
     from streamcli.prompt import read_stdin
     if path == "-":
-        if stdin is None:
-            raise UsageError("--messages - reads stdin, but stdin is closed")
-        if _isatty(stdin):
-            raise UsageError("--messages - reads stdin, but stdin is a terminal; pipe or "
-                             "redirect the turns in")
+        bounded.piped_stdin(stdin, "--messages - reads stdin", "the turns")
         return read_stdin(stdin, ui)
     try:
         with open(path, "rb") as f:
@@ -162,13 +158,6 @@ def _read(path: str, stdin, ui) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise UsageError(f"--messages {path} is not valid UTF-8 (byte {exc.start})") from None
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def parse_turns(text: str, name: str) -> list[tuple[str, object]]:

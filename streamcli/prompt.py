@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import select
 
+from streamcli import bounded
 from streamcli.errors import UsageError
 
 SILENT_STDIN_HINT_AFTER = 3.0  # seconds
@@ -37,8 +38,8 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None,
         use_stdin = False
         if stdin_only:
             raise UsageError("'-' reads the prompt from stdin, but stdin is closed")
-    if stdin_only or (use_stdin and not _isatty(stdin)):
-        if stdin_only and _isatty(stdin):
+    if stdin_only or (use_stdin and not bounded.isatty(stdin)):
+        if stdin_only and bounded.isatty(stdin):
             raise UsageError("'-' reads the prompt from stdin, but stdin is a terminal; "
                              "pipe or redirect the prompt in")
         context = read_stdin(stdin, ui)
@@ -52,7 +53,6 @@ def assemble(args: tuple[str, ...], *, use_stdin: bool, stdin, ui=None,
 
 
 def read_stdin(stdin, ui=None) -> str:
-    from streamcli import bounded
     buffer = getattr(stdin, "buffer", stdin)
     hint_if_silent(buffer, ui)
     try:
@@ -84,18 +84,11 @@ def hint_if_silent(buffer, ui, message: str | None = None) -> None:
                   "if no input is coming)")
 
 
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def compose(args: tuple[str, ...], *, use_stdin: bool, stdin, ui, environ, stderr) -> str:
     """-e: the prompt written in $EDITOR (the arguments as its first draft), after piped
     stdin (`join`). The context is read before the editor starts, so it cannot eat it."""
     context = ""
-    if use_stdin and stdin is not None and not _isatty(stdin):
+    if use_stdin and stdin is not None and not bounded.isatty(stdin):
         context = read_stdin(stdin, ui)
     return join(context, from_editor(" ".join(args), environ, stderr))
 

@@ -21,13 +21,8 @@ def play(path: str, sink, progress: Progress, *, protocol: str | None, idle_time
          raw_mode: bool, stdin=None) -> None:
     """`path` "-" reads the capture from `stdin` (a text stream with .buffer, or None)."""
     if path == "-":
-        if stdin is None:
-            raise UsageError("--replay - reads stdin, but stdin is closed")
-        if bounded.isatty(stdin):
-            raise UsageError("--replay - reads stdin, but stdin is a terminal; pipe or "
-                             "redirect the capture in")
-        _play(getattr(stdin, "buffer", stdin), path, sink, progress, protocol, idle_timeout,
-              raw_mode)
+        stream = bounded.piped_stdin(stdin, "--replay - reads stdin", "the capture")
+        _play(stream, path, sink, progress, protocol, idle_timeout, raw_mode)
         return
     try:
         stream = open(path, "rb")

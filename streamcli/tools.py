@@ -20,13 +20,9 @@ def load(path: str | None, stdin=None) -> tuple[dict, ...]:
         raise UsageError("--tools needs a file name ('-' for stdin)")
     try:
         if path == "-":
-            if stdin is None:
-                raise UsageError("--tools - reads stdin, but stdin is closed")
-            if bounded.isatty(stdin):
-                raise UsageError("--tools - reads stdin, but stdin is a terminal; pipe or "
-                                 "redirect the tool definitions in")
-            text = bounded.read(getattr(stdin, "buffer", stdin), bounded.TOOLS_LIMIT,
-                                "--tools -")
+            stream = bounded.piped_stdin(stdin, "--tools - reads stdin",
+                                         "the tool definitions")
+            text = bounded.read(stream, bounded.TOOLS_LIMIT, "--tools -")
         else:
             with open(path, "rb") as f:
                 text = bounded.read(f, bounded.TOOLS_LIMIT, f"--tools file {path}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import IO, Any, Iterator, NamedTuple
 
+from streamcli import bounded
 from streamcli.errors import UsageError
 from streamcli.prompt import hint_if_silent, join
 
@@ -171,7 +172,7 @@ def _open(path: str, stdin) -> tuple[IO[bytes], bool]:
     if path == "-":
         if stdin is None:
             raise UsageError("the input is stdin ('-'), but stdin is closed")
-        if _isatty(stdin):
+        if bounded.isatty(stdin):
             raise UsageError("the input is stdin, but stdin is a terminal: pass FILE, or "
                              "pipe or redirect the requests in")
         return getattr(stdin, "buffer", stdin), False
@@ -210,10 +211,3 @@ def _lines(stream, copy=None) -> Iterator[tuple[int, bytes]]:
         raw = raw.rstrip(b"\r\n")
         if raw.strip():
             yield number, raw
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
