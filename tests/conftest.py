@@ -11,6 +11,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from tests.helpers.batchapi import FakeBatchAPI, FakeMessages  # noqa: E402
 from tests.helpers.cli import Cli, Processes  # noqa: E402
 from tests.helpers.fakeserver import FakeServer  # noqa: E402
 from tests.helpers.keys import (ANTHROPIC_KEY, FAKE_KEYS, OPENAI_KEY,  # noqa: E402
@@ -83,3 +84,41 @@ def no_secrets():
 def fake_keys():
     """Environment entries with recognisable fake keys for both providers."""
     return dict(FAKE_KEYS)
+
+
+@pytest.fixture
+def models(fake_server):
+    """The fake Messages and Chat Completions endpoints that `batch run` talks to
+    (tests/helpers/batchapi.py: FakeMessages)."""
+    return FakeMessages(fake_server)
+
+
+@pytest.fixture
+def batch(cli, models):
+    """batch(input, *args) -> Result: `batch run` of the input (str or bytes) on stdin,
+    at the fake `models`, both providers' keys set, no retries."""
+    cli.real_network().env(**ANTHROPIC_KEY, **OPENAI_KEY)
+
+    def run(text, *args: str):
+        data = text.encode() if isinstance(text, str) else text
+        return cli.run("batch", "run", "--base-url", models.url, "-m", "claude-test",
+                       "--retries", "0", *args, stdin=data)
+    return run
+
+
+@pytest.fixture
+def api(fake_server):
+    """The fake Anthropic and OpenAI Batch APIs (tests/helpers/batchapi.py: FakeBatchAPI)."""
+    return FakeBatchAPI(fake_server)
+
+
+@pytest.fixture
+def sh(cli, api):
+    """sh(*args, stdin=None) -> Result: a `batch` subcommand, both providers at the fake
+    Batch APIs."""
+    cli.real_network().env(**ANTHROPIC_KEY, **OPENAI_KEY, ANTHROPIC_BASE_URL=api.anthropic_url,
+                           OPENAI_BASE_URL=api.openai_url)
+
+    def run(*args: str, stdin: str | None = None):
+        return cli.run("batch", *args, stdin=None if stdin is None else stdin.encode())
+    return run

@@ -14,51 +14,14 @@ import pytest
 
 from streamcli.batch.api import anthropic as anthropic_api
 from streamcli.batch.budget import Budget
-from tests.helpers.batchapi import FakeBatchAPI, FakeMessages
+from tests.helpers.batchapi import FakeBatchAPI, FakeMessages, jsonl
 from tests.helpers.cli import streamcli_command
 from tests.helpers.fakeserver import Reply
-from tests.helpers.keys import ANTHROPIC_KEY, FAKE_KEYS, OPENAI_KEY
+from tests.helpers.keys import ANTHROPIC_KEY, FAKE_KEYS
 from tests.helpers.pipes import (drain, drain_pty, full_pipe, wait_blocked_in_pipe_write,
                                  wait_exit, wait_for_lines, wait_sleeping)
 from tests.helpers.schema import batch_lines
 from tests.helpers.sse import anthropic_error_body, anthropic_message
-
-
-def jsonl(*objs) -> str:
-    return "".join(json.dumps(o) + "\n" for o in objs)
-
-
-@pytest.fixture
-def models(fake_server):
-    return FakeMessages(fake_server)
-
-
-@pytest.fixture
-def batch(cli, models):
-    """run(input, *args) -> Result: `batch run` of the input (str or bytes) on stdin."""
-    cli.real_network().env(**ANTHROPIC_KEY, **OPENAI_KEY)
-
-    def run(text, *args: str):
-        data = text.encode() if isinstance(text, str) else text
-        return cli.run("batch", "run", "--base-url", models.url, "-m", "claude-test",
-                       "--retries", "0", *args, stdin=data)
-    return run
-
-
-@pytest.fixture
-def api(fake_server):
-    return FakeBatchAPI(fake_server)
-
-
-@pytest.fixture
-def sh(cli, api):
-    """sh(*args, stdin=None) -> Result: a batch command, both providers at the fake."""
-    cli.real_network().env(**ANTHROPIC_KEY, **OPENAI_KEY, ANTHROPIC_BASE_URL=api.anthropic_url,
-                           OPENAI_BASE_URL=api.openai_url)
-
-    def run(*args: str, stdin: str | None = None):
-        return cli.run("batch", *args, stdin=None if stdin is None else stdin.encode())
-    return run
 
 
 # -- input lines ---------------------------------------------------------------------------
@@ -584,7 +547,6 @@ def test_repeated_sigkills_then_resume_lose_nothing_and_repeat_nothing(
     assert done.returncode == 0, done.stderr
     ids = [x["id"] for x in batch_lines(out.read_bytes())]
     assert sorted(ids, key=int) == [str(i) for i in range(60)]
-
 
 
 def test_results_with_garbage_unknown_ids_and_a_missing_one(sh, api):

@@ -4,11 +4,9 @@ answers checked against a schema (exit_code 10 when one does not match)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.helpers.batchapi import FakeBatchAPI, FakeMessages
+from tests.helpers.batchapi import jsonl
 from tests.helpers.fakeserver import Reply
 from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
 from tests.helpers.sse import anthropic_message
@@ -17,23 +15,9 @@ PERSON = {"type": "object", "properties": {"name": {"type": "string"}}, "require
           "additionalProperties": False}
 
 
-def jsonl(*objs) -> str:
-    return "".join(json.dumps(o) + "\n" for o in objs)
-
-
 @pytest.fixture
-def models(fake_server):
-    return FakeMessages(fake_server)
-
-
-@pytest.fixture
-def run(cli, models):
-    cli.real_network().env(**ANTHROPIC_KEY, **OPENAI_KEY)
-
-    def go(text: str, *args: str):
-        return cli.run("batch", "run", "--base-url", models.url, "-m", "claude-test",
-                       "--retries", "0", *args, stdin=text.encode())
-    return go
+def run(batch):
+    return batch
 
 
 def test_attachments_from_the_item_or_the_command_line(run, fake_server, tmp_path):
@@ -97,11 +81,6 @@ def test_items_for_the_responses_api(cli, models, fake_server):
     assert all(req.path == "/v1/responses" for req in fake_server.requests)
     conv = next(b for b in bodies if b.get("instructions") == "be brief")
     assert [t["content"] for t in conv["input"]] == ["before", "ok", "ctx"]
-
-
-@pytest.fixture
-def api(fake_server):
-    return FakeBatchAPI(fake_server)
 
 
 def test_submitted_items_keep_their_schema_and_attachments(cli, api, tmp_path):

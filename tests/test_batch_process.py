@@ -13,7 +13,7 @@ from tests.helpers.batchapi import FakeMessages
 from tests.helpers.cli import streamcli_command
 from tests.helpers.fakeserver import Gate
 from tests.helpers.keys import FAKE_KEYS
-from tests.helpers.pipes import wait_for_lines
+from tests.helpers.pipes import drain_pty, wait_for_lines
 from tests.helpers.schema import batch_lines
 
 
@@ -86,20 +86,7 @@ def test_a_progress_line_on_a_terminal_then_the_summary(fake_server, processes, 
                            stderr=slave)
     os.close(slave)
     done = proc.finish()
-    err = _drain(master)
+    err = drain_pty(master)
     assert done.returncode == 0, err
     assert [x["text"] for x in batch_lines(done.stdout)] == [f"answer to q{i}" for i in range(5)]
     assert b"/5 done" in err and b"5 ok, 0 failed" in err
-
-
-def _drain(fd: int) -> bytes:
-    """Everything written to a pty whose other end has closed."""
-    data = b""
-    try:
-        while chunk := os.read(fd, 65536):
-            data += chunk
-    except OSError:  # EIO: the writer is gone
-        pass
-    finally:
-        os.close(fd)
-    return data

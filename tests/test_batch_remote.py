@@ -8,35 +8,13 @@ import json
 import signal
 import sqlite3
 
-import pytest
-
 from streamcli.batch.api import anthropic as anthropic_api
 from streamcli.batch.api import openai as openai_api
-from tests.helpers.batchapi import FakeBatchAPI
+from tests.helpers.batchapi import jsonl
 from tests.helpers.fakeserver import Reply
 from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
 
 A_KEY, O_KEY = ANTHROPIC_KEY["ANTHROPIC_API_KEY"], OPENAI_KEY["OPENAI_API_KEY"]
-
-
-@pytest.fixture
-def api(fake_server):
-    return FakeBatchAPI(fake_server)
-
-
-@pytest.fixture
-def sh(cli, api):
-    """sh(*args, stdin=None) -> Result: a batch command, both providers pointed at the fake."""
-    cli.real_network().env(**ANTHROPIC_KEY, **OPENAI_KEY, ANTHROPIC_BASE_URL=api.anthropic_url,
-                           OPENAI_BASE_URL=api.openai_url)
-
-    def run(*args: str, stdin: str | None = None):
-        return cli.run("batch", *args, stdin=None if stdin is None else stdin.encode())
-    return run
-
-
-def jsonl(*objs) -> str:
-    return "".join(json.dumps(o) + "\n" for o in objs)
 
 
 def test_submit_wait_results_in_input_order_with_every_outcome(sh, api):

@@ -6,33 +6,11 @@ from __future__ import annotations
 import json
 import threading
 
-import pytest
-
-from tests.helpers.batchapi import FakeMessages
+from tests.helpers.batchapi import jsonl
 from tests.helpers.fakeserver import Gate, Reply
-from tests.helpers.keys import ANTHROPIC_KEY, FAKE_KEYS, OPENAI_KEY
+from tests.helpers.keys import ANTHROPIC_KEY, FAKE_KEYS
 from tests.helpers.schema import batch_lines
 from tests.helpers.sse import anthropic_error_body, anthropic_message, openai_error_body
-
-
-@pytest.fixture
-def models(fake_server):
-    return FakeMessages(fake_server)
-
-
-@pytest.fixture
-def batch(cli, models):
-    """run(input_text, *args) -> Result: `batch run` of the input on stdin (a pipe)."""
-    cli.real_network().env(**ANTHROPIC_KEY, **OPENAI_KEY)
-
-    def run(text: str, *args: str):
-        return cli.run("batch", "run", "--base-url", models.url, "-m", "claude-test",
-                       "--retries", "0", *args, stdin=text.encode())
-    return run
-
-
-def jsonl(*objs) -> str:
-    return "".join(json.dumps(o) + "\n" for o in objs)
 
 
 def sent(server) -> dict:

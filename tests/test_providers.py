@@ -21,14 +21,14 @@ import pytest
 
 from streamcli import providers, replay
 from streamcli.errors import (AuthError, InvalidRequestError, MalformedStream, RateLimitError,
-                              ServerError, StreamcliError, TimeoutExpired)
-from streamcli.events import DONE, Refusal, Start, Stop, Text, Thinking, ToolCall
+                              ServerError, TimeoutExpired)
+from streamcli.events import DONE, Refusal, Start, Stop, Thinking, ToolCall
 from streamcli.providers import anthropic, openai
 from streamcli.providers.errors import (error_from_body, error_from_event, make_error,
                                         parse_retry_after)
 from streamcli.request import Request
 from streamcli import retry
-from streamcli.sse import SSEDecoder
+from tests.helpers.mapping import drive
 from tests.helpers.paths import FIXTURE_DIRS, FIXTURES, KIND_OF_DIR
 from tests.helpers.sse import bytewise, chat_chunk, split_at, sse_body
 
@@ -48,40 +48,6 @@ def test_the_recorded_streams_are_there():
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class Mapped:
-    def __init__(self, events, mapper, error):
-        self.events = events
-        self.mapper = mapper
-        self.error = error
-
-    def of(self, kind):
-        return [ev for ev in self.events if type(ev) is kind]
-
-    @property
-    def text(self) -> str:
-        return "".join(ev.text for ev in self.of(Text))
-
-
-def drive(kind: str, reads) -> Mapped:
-    """Decoder + mapper as the session's pump runs them (text and --jsonl modes)."""
-    decoder = SSEDecoder()
-    mapper = providers.load(kind).StreamMapper()
-    out: list = []
-    error = None
-    try:
-        for read in reads:
-            for ev in decoder.feed(read):
-                mapper.feed(ev, out)
-            if mapper.complete:
-                break
-        else:
-            decoder.finish()
-            mapper.check_end(decoder.stray_error)
-    except StreamcliError as exc:
-        error = exc
-    return Mapped(out, mapper, error)
 
 
 def fixture(stream: str) -> tuple[str, bytes, str, dict]:

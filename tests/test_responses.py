@@ -20,7 +20,7 @@ from streamcli.events import OutputItem, Stop, Text, Thinking, ToolCall, normali
 from streamcli.providers import load, responses
 from streamcli.request import Request
 from streamcli.sinks import encode_text
-from streamcli.sse import SSEDecoder
+from tests.helpers import mapping
 from tests.helpers.cli import json_response, ohello, sse
 from tests.helpers.keys import ANTHROPIC_KEY, OPENAI_KEY
 from tests.helpers.paths import FIXTURES
@@ -30,33 +30,9 @@ from tests.helpers.sse import (bytewise, openai_sse, response_object, responses_
 RECORDED = FIXTURES / "responses"
 
 
-class Mapped:
-    def __init__(self, events, mapper, error):
-        self.events, self.mapper, self.error = events, mapper, error
-
-    def of(self, kind):
-        return [ev for ev in self.events if type(ev) is kind]
-
-    @property
-    def text(self) -> str:
-        return "".join(ev.text for ev in self.of(Text))
-
-
-def drive(reads) -> Mapped:
-    """Decoder + mapper as the pump runs them."""
-    decoder, mapper, out, error = SSEDecoder(), responses.StreamMapper(), [], None
-    try:
-        for read in reads:
-            for ev in decoder.feed(read):
-                mapper.feed(ev, out)
-            if mapper.complete:
-                break
-        else:
-            decoder.finish()
-            mapper.check_end(decoder.stray_error)
-    except Exception as exc:  # noqa: BLE001 - the error is the result
-        error = exc
-    return Mapped(out, mapper, error)
+def drive(reads) -> mapping.Mapped:
+    """The Responses API's decoder + mapper, as the pump runs them."""
+    return mapping.drive(responses.NAME, reads)
 
 
 def ev(etype: str, **fields) -> bytes:

@@ -430,3 +430,8 @@ def _anthropic_error(status: int, etype: str, message: str) -> Reply:
 def _openai_error(status: int, etype: str, message: str, code: str | None = None) -> Reply:
     return Reply.json(status, {"error": {"message": message, "type": etype, "param": None,
                                          "code": code}})
+
+
+def jsonl(*objs) -> str:
+    """Objects as JSON lines: a batch's input."""
+    return "".join(json.dumps(o) + "\n" for o in objs)

@@ -54,18 +54,24 @@ def _proc_file(pid: int, name: str) -> str:
         return f.read()
 
 
-def wait_blocked_in_pipe_write(pid: int, timeout: float = 10.0) -> None:
+def _wait_in_kernel(pid: int, function: str, timeout: float, never: str) -> None:
+    """Until the process waits in the kernel function `function` (/proc/PID/wchan);
+    AssertionError `never` when it does not within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     seen = set()
     while time.monotonic() < deadline:
         wchan = _proc_file(pid, "wchan")
-        if "pipe_write" in wchan:
+        if function in wchan:
             return
         seen.add(wchan)
         time.sleep(0.005)
     if seen <= {"0", ""}:
         pytest.skip("/proc/PID/wchan is not informative on this kernel")
-    raise AssertionError(f"streamcli never blocked writing stdout (wchan: {sorted(seen)})")
+    raise AssertionError(f"{never} (wchan: {sorted(seen)})")
+
+
+def wait_blocked_in_pipe_write(pid: int, timeout: float = 10.0) -> None:
+    _wait_in_kernel(pid, "pipe_write", timeout, "streamcli never blocked writing stdout")
 
 
 def wait_sigint_handled(pid: int, timeout: float = 5.0) -> None:
@@ -125,17 +131,7 @@ def drain_pty(fd: int, timeout: float = 10.0) -> bytes:
 def wait_sleeping(pid: int, timeout: float = 10.0) -> None:
     """Until the process sleeps in a timed wait (nanosleep: time.sleep, SQLite's busy
     handler), as one waiting for another process's lock does."""
-    deadline = time.monotonic() + timeout
-    seen = set()
-    while time.monotonic() < deadline:
-        wchan = _proc_file(pid, "wchan")
-        if "nanosleep" in wchan:
-            return
-        seen.add(wchan)
-        time.sleep(0.005)
-    if seen <= {"0", ""}:
-        pytest.skip("/proc/PID/wchan is not informative on this kernel")
-    raise AssertionError(f"the process never slept in a timed wait (wchan: {sorted(seen)})")
+    _wait_in_kernel(pid, "nanosleep", timeout, "the process never slept in a timed wait")
 
 
 def wait_for_lines(path, n: int, proc, timeout: float = 10.0) -> None:
